@@ -1,0 +1,78 @@
+// The exported ABI of the ringbus core: numbers in, numbers out. The module owns no memory:
+// every structure lives at addresses the host chose (src/core/abi.ts), so several threads can
+// instantiate it over one shared memory.
+import {
+  ABI_VERSION, CTL_BLOCKS, CTL_BLOCK_COUNT, CTL_BLOCK_SIZE, CTL_FREE_COUNT, CTL_INDEX_INTERVAL,
+  CTL_MAGIC, CTL_MAX_PARTITIONS, CTL_PARTITIONS, CTL_PARTITION_COUNT, CTL_VERSION, FRAME_HEADER,
+  MAGIC, PART_BYTES, PART_END_OFFSET, PART_EVICTED, PART_SEGMENTS, PART_START_OFFSET, SEG_HEADER,
+  STATUS_BAD_ARGUMENT, STATUS_UNKNOWN_PARTITION,
+} from '../src/core/abi'
+import { indexReserve, partAddr, partValid, segmentPoolInit } from './log/segment'
+
+export { logAddPartition, logAppend, logConfigure, logOffsetForTime, logPoll, logRetain } from './log/partition'
+export { murmur2, partitionForKey } from './route/murmur2'
+
+/**
+ * Lays out the control block, partition table and segment pool once. The first caller wins the
+ * cmpxchg on the magic word and initialises; later callers (other threads) wait until it is done.
+ * Returns 0 when this call initialised, 1 when the core was already initialised, or a status.
+ */
+export function logInit(ctl: usize, blocks: usize, blockSize: u32, blockCount: u32, partitions: usize,
+  maxPartitions: u32, indexInterval: u32): i32 {
+  if (blockSize & 7 || indexInterval < <u32>FRAME_HEADER || blocks & 7 || partitions & 7 ||
+    blockSize < <u32>(SEG_HEADER + FRAME_HEADER) + indexReserve(blockSize, indexInterval)) return STATUS_BAD_ARGUMENT
+  if (atomic.cmpxchg<u32>(ctl + CTL_MAGIC, 0, 1) != 0) {
+    while (atomic.load<u32>(ctl + CTL_MAGIC) != MAGIC) {
+      // another thread is initialising; it does no I/O, so this is short
+    }
+    return 1
+  }
+  store<u32>(ctl, ABI_VERSION, CTL_VERSION)
+  store<u32>(ctl, blockSize, CTL_BLOCK_SIZE)
+  store<u32>(ctl, blockCount, CTL_BLOCK_COUNT)
+  store<u32>(ctl, <u32>blocks, CTL_BLOCKS)
+  store<u32>(ctl, <u32>partitions, CTL_PARTITIONS)
+  store<u32>(ctl, maxPartitions, CTL_MAX_PARTITIONS)
+  store<u32>(ctl, 0, CTL_PARTITION_COUNT)
+  store<u32>(ctl, indexInterval, CTL_INDEX_INTERVAL)
+  segmentPoolInit(ctl, blockCount)
+  atomic.store<u32>(ctl + CTL_MAGIC, MAGIC)
+  return 0
+}
+
+// Read-outs for stats and readers. Offsets are i64 inside and f64 at the boundary (exact up to
+// 2^53), because an i64 crosses into JavaScript as a BigInt.
+export function logStartOffset(ctl: usize, p: i32): f64 {
+  return partValid(ctl, p) ? <f64>atomic.load<i64>(partAddr(ctl, p) + PART_START_OFFSET) : STATUS_UNKNOWN_PARTITION
+}
+export function logEndOffset(ctl: usize, p: i32): f64 {
+  return partValid(ctl, p) ? <f64>atomic.load<i64>(partAddr(ctl, p) + PART_END_OFFSET) : STATUS_UNKNOWN_PARTITION
+}
+export function logBytes(ctl: usize, p: i32): i32 {
+  return partValid(ctl, p) ? <i32>load<u32>(partAddr(ctl, p), PART_BYTES) : STATUS_UNKNOWN_PARTITION
+}
+export function logSegments(ctl: usize, p: i32): i32 {
+  return partValid(ctl, p) ? <i32>load<u32>(partAddr(ctl, p), PART_SEGMENTS) : STATUS_UNKNOWN_PARTITION
+}
+export function logEvicted(ctl: usize, p: i32): f64 {
+  return partValid(ctl, p) ? load<f64>(partAddr(ctl, p), PART_EVICTED) : STATUS_UNKNOWN_PARTITION
+}
+export function logFreeSegments(ctl: usize): i32 {
+  return <i32>load<u32>(ctl, CTL_FREE_COUNT)
+}
+export function logPartitionCount(ctl: usize): i32 {
+  return <i32>atomic.load<u32>(ctl + CTL_PARTITION_COUNT)
+}
+export function logBlockCount(ctl: usize): i32 {
+  return <i32>load<u32>(ctl, CTL_BLOCK_COUNT)
+}
+export function logBlockSize(ctl: usize): i32 {
+  return <i32>load<u32>(ctl, CTL_BLOCK_SIZE)
+}
+/** Address of block 1, so a host can check it laid memory out as the core reads it. */
+export function logBlocks(ctl: usize): i32 {
+  return <i32>load<u32>(ctl, CTL_BLOCKS)
+}
+export function logMaxPartitions(ctl: usize): i32 {
+  return <i32>load<u32>(ctl, CTL_MAX_PARTITIONS)
+}

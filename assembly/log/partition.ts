@@ -1,0 +1,295 @@
+// Append, poll, lookups and retention for one partition's chain of segments. Appends hold the
+// partition lock for reserve -> write -> commit; the commit is an atomic store of the segment
+// tail and the end offset, so a reader (in any thread) never sees a half-written record.
+import {
+  CTL_INDEX_INTERVAL, CTL_MAX_PARTITIONS, CTL_PARTITION_COUNT, CUR_EPOCH, CUR_NEXT_OFFSET,
+  CUR_PARTITION, CUR_POSITION, CUR_SEGMENT, FRAME_ALIGN, FRAME_DELTA, FRAME_HEADER,
+  FRAME_HEADERS_LENGTH, FRAME_KEY_LENGTH, FRAME_LENGTH, FRAME_PARTITION, FRAME_TIMESTAMP,
+  FRAME_VALUE_LENGTH, PART_BYTES, PART_END_OFFSET, PART_FLAGS, PART_HEAD, PART_IN_USE,
+  PART_LOCK, PART_MAX_AGE, PART_MAX_BYTES, PART_MAX_TIMESTAMP, PART_REJECT,
+  PART_SEGMENT_CAPACITY, PART_START_OFFSET, PART_TAIL, POLL_STRIDE, SEG_BASE_OFFSET, SEG_EPOCH,
+  SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_LAST_INDEXED, SEG_LIMIT, SEG_MAX_TIMESTAMP, SEG_NEXT,
+  SEG_OWNER, SEG_OWN_MAX_TIMESTAMP, SEG_RECORDS, SEG_TAIL, STATUS_BAD_ARGUMENT, STATUS_FULL,
+  STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE, STATUS_UNKNOWN_PARTITION,
+} from '../../src/core/abi'
+import { lockAcquire, lockRelease } from '../sync'
+import { indexAdd, indexSeekDelta, indexSeekTime, scanTime } from './index-search'
+import { blockAddr, frameAreaMax, partAddr, partValid, segmentEvictHead, segmentRoll } from './segment'
+
+function configure(ctl: usize, part: usize, maxBytes: u32, segmentCapacity: u32, maxAgeMs: f64, reject: bool): i32 {
+  if (segmentCapacity < <u32>FRAME_HEADER || segmentCapacity > frameAreaMax(ctl)) return STATUS_BAD_ARGUMENT
+  if (maxBytes != 0 && segmentCapacity > maxBytes) return STATUS_BAD_ARGUMENT
+  if (!(maxAgeMs >= 0)) return STATUS_BAD_ARGUMENT
+  store<u32>(part, maxBytes, PART_MAX_BYTES)
+  store<u32>(part, segmentCapacity, PART_SEGMENT_CAPACITY)
+  store<f64>(part, maxAgeMs, PART_MAX_AGE)
+  atomic.store<u32>(part + PART_FLAGS, PART_IN_USE | (reject ? PART_REJECT : 0))
+  return 0
+}
+
+/** Creates a partition and returns its id (ids are global across topics), or a status. */
+export function logAddPartition(ctl: usize, maxBytes: u32, segmentCapacity: u32, maxAgeMs: f64, reject: bool): i32 {
+  if (segmentCapacity < <u32>FRAME_HEADER || segmentCapacity > frameAreaMax(ctl)) return STATUS_BAD_ARGUMENT
+  const id = atomic.add<u32>(ctl + CTL_PARTITION_COUNT, 1)
+  if (id >= load<u32>(ctl, CTL_MAX_PARTITIONS)) {
+    atomic.sub<u32>(ctl + CTL_PARTITION_COUNT, 1)
+    return STATUS_LIMIT
+  }
+  const part = partAddr(ctl, id)
+  memory.fill(part, 0, PART_END_OFFSET + 64)
+  store<f64>(part, -Infinity, PART_MAX_TIMESTAMP)
+  const status = configure(ctl, part, maxBytes, segmentCapacity, maxAgeMs, reject)
+  return status < 0 ? status : <i32>id
+}
+
+/** Changes a partition's retention; takes effect from the next append or retention pass. */
+export function logConfigure(ctl: usize, p: i32, maxBytes: u32, segmentCapacity: u32, maxAgeMs: f64, reject: bool): i32 {
+  if (!partValid(ctl, p)) return STATUS_UNKNOWN_PARTITION
+  const part = partAddr(ctl, p)
+  lockAcquire(part + PART_LOCK)
+  const status = configure(ctl, part, maxBytes, segmentCapacity, maxAgeMs, reject)
+  lockRelease(part + PART_LOCK)
+  return status
+}
+
+function frameValid(frame: usize, length: u32): bool {
+  const payload = <u32>load<u16>(frame, FRAME_HEADERS_LENGTH) + load<u32>(frame, FRAME_KEY_LENGTH)
+  const value = load<u32>(frame, FRAME_VALUE_LENGTH)
+  return length >= <u32>FRAME_HEADER && (length & <u32>(FRAME_ALIGN - 1)) == 0 && value <= length &&
+    payload <= length && <u64>FRAME_HEADER + <u64>payload + <u64>value <= <u64>length
+}
+
+/** Evicts closed segments until `length` more bytes fit under the cap; false if still over. */
+function trimToCap(ctl: usize, part: usize, length: u32, maxBytes: u32): bool {
+  if (maxBytes == 0) return true
+  while (<u64>load<u32>(part, PART_BYTES) + length > <u64>maxBytes) {
+    if (load<u32>(part, PART_HEAD) == load<u32>(part, PART_TAIL)) return false
+    segmentEvictHead(ctl, part)
+  }
+  return true
+}
+
+/** Appends one staged frame to partition `p` (lock held); returns its offset or a status. */
+function appendLocked(ctl: usize, p: i32, part: usize, frame: usize, length: u32, now: f64): f64 {
+  if (length > load<u32>(part, PART_SEGMENT_CAPACITY)) return STATUS_TOO_LARGE
+  const maxBytes = load<u32>(part, PART_MAX_BYTES)
+  const reject = (load<u32>(part, PART_FLAGS) & PART_REJECT) != 0
+  if (maxBytes != 0 && reject && <u64>load<u32>(part, PART_BYTES) + length > <u64>maxBytes) return STATUS_FULL
+
+  let tail = load<u32>(part, PART_TAIL)
+  let roll = tail == 0
+  if (!roll) {
+    const seg = blockAddr(ctl, tail)
+    const maxAge = load<f64>(part, PART_MAX_AGE)
+    roll = load<u32>(seg, SEG_TAIL) + length > load<u32>(seg, SEG_LIMIT) ||
+      (maxAge > 0 && load<u32>(seg, SEG_RECORDS) > 0 && now - load<f64>(seg, SEG_FIRST_TIMESTAMP) > maxAge)
+  }
+  // the byte cap is hard: drop closed segments first; if only the one being written holds
+  // data, roll it so that it becomes closed and can go too
+  if (!trimToCap(ctl, part, length, maxBytes)) roll = true
+  if (roll) {
+    if (segmentRoll(ctl, p, part) == 0) return STATUS_FULL
+    trimToCap(ctl, part, length, maxBytes)
+    tail = load<u32>(part, PART_TAIL)
+  }
+
+  // reserve
+  const seg = blockAddr(ctl, tail)
+  const position = load<u32>(seg, SEG_TAIL)
+  const offset = atomic.load<i64>(part + PART_END_OFFSET)
+  const delta = <u32>(offset - load<i64>(seg, SEG_BASE_OFFSET))
+  const records = load<u32>(seg, SEG_RECORDS)
+  const ts = load<f64>(frame, FRAME_TIMESTAMP)
+  // write
+  const dst = seg + <usize>position
+  memory.copy(dst, frame, length)
+  store<u32>(dst, delta, FRAME_DELTA)
+  const runningMax = max(load<f64>(part, PART_MAX_TIMESTAMP), ts)
+  store<f64>(part, runningMax, PART_MAX_TIMESTAMP)
+  store<f64>(seg, runningMax, SEG_MAX_TIMESTAMP)
+  if (records == 0) {
+    store<f64>(seg, ts, SEG_FIRST_TIMESTAMP)
+    store<f64>(seg, ts, SEG_OWN_MAX_TIMESTAMP)
+  } else if (ts > load<f64>(seg, SEG_OWN_MAX_TIMESTAMP)) {
+    store<f64>(seg, ts, SEG_OWN_MAX_TIMESTAMP)
+  }
+  if (records == 0 || position - load<u32>(seg, SEG_LAST_INDEXED) >= load<u32>(ctl, CTL_INDEX_INTERVAL)) {
+    indexAdd(ctl, seg, delta, position, runningMax)
+    store<u32>(seg, position, SEG_LAST_INDEXED)
+  }
+  store<u32>(seg, records + 1, SEG_RECORDS)
+  store<u32>(part, load<u32>(part, PART_BYTES) + length, PART_BYTES)
+  // commit: the tail first, then the end offset readers compare against
+  atomic.store<u32>(seg + SEG_TAIL, position + length)
+  atomic.store<i64>(part + PART_END_OFFSET, offset + 1)
+  return <f64>offset
+}
+
+/**
+ * Appends `count` frames staged end to end at `frames`, each naming its partition in the frame's
+ * partition field. Writes each record's offset to out[i] (f64) and returns how many were
+ * appended; when that is fewer than `count`, out[returned] holds the status of the one that failed
+ * and nothing after it was appended. Consecutive frames for one partition share one lock.
+ */
+export function logAppend(ctl: usize, frames: usize, count: i32, now: f64, out: usize): i32 {
+  let held: i32 = -1
+  let part: usize = 0
+  let frame = frames
+  let i: i32 = 0
+  for (; i < count; i++) {
+    const length = load<u32>(frame, FRAME_LENGTH)
+    const p = load<i32>(frame, FRAME_PARTITION)
+    let result: f64
+    if (!frameValid(frame, length)) {
+      result = STATUS_BAD_ARGUMENT
+    } else {
+      if (p != held) {
+        if (held >= 0) lockRelease(part + PART_LOCK)
+        held = -1
+        if (!partValid(ctl, p)) {
+          store<f64>(out + (<usize>i << 3), STATUS_UNKNOWN_PARTITION)
+          break
+        }
+        part = partAddr(ctl, p)
+        lockAcquire(part + PART_LOCK)
+        held = p
+      }
+      result = appendLocked(ctl, p, part, frame, length, now)
+    }
+    store<f64>(out + (<usize>i << 3), result)
+    if (result < 0) break
+    frame += length
+  }
+  if (held >= 0) lockRelease(part + PART_LOCK)
+  return i
+}
+
+/** Finds the segment and frame holding `offset` (lock held); writes them to the cursor. */
+function locate(ctl: usize, part: usize, cursor: usize, offset: i64): bool {
+  let block = load<u32>(part, PART_HEAD)
+  if (block == 0) return false
+  for (;;) {
+    const next = atomic.load<u32>(blockAddr(ctl, block) + SEG_NEXT)
+    if (next == 0 || load<i64>(blockAddr(ctl, next), SEG_BASE_OFFSET) > offset) break
+    block = next
+  }
+  const seg = blockAddr(ctl, block)
+  store<u32>(cursor, block, CUR_SEGMENT)
+  store<u32>(cursor, atomic.load<u32>(seg + SEG_EPOCH), CUR_EPOCH)
+  store<u32>(cursor, <u32>indexSeekDelta(ctl, seg, <u32>(offset - load<i64>(seg, SEG_BASE_OFFSET))), CUR_POSITION)
+  return true
+}
+
+/**
+ * Reads up to `max` committed records (or about `maxBytes`) from the cursor's position into
+ * `out` as (frame address, offset) f64 pairs and advances the cursor. Returns the count, or
+ * STATUS_OUT_OF_RANGE when the cursor's offset is below the log start offset.
+ */
+export function logPoll(ctl: usize, cursor: usize, out: usize, max: i32, maxBytes: u32): i32 {
+  const p = load<i32>(cursor, CUR_PARTITION)
+  if (!partValid(ctl, p)) return STATUS_UNKNOWN_PARTITION
+  const part = partAddr(ctl, p)
+  let next = load<i64>(cursor, CUR_NEXT_OFFSET)
+  if (next < atomic.load<i64>(part + PART_START_OFFSET)) return STATUS_OUT_OF_RANGE
+  if (next >= atomic.load<i64>(part + PART_END_OFFSET)) return 0
+
+  let block = load<u32>(cursor, CUR_SEGMENT)
+  if (block == 0 || atomic.load<u32>(blockAddr(ctl, block) + SEG_EPOCH) != load<u32>(cursor, CUR_EPOCH) ||
+    atomic.load<u32>(blockAddr(ctl, block) + SEG_OWNER) != <u32>(p + 1)) {
+    lockAcquire(part + PART_LOCK)
+    const inRange = next >= atomic.load<i64>(part + PART_START_OFFSET)
+    const found = inRange && locate(ctl, part, cursor, next)
+    lockRelease(part + PART_LOCK)
+    if (!inRange) return STATUS_OUT_OF_RANGE
+    if (!found) return 0
+    block = load<u32>(cursor, CUR_SEGMENT)
+  }
+
+  let seg = blockAddr(ctl, block)
+  let base = load<i64>(seg, SEG_BASE_OFFSET)
+  let pos = <usize>load<u32>(cursor, CUR_POSITION)
+  let end = seg + <usize>atomic.load<u32>(seg + SEG_TAIL)
+  let n: i32 = 0
+  let bytes: u32 = 0
+  while (n < max) {
+    if (pos >= end) {
+      // `next` is linked only after the segment's final tail was committed, so a tail read
+      // after seeing `next` is final
+      const following = atomic.load<u32>(seg + SEG_NEXT)
+      end = seg + <usize>atomic.load<u32>(seg + SEG_TAIL)
+      if (pos < end) continue
+      if (following == 0) break
+      block = following
+      seg = blockAddr(ctl, block)
+      base = load<i64>(seg, SEG_BASE_OFFSET)
+      pos = seg + SEG_HEADER
+      end = seg + <usize>atomic.load<u32>(seg + SEG_TAIL)
+      store<u32>(cursor, block, CUR_SEGMENT)
+      store<u32>(cursor, atomic.load<u32>(seg + SEG_EPOCH), CUR_EPOCH)
+      continue
+    }
+    const length = load<u32>(pos, FRAME_LENGTH)
+    const offset = base + <i64>load<u32>(pos, FRAME_DELTA)
+    const o = out + (<usize>n << 4)
+    store<f64>(o, <f64>pos)
+    store<f64>(o, <f64>offset, 8)
+    n++
+    pos += length
+    next = offset + 1
+    bytes += length
+    if (bytes >= maxBytes) break
+  }
+  store<u32>(cursor, <u32>pos, CUR_POSITION)
+  store<i64>(cursor, next, CUR_NEXT_OFFSET)
+  return n
+}
+
+/** Offset of the first record with timestamp >= ts (Kafka's offsetsForTimes), or the end offset. */
+export function logOffsetForTime(ctl: usize, p: i32, ts: f64): f64 {
+  if (!partValid(ctl, p)) return STATUS_UNKNOWN_PARTITION
+  const part = partAddr(ctl, p)
+  lockAcquire(part + PART_LOCK)
+  let result = <f64>atomic.load<i64>(part + PART_END_OFFSET)
+  let block = load<u32>(part, PART_HEAD)
+  // segments keep the partition's running max timestamp, so the first one reaching ts holds
+  // the answer (later segments are only scanned when timestamps went backwards)
+  while (block != 0 && load<f64>(blockAddr(ctl, block), SEG_MAX_TIMESTAMP) < ts) block = load<u32>(blockAddr(ctl, block), SEG_NEXT)
+  let first = true
+  while (block != 0) {
+    const seg = blockAddr(ctl, block)
+    const hit = scanTime(seg, first ? indexSeekTime(ctl, seg, ts) : seg + SEG_HEADER, ts)
+    if (hit != 0) {
+      result = <f64>(load<i64>(seg, SEG_BASE_OFFSET) + <i64>load<u32>(hit, FRAME_DELTA))
+      break
+    }
+    first = false
+    block = load<u32>(seg, SEG_NEXT)
+  }
+  lockRelease(part + PART_LOCK)
+  return result
+}
+
+/**
+ * Age retention: drops every segment whose newest record is older than its partition's
+ * maxAgeMs at time `now`, the segment being written included once all of it expired.
+ * Returns the number of segments removed.
+ */
+export function logRetain(ctl: usize, now: f64): i32 {
+  const count = <i32>atomic.load<u32>(ctl + CTL_PARTITION_COUNT)
+  let removed = 0
+  for (let p = 0; p < count; p++) {
+    const part = partAddr(ctl, p)
+    if ((atomic.load<u32>(part + PART_FLAGS) & PART_IN_USE) == 0) continue
+    const maxAge = load<f64>(part, PART_MAX_AGE)
+    if (maxAge <= 0) continue
+    lockAcquire(part + PART_LOCK)
+    for (;;) {
+      const head = load<u32>(part, PART_HEAD)
+      if (head == 0 || !(now - load<f64>(blockAddr(ctl, head), SEG_OWN_MAX_TIMESTAMP) > maxAge)) break
+      segmentEvictHead(ctl, part)
+      removed++
+    }
+    lockRelease(part + PART_LOCK)
+  }
+  return removed
+}

@@ -1,0 +1,157 @@
+// The segment pool: fixed-size blocks handed to partitions and recycled like a ring. A
+// partition owns a chain of segments (oldest = head, being written = tail); eviction takes
+// the head, moves the log start offset up and returns the block to the free list.
+import {
+  CTL_BLOCKS, CTL_BLOCK_SIZE, CTL_FREE_COUNT, CTL_FREE_HEAD, CTL_INDEX_INTERVAL, CTL_PARTITIONS,
+  CTL_PARTITION_COUNT, CTL_POOL_LOCK, IDX_SIZE, PART_BYTES, PART_END_OFFSET, PART_EVICTED,
+  PART_FLAGS, PART_HEAD, PART_IN_USE, PART_LOCK, PART_MAX_TIMESTAMP, PART_REJECT,
+  PART_SEGMENTS, PART_SEGMENT_CAPACITY, PART_SIZE, PART_START_OFFSET, PART_TAIL, SEG_BASE_OFFSET,
+  SEG_EPOCH, SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_INDEX_COUNT, SEG_LAST_INDEXED, SEG_LIMIT,
+  SEG_MAX_TIMESTAMP, SEG_NEXT, SEG_OWNER, SEG_OWN_MAX_TIMESTAMP, SEG_RECORDS, SEG_TAIL,
+} from '../../src/core/abi'
+import { lockAcquire, lockRelease, lockTry } from '../sync'
+
+// @ts-ignore: decorator
+@inline export function blockAddr(ctl: usize, block: u32): usize {
+  return <usize>load<u32>(ctl, CTL_BLOCKS) + <usize>(block - 1) * <usize>load<u32>(ctl, CTL_BLOCK_SIZE)
+}
+
+// @ts-ignore: decorator
+@inline export function partAddr(ctl: usize, p: i32): usize {
+  return <usize>load<u32>(ctl, CTL_PARTITIONS) + <usize>p * PART_SIZE
+}
+
+export function partValid(ctl: usize, p: i32): bool {
+  return p >= 0 && <u32>p < atomic.load<u32>(ctl + CTL_PARTITION_COUNT) &&
+    (atomic.load<u32>(partAddr(ctl, p) + PART_FLAGS) & PART_IN_USE) != 0
+}
+
+/** Bytes at the end of every block kept for its sparse index. */
+export function indexReserve(blockSize: u32, interval: u32): u32 {
+  return (blockSize / interval + 2) * IDX_SIZE
+}
+
+/** Largest frame area a segment can have: what is left of a block after header and index. */
+export function frameAreaMax(ctl: usize): u32 {
+  const size = load<u32>(ctl, CTL_BLOCK_SIZE)
+  return size - SEG_HEADER - indexReserve(size, load<u32>(ctl, CTL_INDEX_INTERVAL))
+}
+
+function poolPop(ctl: usize): u32 {
+  lockAcquire(ctl + CTL_POOL_LOCK)
+  const head = load<u32>(ctl, CTL_FREE_HEAD)
+  if (head != 0) {
+    store<u32>(ctl, load<u32>(blockAddr(ctl, head), SEG_NEXT), CTL_FREE_HEAD)
+    store<u32>(ctl, load<u32>(ctl, CTL_FREE_COUNT) - 1, CTL_FREE_COUNT)
+  }
+  lockRelease(ctl + CTL_POOL_LOCK)
+  return head
+}
+
+function poolPush(ctl: usize, block: u32): void {
+  lockAcquire(ctl + CTL_POOL_LOCK)
+  store<u32>(blockAddr(ctl, block), load<u32>(ctl, CTL_FREE_HEAD), SEG_NEXT)
+  store<u32>(ctl, block, CTL_FREE_HEAD)
+  store<u32>(ctl, load<u32>(ctl, CTL_FREE_COUNT) + 1, CTL_FREE_COUNT)
+  lockRelease(ctl + CTL_POOL_LOCK)
+}
+
+/**
+ * Removes the partition's oldest segment (caller holds the partition lock). When it was the only
+ * one the partition is left without segments and its log start offset equals its end offset.
+ */
+export function segmentEvictHead(ctl: usize, part: usize): void {
+  const block = load<u32>(part, PART_HEAD)
+  const seg = blockAddr(ctl, block)
+  const next = atomic.load<u32>(seg + SEG_NEXT)
+  store<u32>(part, load<u32>(part, PART_BYTES) - (atomic.load<u32>(seg + SEG_TAIL) - SEG_HEADER), PART_BYTES)
+  store<u32>(part, load<u32>(part, PART_SEGMENTS) - 1, PART_SEGMENTS)
+  store<f64>(part, load<f64>(part, PART_EVICTED) + <f64>load<u32>(seg, SEG_RECORDS), PART_EVICTED)
+  if (next == 0) {
+    store<u32>(part, 0, PART_HEAD)
+    store<u32>(part, 0, PART_TAIL)
+    atomic.store<i64>(part + PART_START_OFFSET, atomic.load<i64>(part + PART_END_OFFSET))
+  } else {
+    store<u32>(part, next, PART_HEAD)
+    atomic.store<i64>(part + PART_START_OFFSET, load<i64>(blockAddr(ctl, next), SEG_BASE_OFFSET))
+  }
+  // A new epoch tells every reader holding a position in this block that it is gone.
+  atomic.store<u32>(seg + SEG_OWNER, 0)
+  atomic.add<u32>(seg + SEG_EPOCH, 1)
+  poolPush(ctl, block)
+}
+
+/**
+ * With the pool empty, frees the oldest closed segment of another partition that allows
+ * eviction. Never blocks: a partition whose lock is busy is passed over.
+ */
+function stealOldest(ctl: usize, self: i32): void {
+  const count = <i32>atomic.load<u32>(ctl + CTL_PARTITION_COUNT)
+  let victim: i32 = -1
+  let oldest = Infinity
+  for (let q = 0; q < count; q++) {
+    if (q == self) continue
+    const part = partAddr(ctl, q)
+    const flags = atomic.load<u32>(part + PART_FLAGS)
+    if ((flags & PART_IN_USE) == 0 || (flags & PART_REJECT) != 0) continue
+    const head = load<u32>(part, PART_HEAD)
+    if (head == 0 || head == load<u32>(part, PART_TAIL)) continue
+    const age = load<f64>(blockAddr(ctl, head), SEG_OWN_MAX_TIMESTAMP)
+    if (victim < 0 || age < oldest) { victim = q; oldest = age }
+  }
+  if (victim < 0) return
+  const part = partAddr(ctl, victim)
+  if (!lockTry(part + PART_LOCK)) return
+  const head = load<u32>(part, PART_HEAD)
+  if (head != 0 && head != load<u32>(part, PART_TAIL)) segmentEvictHead(ctl, part)
+  lockRelease(part + PART_LOCK)
+}
+
+/**
+ * Takes a block for partition `p` (lock held), links it as the new tail and returns it, or 0
+ * when no block can be had. An empty pool is refilled from the partition's own oldest closed
+ * segment first, then from the oldest closed segment of another evictable partition.
+ */
+export function segmentRoll(ctl: usize, p: i32, part: usize): u32 {
+  let block = poolPop(ctl)
+  if (block == 0 && (load<u32>(part, PART_FLAGS) & PART_REJECT) == 0) {
+    const head = load<u32>(part, PART_HEAD)
+    if (head != 0 && head != load<u32>(part, PART_TAIL)) segmentEvictHead(ctl, part)
+    else stealOldest(ctl, p)
+    block = poolPop(ctl)
+  }
+  if (block == 0) return 0
+  const seg = blockAddr(ctl, block)
+  const blockSize = load<u32>(ctl, CTL_BLOCK_SIZE)
+  const area = min(load<u32>(part, PART_SEGMENT_CAPACITY), frameAreaMax(ctl))
+  store<u32>(seg, p + 1, SEG_OWNER)
+  store<i64>(seg, atomic.load<i64>(part + PART_END_OFFSET), SEG_BASE_OFFSET)
+  store<u32>(seg, 0, SEG_NEXT)
+  store<u32>(seg, 0, SEG_RECORDS)
+  store<u32>(seg, 0, SEG_INDEX_COUNT)
+  store<f64>(seg, 0, SEG_FIRST_TIMESTAMP)
+  store<f64>(seg, load<f64>(part, PART_MAX_TIMESTAMP), SEG_MAX_TIMESTAMP)
+  store<f64>(seg, -Infinity, SEG_OWN_MAX_TIMESTAMP)
+  store<u32>(seg, SEG_HEADER + area, SEG_LIMIT)
+  store<u32>(seg, 0, SEG_LAST_INDEXED)
+  atomic.store<u32>(seg + SEG_TAIL, SEG_HEADER)
+  const tail = load<u32>(part, PART_TAIL)
+  // Linking last: a reader only follows `next` to a block that is ready to be read.
+  if (tail != 0) atomic.store<u32>(blockAddr(ctl, tail) + SEG_NEXT, block)
+  else store<u32>(part, block, PART_HEAD)
+  store<u32>(part, block, PART_TAIL)
+  store<u32>(part, load<u32>(part, PART_SEGMENTS) + 1, PART_SEGMENTS)
+  return block
+}
+
+/** Lays out the pool's free list; called once, by the thread that initialises the core. */
+export function segmentPoolInit(ctl: usize, count: u32): void {
+  for (let b: u32 = 1; b <= count; b++) {
+    const seg = blockAddr(ctl, b)
+    store<u32>(seg, 0, SEG_EPOCH)
+    store<u32>(seg, 0, SEG_OWNER)
+    store<u32>(seg, b < count ? b + 1 : 0, SEG_NEXT)
+  }
+  store<u32>(ctl, count > 0 ? 1 : 0, CTL_FREE_HEAD)
+  store<u32>(ctl, count, CTL_FREE_COUNT)
+}

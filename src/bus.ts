@@ -1,0 +1,567 @@
+// The typed facade: createBus() wires the core, topics and readers together and is the only
+// module users see. Publishing is synchronous (the record is in the log when publish returns);
+// delivery runs in a microtask, batched across everything published in the same turn.
+import { EventEmitter } from 'eventemitter3'
+import { realClock, type Clock } from './clock.js'
+import { encodeHeaders, encodeText } from './codec/codecs.js'
+import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, MAX_HEADERS_LENGTH } from './core/abi.js'
+import { LogCore, frameLength } from './core/log.js'
+import { statusError } from './core/status.js'
+import { BusClosedError, BusError, CodecError, InvalidArgumentError, RecordTooLargeError } from './errors.js'
+import { Reader, type ReaderOptions } from './reader/reader.js'
+import { consumeReader } from './reader/consume.js'
+import { compileSubscription, validateTopicName } from './topic/names.js'
+import { Topic, resolveTopicOptions, type Delivered } from './topic/topic.js'
+import type {
+  BatchRecord, BusEvents, BusOptions, Headers, Key, Matching, Message, PublishOptions, RecordMetadata,
+  SeekTarget, SkippedEvent, Subscribable, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
+  ValueArgs,
+} from './types.js'
+
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+const EMPTY = new Uint8Array(0)
+const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose')
+const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('Symbol.dispose')
+
+type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
+  ? [value?: T[K], options?: PublishOptions]
+  : [value: T[K], options?: PublishOptions]
+
+/** Stops a listener added with on()/once(); also a Disposable. */
+export type Unsubscribe = (() => void) & Disposable
+
+export interface Subscription extends AsyncDisposable {
+  pause(): void
+  resume(): void
+  /** Moves the reader: one partition (or all) to an offset, or all to the first record at or after a time. */
+  seek(target: SeekTarget): void
+  /** The partitions this reader holds now. */
+  assignments(): Array<{ topic: string; partition: number }>
+  /** The next offset this reader will hand to its handler, per partition. */
+  position(topic: string, partition?: number): number | undefined
+  /** Independent readers have no committed offsets: commit belongs to consumer groups. */
+  commit(): never
+  close(): Promise<void>
+  readonly closed: boolean
+}
+
+export interface ConsumeOptions extends SubscribeOptions {
+  /** Records buffered ahead of the loop before the reader pauses (default 1024). */
+  highWaterMark?: number
+}
+
+export interface TopicInfo {
+  name: string
+  partitions: number
+}
+
+/** Fields of a record ready to stage: encoded, partitioned and size-checked. */
+interface Prepared {
+  topic: Topic
+  partition: number
+  timestamp: number
+  keyHash: number
+  flags: number
+  headerBytes: Uint8Array | undefined
+  keyBytes: Uint8Array | undefined
+  valueBytes: Uint8Array
+  value: unknown
+  key: Key | undefined
+  headers: Headers | undefined
+}
+
+const GROUP_OPTIONS = ['group', 'concurrency', 'maxAttempts', 'backoff', 'deadLetter', 'autoCommit'] as const
+
+export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
+  /** Lifecycle events (skipped, error, topic.created), apart from topics so names never clash. */
+  readonly events = new EventEmitter<BusEvents>()
+  readonly clock: Clock
+  private readonly topics = new Map<string, Topic>()
+  private readonly readers = new Set<Reader>()
+  private readonly listeners = new Map<Function, Map<string, Reader[]>>()
+  private readonly dirty = new Set<Topic>()
+  private flushScheduled = false
+  private idleWaiters: Array<() => void> = []
+  private closed = false
+  private cancelRetention: (() => void) | undefined
+  private readonly scratch: Prepared
+  private readonly host
+
+  /** @internal use createBus() */
+  constructor(readonly core: LogCore, private readonly options: BusOptions) {
+    this.clock = options.clock ?? realClock
+    this.scratch = this.blank()
+    this.host = {
+      core,
+      skipped: (event: SkippedEvent) => this.events.emit('skipped', event),
+      handlerFailed: (error: unknown, where: { topic: string; partition: number; offset: number }) => this.report(error, where),
+      readerSettled: () => this.checkIdle(),
+      readerClosed: (reader: Reader) => { this.readers.delete(reader); this.checkIdle() },
+    }
+  }
+
+  private blank(): Prepared {
+    return { topic: undefined as unknown as Topic, partition: 0, timestamp: 0, keyHash: 0, flags: 0, headerBytes: undefined, keyBytes: undefined, valueBytes: EMPTY, value: undefined, key: undefined, headers: undefined }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BusClosedError('the bus is closed')
+  }
+
+  // ---- topics ---------------------------------------------------------------------------------
+
+  /**
+   * Declares a topic (Kafka model). Declaring again changes retention and policy and may add
+   * partitions; fewer partitions or another codec is an error.
+   * @example bus.topic('order.placed', { partitions: 4, retention: { maxAgeMs: 60_000 } })
+   */
+  topic<K extends TopicName<T>>(name: K, options?: TopicOptions): TopicInfo {
+    this.assertOpen()
+    validateTopicName(name)
+    const resolved = resolveTopicOptions(options, this.options.topicDefaults)
+    const existing = this.topics.get(name)
+    if (existing !== undefined) {
+      const before = existing.partitions
+      existing.reconfigure(resolved)
+      for (const reader of this.readers) if (before < existing.partitions && reader.matches(name)) reader.attach(existing, before, true)
+    } else {
+      this.create(name, resolved)
+    }
+    this.armRetention()
+    return { name, partitions: this.topics.get(name)!.partitions }
+  }
+
+  private create(name: string, resolved: ReturnType<typeof resolveTopicOptions>): Topic {
+    const topic = new Topic(name, resolved, this.core, this.clock.now())
+    this.topics.set(name, topic)
+    for (const reader of this.readers) if (reader.matches(name)) reader.attach(topic, 0, true)
+    this.events.emit('topic.created', { topic: name, partitions: topic.partitions })
+    return topic
+  }
+
+  private writable(name: string): Topic {
+    this.assertOpen()
+    let topic = this.topics.get(name)
+    if (topic === undefined) {
+      topic = this.create(validateTopicName(name), resolveTopicOptions(undefined, this.options.topicDefaults))
+      this.armRetention()
+    }
+    return topic
+  }
+
+  // ---- publishing -----------------------------------------------------------------------------
+
+  private prepare(topic: Topic, value: unknown, options: PublishOptions | undefined, into: Prepared): Prepared {
+    let key: Key | undefined
+    let headers: Headers | undefined
+    let partition: number | undefined
+    let timestamp: number | undefined
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('publish options must be an object', { topic: topic.name, argument: 'options' })
+      key = options.key
+      headers = options.headers
+      partition = options.partition
+      timestamp = options.timestamp
+    }
+    let flags = 0
+    let keyBytes: Uint8Array | undefined
+    if (key !== undefined) {
+      if (typeof key === 'string') keyBytes = encodeText(key)
+      else if (key instanceof Uint8Array) { keyBytes = key; flags |= FLAG_KEY_BINARY }
+      else throw new InvalidArgumentError(`key must be a string or Uint8Array, got ${typeof key}`, { topic: topic.name, argument: 'key' })
+      flags |= FLAG_KEY
+    }
+    let headerBytes: Uint8Array | undefined
+    if (headers !== undefined) {
+      headerBytes = this.encodeHeaders(topic, headers)
+    }
+    if (timestamp !== undefined && (typeof timestamp !== 'number' || !Number.isFinite(timestamp))) {
+      throw new InvalidArgumentError(`timestamp must be a finite number of ms, got ${String(timestamp)}`, { topic: topic.name, argument: 'timestamp' })
+    }
+    let valueBytes: Uint8Array
+    if (value === null) {
+      valueBytes = EMPTY
+      flags |= FLAG_NULL_VALUE
+    } else {
+      try {
+        valueBytes = topic.codec.encode(value)
+      } catch (error) {
+        throw new CodecError(`codec ${topic.codecName} cannot encode this value for topic ${topic.name}: ${(error as Error)?.message ?? error}`, { topic: topic.name, cause: error })
+      }
+      if (!(valueBytes instanceof Uint8Array)) throw new CodecError(`codec ${topic.codecName} returned no bytes`, { topic: topic.name })
+    }
+    const index = topic.choosePartition(partition, keyBytes)
+    const size = frameLength(headerBytes?.length ?? 0, keyBytes?.length ?? 0, valueBytes.length)
+    if (size > topic.maxFrame) {
+      throw new RecordTooLargeError(`record of ${size} bytes (header, key and value) exceeds the segment limit of ${topic.maxFrame} bytes for topic ${topic.name}`,
+        { topic: topic.name, partition: index, size, max: topic.maxFrame })
+    }
+    into.topic = topic
+    into.partition = index
+    into.timestamp = timestamp ?? this.clock.now()
+    into.keyHash = keyBytes === undefined ? 0 : this.core.murmur2(keyBytes)
+    into.flags = flags
+    into.headerBytes = headerBytes
+    into.keyBytes = keyBytes
+    into.valueBytes = valueBytes
+    into.value = value
+    into.key = key
+    into.headers = headers
+    return into
+  }
+
+  private encodeHeaders(topic: Topic, headers: Headers): Uint8Array | undefined {
+    if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+      throw new InvalidArgumentError('headers must be an object of string -> string | Uint8Array', { topic: topic.name, argument: 'headers' })
+    }
+    let any = false
+    for (const name in headers) {
+      const v = headers[name]
+      if (typeof v !== 'string' && !(v instanceof Uint8Array)) {
+        throw new InvalidArgumentError(`header ${name} must be a string or Uint8Array, got ${typeof v}`, { topic: topic.name, argument: 'headers' })
+      }
+      any = true
+    }
+    if (!any) return undefined
+    const bytes = encodeHeaders(headers)
+    if (bytes.length > MAX_HEADERS_LENGTH) {
+      throw new RecordTooLargeError(`headers take ${bytes.length} bytes, more than ${MAX_HEADERS_LENGTH}`, { topic: topic.name, size: bytes.length, max: MAX_HEADERS_LENGTH })
+    }
+    return bytes
+  }
+
+  private stage(r: Prepared): boolean {
+    return this.core.stage(r.topic.ids[r.partition], r.timestamp, r.keyHash, r.flags, r.headerBytes, r.keyBytes, r.valueBytes)
+  }
+
+  /** Bookkeeping for an appended record: counters, same-thread recent values, wake readers. */
+  private appended(r: Prepared, offset: number): void {
+    const topic = r.topic
+    topic.published++
+    if (topic.readers.size > 0) {
+      topic.remember(r.partition, offset, r.value, r.key, r.headers)
+      if (!this.dirty.has(topic)) this.dirty.add(topic)
+      this.scheduleFlush()
+    }
+  }
+
+  private failure(r: Prepared, status: number): BusError {
+    return statusError(status, { topic: r.topic.name, partition: r.partition, size: r.valueBytes.length, max: r.topic.maxFrame })
+  }
+
+  /**
+   * Appends one record and returns where it went. Synchronous: the record is in the log (and
+   * replayable) when this returns; subscribers get it in a microtask.
+   * @example const { partition, offset } = bus.publish('order.placed', order, { key: order.userId })
+   */
+  publish<K extends TopicName<T>>(topic: K, ...args: PublishArgs<T, K>): RecordMetadata<K> {
+    const r = this.prepare(this.writable(topic), args[0], args[1], this.scratch)
+    this.stage(r)
+    if (this.core.commit(this.clock.now()) !== 1) throw this.failure(r, this.core.statusAt(0))
+    const offset = this.core.offsetAt(0)
+    this.appended(r, offset)
+    const result = { topic, partition: r.partition, offset, timestamp: r.timestamp }
+    r.value = r.key = r.headers = undefined // do not pin the last value
+    return result
+  }
+
+  /**
+   * Appends many records with one call into the core. Every record is validated and encoded
+   * before anything is appended, so a bad record rejects the whole batch. If the log refuses
+   * part way (onFull 'reject'), the error's `accepted` lists the records that went in.
+   */
+  publishBatch<K extends TopicName<T>>(topic: K, records: ReadonlyArray<BatchRecord<T[K]>>): RecordMetadata<K>[] {
+    const t = this.writable(topic)
+    if (!Array.isArray(records)) throw new InvalidArgumentError('publishBatch takes an array of { value, key?, headers? }', { topic, argument: 'records' })
+    const prepared = records.map((record, i) => {
+      if (typeof record !== 'object' || record === null) throw new InvalidArgumentError(`record ${i} must be an object with a value`, { topic, argument: 'records' })
+      return this.prepare(t, record.value, record, this.blank())
+    })
+    const results: RecordMetadata<K>[] = []
+    let done = 0
+    const commit = (): void => {
+      const staged = this.core.stagedCount
+      const n = this.core.commit(this.clock.now())
+      for (let i = 0; i < n; i++) {
+        const r = prepared[done + i]
+        const offset = this.core.offsetAt(i)
+        this.appended(r, offset)
+        results.push({ topic, partition: r.partition, offset, timestamp: r.timestamp })
+      }
+      if (n < staged) {
+        const error = this.failure(prepared[done + n], this.core.statusAt(n))
+        Object.assign(error, { accepted: results })
+        throw error
+      }
+      done += n
+    }
+    for (const r of prepared) {
+      if (!this.stage(r)) {
+        commit()
+        this.stage(r)
+      }
+    }
+    commit()
+    return results
+  }
+
+  /**
+   * EventEmitter sugar: publish without options. Returns whether any same-thread reader of the
+   * topic exists, like EventEmitter.emit.
+   * @example bus.emit('tick')
+   */
+  emit<K extends TopicName<T>>(topic: K, ...args: ValueArgs<T, K>): boolean {
+    this.publish(topic, ...([args[0]] as PublishArgs<T, K>))
+    return this.topics.get(topic)!.readers.size > 0
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  private reader<P extends string>(target: P, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined, fallbackFrom: 'latest'): Reader {
+    this.assertOpen()
+    const matches = compileSubscription(target)
+    const opts = this.readerOptions(options, fallbackFrom)
+    const reader = new Reader(this.host, matches, handler, opts)
+    this.readers.add(reader)
+    for (const topic of this.topics.values()) if (matches(topic.name)) reader.attach(topic, 0, false)
+    const signal = options?.signal
+    if (signal !== undefined) {
+      if (signal.aborted) reader.close()
+      else signal.addEventListener('abort', () => reader.close(), { once: true })
+    }
+    reader.run()
+    return reader
+  }
+
+  private readerOptions(options: SubscribeOptions | undefined, fallbackFrom: 'latest'): ReaderOptions {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('subscribe options must be an object', { argument: 'options' })
+    for (const name of GROUP_OPTIONS) {
+      if (options && (options as Record<string, unknown>)[name] !== undefined) {
+        throw new InvalidArgumentError(`option '${name}' belongs to consumer groups, which this version does not have yet; omit it for an independent reader`, { argument: name })
+      }
+    }
+    const from = options?.from ?? fallbackFrom
+    const validFrom = from === 'earliest' || from === 'latest' ||
+      (typeof from === 'object' && from !== null && (
+        ('timestamp' in from && typeof from.timestamp === 'number' && Number.isFinite(from.timestamp)) ||
+        ('offset' in from && Number.isInteger(from.offset) && from.offset >= 0 &&
+          (from.partition === undefined || (Number.isInteger(from.partition) && from.partition >= 0)))))
+    if (!validFrom) throw new InvalidArgumentError(`from must be 'earliest', 'latest', { offset, partition? } or { timestamp }, got ${JSON.stringify(from)}`, { argument: 'from' })
+    const reset = options?.reset ?? (from === 'latest' ? 'latest' : 'earliest')
+    if (reset !== 'earliest' && reset !== 'latest') throw new InvalidArgumentError(`reset must be 'earliest' or 'latest', got ${String(reset)}`, { argument: 'reset' })
+    const maxPollRecords = options?.maxPollRecords ?? 256
+    if (!Number.isInteger(maxPollRecords) || maxPollRecords < 1) throw new InvalidArgumentError(`maxPollRecords must be a positive integer, got ${String(maxPollRecords)}`, { argument: 'maxPollRecords' })
+    const signal = options?.signal
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' })
+    return { from, reset, maxPollRecords }
+  }
+
+  /**
+   * An independent reader of a topic or AMQP pattern (`order.*`, `order.#`): it receives every
+   * record from its start position on. Async handlers are awaited, one record at a time.
+   * @example
+   * const sub = bus.subscribe('order.*', (msg) => console.log(msg.topic, msg.value), { from: 'earliest' })
+   */
+  subscribe<P extends Subscribable<T>>(target: P, handler: (message: Message<T, Matching<T, P>>) => unknown, options?: SubscribeOptions): Subscription {
+    if (typeof handler !== 'function') throw new InvalidArgumentError('subscribe needs a handler function', { argument: 'handler' })
+    const reader = this.reader(target, handler as (message: Delivered) => unknown, options, 'latest')
+    return {
+      pause: () => reader.pause(),
+      resume: () => reader.resume(),
+      seek: (target) => reader.seek(target),
+      assignments: () => reader.assignments(),
+      position: (topic, partition = 0) => reader.position(topic, partition),
+      commit: () => {
+        throw new InvalidArgumentError('an independent reader has no committed offsets; subscribe with a group to commit', { argument: 'group' })
+      },
+      close: async () => reader.close(),
+      [asyncDispose]: async () => reader.close(),
+      get closed() { return reader.closed },
+    }
+  }
+
+  /**
+   * The records of a topic or pattern as an async iterator; `break` or aborting the signal ends
+   * the loop without throwing.
+   * @example for await (const msg of bus.consume('order.placed', { from: 'earliest', signal })) {}
+   */
+  consume<P extends Subscribable<T>>(target: P, options?: ConsumeOptions): AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable {
+    const highWaterMark = options?.highWaterMark ?? 1024
+    if (!Number.isInteger(highWaterMark) || highWaterMark < 1) throw new InvalidArgumentError(`highWaterMark must be a positive integer, got ${String(highWaterMark)}`, { argument: 'highWaterMark' })
+    return consumeReader((push) => this.reader(target, push, options, 'latest'), highWaterMark) as AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
+  }
+
+  /**
+   * A live listener (from 'latest', no group): fn(value, message). Returns a function that
+   * removes it, also usable with `using`.
+   * @example const off = bus.on('order.placed', (order) => send(order.userId)); off()
+   */
+  on<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
+    return this.listen(target, fn as (value: unknown, message: Delivered) => unknown, false)
+  }
+
+  /** Like on(), removed after the first record. */
+  once<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
+    return this.listen(target, fn as (value: unknown, message: Delivered) => unknown, true)
+  }
+
+  /** Removes listeners added with on()/once() for this target and function. */
+  off<P extends Subscribable<T>>(target: P, fn: Function): void {
+    const readers = this.listeners.get(fn)?.get(target)
+    for (const reader of readers?.splice(0) ?? []) reader.close()
+  }
+
+  private listen(target: string, fn: (value: unknown, message: Delivered) => unknown, once: boolean): Unsubscribe {
+    if (typeof fn !== 'function') throw new InvalidArgumentError('on needs a listener function', { argument: 'fn' })
+    let byTarget = this.listeners.get(fn)
+    if (byTarget === undefined) this.listeners.set(fn, (byTarget = new Map()))
+    let list = byTarget.get(target)
+    if (list === undefined) byTarget.set(target, (list = []))
+    const remove = (): void => {
+      const i = list!.indexOf(reader)
+      if (i >= 0) list!.splice(i, 1)
+      reader.close()
+    }
+    const reader = this.reader(target, (message) => {
+      if (once) remove()
+      // listeners are not awaited (EventEmitter semantics), but a rejection is still reported
+      const result = fn(message.value, message)
+      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+        (result as PromiseLike<unknown>).then(undefined, (error: unknown) => this.report(error, message))
+      }
+    }, undefined, 'latest')
+    list.push(reader)
+    return Object.assign(remove, { [dispose]: remove })
+  }
+
+  // ---- delivery and idleness ------------------------------------------------------------------
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    queueMicrotask(this.flush)
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false
+    if (this.closed) return
+    const topics = [...this.dirty]
+    this.dirty.clear()
+    for (const topic of topics) for (const reader of topic.readers) reader.run()
+    this.checkIdle()
+  }
+
+  private checkIdle(): void {
+    if (this.idleWaiters.length === 0 || this.flushScheduled) return
+    for (const reader of this.readers) if (!reader.idle()) return
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  /** Resolves when everything deliverable now was delivered and every handler settled. */
+  idle(): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve)
+      // also wakes readers of records that other threads appended
+      for (const topic of this.topics.values()) this.dirty.add(topic)
+      this.scheduleFlush()
+    })
+  }
+
+  private report(error: unknown, where: { topic: string; partition: number; offset: number }): void {
+    const event = { error, topic: where.topic, partition: where.partition, offset: where.offset }
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', event)
+    else console.error(`ringbus: handler failed on ${where.topic}/${where.partition}@${where.offset} (listen on bus.events 'error' to handle this)`, error)
+  }
+
+  // ---- retention --------------------------------------------------------------------------------
+
+  /** Keeps one timer that applies age retention often enough that data never outlives maxAgeMs for long. */
+  private armRetention(): void {
+    this.cancelRetention?.()
+    this.cancelRetention = undefined
+    let shortest = Infinity
+    for (const topic of this.topics.values()) if (topic.options.maxAgeMs > 0) shortest = Math.min(shortest, topic.options.maxAgeMs)
+    if (shortest === Infinity || this.closed) return
+    const period = Math.min(Math.max(shortest / 4, 1), 1000)
+    this.cancelRetention = this.clock.setTimer(() => {
+      this.cancelRetention = undefined
+      this.core.retain(this.clock.now())
+      this.armRetention()
+    }, period)
+  }
+
+  // ---- observability ------------------------------------------------------------------------------
+
+  /** Per-topic figures as a plain JSON-serialisable object keyed by topic name. */
+  stats(): Record<string, TopicStats> {
+    const out: Record<string, TopicStats> = {}
+    const now = this.clock.now()
+    for (const topic of this.topics.values()) {
+      const seconds = (now - topic.createdAt) / 1000
+      out[topic.name] = {
+        codec: topic.codecName,
+        partitions: topic.ids.map((id, partition) => ({
+          partition,
+          startOffset: this.core.startOffset(id),
+          endOffset: this.core.endOffset(id),
+          bytes: this.core.bytes(id),
+          segments: this.core.segments(id),
+          evicted: this.core.evicted(id),
+        })),
+        readers: topic.readers.size,
+        published: topic.published,
+        delivered: topic.delivered,
+        skipped: topic.skipped,
+        publishRate: seconds > 0 ? topic.published / seconds : 0,
+        deliverRate: seconds > 0 ? topic.delivered / seconds : 0,
+      }
+    }
+    return out
+  }
+
+  /** Stops deliveries and timers; later calls throw BusClosedError. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.cancelRetention?.()
+    for (const reader of [...this.readers]) reader.close()
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  [asyncDispose](): Promise<void> {
+    return this.close()
+  }
+}
+
+/**
+ * Creates a bus. One type parameter, the topic map, types everything else.
+ * @example
+ * type Topics = { 'order.placed': { orderId: string; total: number }; tick: undefined }
+ * const bus = await createBus<Topics>()
+ */
+export async function createBus<T extends TopicMap = TopicMap>(options: BusOptions = {}): Promise<Bus<T>> {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('createBus options must be an object', { argument: 'options' })
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
+  if (typeof maxBytes !== 'number' || !Number.isInteger(maxBytes) || maxBytes < 64 * 1024) {
+    throw new InvalidArgumentError(`maxBytes must be an integer of at least 64 KiB, got ${String(maxBytes)}`, { argument: 'maxBytes' })
+  }
+  if (options.shared !== undefined && typeof options.shared !== 'boolean') throw new InvalidArgumentError('shared must be a boolean', { argument: 'shared' })
+  if (options.clock !== undefined && (typeof options.clock?.now !== 'function' || typeof options.clock?.setTimer !== 'function')) {
+    throw new InvalidArgumentError('clock must have now() and setTimer(fn, ms)', { argument: 'clock' })
+  }
+  for (const name of ['maxPartitions', 'maxCursors'] as const) {
+    const v = options[name]
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 1 << 20)) throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}`, { argument: name })
+  }
+  if (options.topicDefaults !== undefined) resolveTopicOptions(options.topicDefaults, undefined)
+  const core = await LogCore.create({
+    maxBytes, shared: options.shared ?? false, segmentBytes: options.segmentBytes, maxPartitions: options.maxPartitions,
+    maxCursors: options.maxCursors, wasm: options.wasm,
+  })
+  return new Bus<T>(core, options)
+}

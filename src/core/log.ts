@@ -1,0 +1,302 @@
+// LogCore: the only TypeScript that touches the WebAssembly core. It lays out memory per the
+// contract in abi.ts, stages frames for batch appends, runs cursors, and reads frames back.
+// Everything above it deals in partitions ids, offsets and bytes, never in addresses.
+import {
+  CUR_EPOCH, CUR_NEXT_OFFSET, CUR_PARTITION, CUR_SEGMENT, CUR_SIZE, FRAME_ALIGN, FRAME_FLAGS,
+  FRAME_HEADER, FRAME_KEY_HASH, FRAME_KEY_LENGTH, FRAME_TIMESTAMP, FRAME_VALUE_LENGTH, IDX_SIZE,
+  INDEX_INTERVAL, PART_SIZE, POLL_STRIDE, SEG_HEADER,
+} from './abi.js'
+import { loadCore, type WasmSource } from './load.js'
+import { statusError } from './status.js'
+import { InvalidArgumentError } from '../errors.js'
+
+interface CoreExports {
+  logInit(ctl: number, blocks: number, blockSize: number, blockCount: number, partitions: number, maxPartitions: number, interval: number): number
+  logAddPartition(ctl: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
+  logConfigure(ctl: number, p: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
+  logAppend(ctl: number, frames: number, count: number, now: number, out: number): number
+  logPoll(ctl: number, cursor: number, out: number, max: number, maxBytes: number): number
+  logOffsetForTime(ctl: number, p: number, ts: number): number
+  logRetain(ctl: number, now: number): number
+  logStartOffset(ctl: number, p: number): number
+  logEndOffset(ctl: number, p: number): number
+  logBytes(ctl: number, p: number): number
+  logSegments(ctl: number, p: number): number
+  logEvicted(ctl: number, p: number): number
+  logFreeSegments(ctl: number): number
+  logBlockCount(ctl: number): number
+  murmur2(ptr: number, length: number): number
+}
+
+export interface CoreOptions {
+  /** Total bytes of segment memory (the pool). */
+  maxBytes: number
+  /** Back the core with a shared WebAssembly.Memory (workers can attach). */
+  shared: boolean
+  /** Size of one segment block; default scales with maxBytes between 64 KiB and 1 MiB. */
+  segmentBytes?: number
+  maxPartitions?: number
+  /** Reader positions (one per subscription and partition) this thread may hold at once. */
+  maxCursors?: number
+  wasm?: WasmSource
+}
+
+export interface PartitionConfig {
+  /** Hard cap on bytes held by the partition; 0 = bounded only by the pool. */
+  maxBytes: number
+  /** Age limit in ms against the bus clock; 0 = none. */
+  maxAgeMs: number
+  /** onFull 'reject': refuse appends instead of evicting. */
+  reject: boolean
+}
+
+const CTL = 1024 // the first KiB stays unused so that address 0 is never valid
+const PARTITIONS = 2048
+/** Most frames one append call takes and most records one poll returns. */
+export const APPEND_MAX = 8192
+export const POLL_MAX = 4096
+const OUT_BYTES = APPEND_MAX * 8
+const PAGE = 65536
+
+const align = (n: number, to: number): number => Math.ceil(n / to) * to
+export const frameLength = (headers: number, key: number, value: number): number =>
+  align(FRAME_HEADER + headers + key + value, FRAME_ALIGN)
+
+function defaultSegmentBytes(maxBytes: number): number {
+  let size = 1 << 20
+  while (size > 64 * 1024 && size * 16 > maxBytes) size >>= 1
+  return size
+}
+
+export class LogCore {
+  readonly memory: WebAssembly.Memory
+  readonly module: WebAssembly.Module
+  readonly segmentBytes: number
+  readonly segmentCount: number
+  /** Largest frame a segment can hold (header + headers + key + value, aligned). */
+  readonly maxFrameBytes: number
+  readonly maxPartitions: number
+  u8!: Uint8Array
+  private u32!: Uint32Array
+  private i32!: Int32Array
+  private f64!: Float64Array
+  private readonly x: CoreExports
+  private readonly staging: number
+  private readonly stagingEnd: number
+  private readonly out: number
+  private readonly cursors: number
+  private readonly freeCursors: number[] = []
+  private cursorTop = 0
+  private readonly maxCursors: number
+  private write = 0
+  private staged = 0
+
+  static async create(options: CoreOptions): Promise<LogCore> {
+    const module = await loadCore(options.shared, options.wasm)
+    return new LogCore(module, options)
+  }
+
+  private constructor(module: WebAssembly.Module, options: CoreOptions) {
+    const segmentBytes = options.segmentBytes ?? defaultSegmentBytes(options.maxBytes)
+    if (!Number.isInteger(segmentBytes) || segmentBytes < 4096 || segmentBytes > 64 * 1024 * 1024 || segmentBytes % 8 !== 0) {
+      throw new InvalidArgumentError(`segmentBytes must be a multiple of 8 between 4096 and 64 MiB, got ${segmentBytes}`, { argument: 'segmentBytes' })
+    }
+    this.segmentBytes = segmentBytes
+    this.segmentCount = Math.max(1, Math.floor(options.maxBytes / segmentBytes))
+    this.maxPartitions = options.maxPartitions ?? 1024
+    this.maxCursors = options.maxCursors ?? 4096
+    this.maxFrameBytes = segmentBytes - SEG_HEADER - (Math.floor(segmentBytes / INDEX_INTERVAL) + 2) * IDX_SIZE
+    this.staging = align(PARTITIONS + this.maxPartitions * PART_SIZE, 64)
+    this.stagingEnd = this.staging + segmentBytes
+    this.out = this.stagingEnd
+    this.cursors = this.out + OUT_BYTES
+    const blocks = align(this.cursors + this.maxCursors * CUR_SIZE, 64)
+    const total = blocks + this.segmentCount * segmentBytes
+    if (total > 0xffff0000) throw new InvalidArgumentError(`maxBytes ${options.maxBytes} leaves no room in a 4 GiB memory`, { argument: 'maxBytes' })
+    const pages = Math.ceil(total / PAGE)
+    this.module = module
+    // sized once and never grown: views stay valid and other threads never see a moved buffer
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: options.shared } as WebAssembly.MemoryDescriptor)
+    this.x = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as CoreExports
+    this.refreshViews()
+    const status = this.x.logInit(CTL, blocks, segmentBytes, this.segmentCount, PARTITIONS, this.maxPartitions, INDEX_INTERVAL)
+    if (status < 0) throw statusError(status)
+  }
+
+  private refreshViews(): void {
+    const buffer = this.memory.buffer
+    this.u8 = new Uint8Array(buffer)
+    this.u32 = new Uint32Array(buffer)
+    this.i32 = new Int32Array(buffer)
+    this.f64 = new Float64Array(buffer)
+  }
+
+  /** Frame bytes per segment for a partition: about a quarter of its byte cap, so eviction is gradual. */
+  segmentCapacity(maxBytes: number): number {
+    if (maxBytes === 0) return this.maxFrameBytes
+    const quarter = Math.floor(maxBytes / 4 / FRAME_ALIGN) * FRAME_ALIGN
+    return Math.min(this.maxFrameBytes, Math.max(quarter, Math.min(maxBytes, 4096)))
+  }
+
+  addPartition(config: PartitionConfig): number {
+    const id = this.x.logAddPartition(CTL, config.maxBytes, this.segmentCapacity(config.maxBytes), config.maxAgeMs, config.reject ? 1 : 0)
+    if (id < 0) throw statusError(id)
+    return id
+  }
+
+  configurePartition(id: number, config: PartitionConfig): void {
+    const status = this.x.logConfigure(CTL, id, config.maxBytes, this.segmentCapacity(config.maxBytes), config.maxAgeMs, config.reject ? 1 : 0)
+    if (status < 0) throw statusError(status)
+  }
+
+  // ---- appends: stage frames, then commit them with one call --------------------------------
+
+  /** Writes a frame into the staging area; false when it does not fit (commit, then retry). */
+  stage(partition: number, timestamp: number, keyHash: number, flags: number,
+    headers: Uint8Array | undefined, key: Uint8Array | undefined, value: Uint8Array): boolean {
+    const h = headers === undefined ? 0 : headers.length
+    const k = key === undefined ? 0 : key.length
+    const length = frameLength(h, k, value.length)
+    const at = this.staging + this.write
+    if (at + length > this.stagingEnd || this.staged === APPEND_MAX) return false
+    const w = at >> 2
+    const u32 = this.u32
+    u32[w] = length
+    u32[w + 1] = partition
+    this.f64[(at + FRAME_TIMESTAMP) >> 3] = timestamp
+    this.i32[(at + FRAME_KEY_HASH) >> 2] = keyHash
+    u32[(at + FRAME_FLAGS) >> 2] = flags | (h << 16)
+    u32[(at + FRAME_KEY_LENGTH) >> 2] = k
+    u32[(at + FRAME_VALUE_LENGTH) >> 2] = value.length
+    u32[(at + length - 8) >> 2] = 0 // zero the padding so identical records are identical bytes
+    u32[(at + length - 4) >> 2] = 0
+    let p = at + FRAME_HEADER
+    if (h !== 0) { this.u8.set(headers!, p); p += h }
+    if (k !== 0) { this.u8.set(key!, p); p += k }
+    if (value.length !== 0) this.u8.set(value, p)
+    this.write += length
+    this.staged++
+    return true
+  }
+
+  get stagedCount(): number {
+    return this.staged
+  }
+
+  /**
+   * Appends everything staged. Returns how many frames were appended; offsetAt(i) gives each
+   * one's offset and, for the first one not appended, statusAt(returned) says why.
+   */
+  commit(now: number): number {
+    const count = this.staged
+    this.staged = 0
+    this.write = 0
+    return count === 0 ? 0 : this.x.logAppend(CTL, this.staging, count, now, this.out)
+  }
+
+  /** Drops staged frames (a batch that failed validation before the commit). */
+  discardStaged(): void {
+    this.staged = 0
+    this.write = 0
+  }
+
+  offsetAt(i: number): number {
+    return this.f64[(this.out >> 3) + i]
+  }
+
+  statusAt(i: number): number {
+    return this.f64[(this.out >> 3) + i]
+  }
+
+  /** Kafka's murmur2 of the bytes (written to the staging area's far end to hash them). */
+  murmur2(bytes: Uint8Array): number {
+    const at = this.stagingEnd - bytes.length
+    if (bytes.length > this.segmentBytes - this.write) throw new InvalidArgumentError('key too large to hash', { argument: 'key' })
+    this.u8.set(bytes, at)
+    return this.x.murmur2(at, bytes.length)
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  openCursor(partition: number, offset: number): number {
+    let slot = this.freeCursors.pop()
+    if (slot === undefined) {
+      if (this.cursorTop === this.maxCursors) throw new InvalidArgumentError(`more than ${this.maxCursors} reader positions are open: raise maxCursors`, { argument: 'maxCursors' })
+      slot = this.cursorTop++
+    }
+    const at = this.cursors + slot * CUR_SIZE
+    this.u32[(at + CUR_PARTITION) >> 2] = partition
+    this.seekCursor(slot, offset)
+    return slot
+  }
+
+  closeCursor(slot: number): void {
+    this.freeCursors.push(slot)
+  }
+
+  /** Moves a cursor; the core finds the segment again on the next poll. */
+  seekCursor(slot: number, offset: number): void {
+    const at = this.cursors + slot * CUR_SIZE
+    this.u32[(at + CUR_SEGMENT) >> 2] = 0
+    this.u32[(at + CUR_EPOCH) >> 2] = 0
+    // i64 little-endian from a safe integer
+    this.u32[(at + CUR_NEXT_OFFSET) >> 2] = offset >>> 0
+    this.u32[(at + CUR_NEXT_OFFSET + 4) >> 2] = Math.floor(offset / 0x100000000)
+  }
+
+  cursorOffset(slot: number): number {
+    const at = (this.cursors + slot * CUR_SIZE + CUR_NEXT_OFFSET) >> 2
+    return this.u32[at] + this.u32[at + 1] * 0x100000000
+  }
+
+  /** Reads up to `max` records; returns the count or a negative status (out of range). */
+  poll(slot: number, max: number, maxBytes = 0x7fffffff): number {
+    return this.x.logPoll(CTL, this.cursors + slot * CUR_SIZE, this.out, Math.min(max, POLL_MAX), maxBytes)
+  }
+
+  /** Frame address of the i-th record of the last poll. */
+  polledFrame(i: number): number {
+    return this.f64[(this.out >> 3) + i * POLL_STRIDE]
+  }
+
+  polledOffset(i: number): number {
+    return this.f64[(this.out >> 3) + i * POLL_STRIDE + 1]
+  }
+
+  frameTimestamp(frame: number): number {
+    return this.f64[(frame + FRAME_TIMESTAMP) >> 3]
+  }
+
+  frameFlags(frame: number): number {
+    return this.u32[(frame + FRAME_FLAGS) >> 2] & 0xffff
+  }
+
+  frameHeadersLength(frame: number): number {
+    return this.u32[(frame + FRAME_FLAGS) >> 2] >>> 16
+  }
+
+  frameKeyLength(frame: number): number {
+    return this.u32[(frame + FRAME_KEY_LENGTH) >> 2]
+  }
+
+  frameValueLength(frame: number): number {
+    return this.u32[(frame + FRAME_VALUE_LENGTH) >> 2]
+  }
+
+  /** Copy of `length` bytes at `at` (log memory is recycled, so views must not escape). */
+  copy(at: number, length: number): Uint8Array {
+    return this.u8.slice(at, at + length)
+  }
+
+  // ---- partition state --------------------------------------------------------------------------
+
+  startOffset(p: number): number { return this.x.logStartOffset(CTL, p) }
+  endOffset(p: number): number { return this.x.logEndOffset(CTL, p) }
+  bytes(p: number): number { return this.x.logBytes(CTL, p) }
+  segments(p: number): number { return this.x.logSegments(CTL, p) }
+  evicted(p: number): number { return this.x.logEvicted(CTL, p) }
+  freeSegments(): number { return this.x.logFreeSegments(CTL) }
+  offsetForTime(p: number, ts: number): number { return this.x.logOffsetForTime(CTL, p, ts) }
+  /** Age retention at `now`; returns the number of segments removed. */
+  retain(now: number): number { return this.x.logRetain(CTL, now) }
+}

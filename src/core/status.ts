@@ -1,0 +1,34 @@
+// The one place where the core's status codes become typed errors with context.
+import {
+  STATUS_BAD_ARGUMENT, STATUS_FULL, STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE,
+  STATUS_UNKNOWN_PARTITION,
+} from './abi.js'
+import {
+  BackPressureError, BusError, type ErrorContext, InvalidArgumentError, OffsetOutOfRangeError, RecordTooLargeError,
+} from '../errors.js'
+
+export interface StatusContext extends ErrorContext {
+  size?: number
+  max?: number
+}
+
+export function statusError(status: number, context: StatusContext = {}): BusError {
+  const where = context.topic === undefined ? '' : ` (topic ${context.topic}, partition ${context.partition})`
+  switch (status) {
+    case STATUS_FULL:
+      return new BackPressureError(`log is full${where}: no segment can be freed under the topic's policy`, context)
+    case STATUS_TOO_LARGE:
+      return new RecordTooLargeError(`record of ${context.size} bytes exceeds the segment limit of ${context.max} bytes${where}`,
+        { ...context, size: context.size ?? 0, max: context.max ?? 0 })
+    case STATUS_OUT_OF_RANGE:
+      return new OffsetOutOfRangeError(`offset ${context.offset} is no longer in the log${where}`, context)
+    case STATUS_UNKNOWN_PARTITION:
+      return new InvalidArgumentError(`unknown partition${where}`, context)
+    case STATUS_LIMIT:
+      return new InvalidArgumentError(`partition table is full${where}: raise maxPartitions`, context)
+    case STATUS_BAD_ARGUMENT:
+      return new InvalidArgumentError(`the core rejected an argument${where}`, context)
+    default:
+      return new BusError(`unexpected core status ${status}${where}`, context)
+  }
+}

@@ -1,0 +1,82 @@
+// Every error ringbus throws or reports. Each sets `name`, says whether retrying may help
+// (`retriable`), keeps the underlying error as `cause` and carries the context it happened in.
+
+export interface ErrorContext {
+  topic?: string
+  partition?: number
+  offset?: number
+  [key: string]: unknown
+}
+
+export class BusError extends Error {
+  override name = 'BusError'
+  readonly retriable: boolean = false
+  readonly topic?: string
+  readonly partition?: number
+  constructor(message: string, context: ErrorContext & { cause?: unknown } = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause })
+    const { cause: _cause, ...rest } = context
+    Object.assign(this, rest)
+  }
+}
+
+/** An option or argument has the wrong type or value. */
+export class InvalidArgumentError extends BusError {
+  override name = 'InvalidArgumentError'
+  readonly argument?: string
+}
+
+/** A topic name breaks Kafka's rule, or a pattern was used where a topic is needed. */
+export class InvalidTopicError extends BusError {
+  override name = 'InvalidTopicError'
+}
+
+/** A record does not fit in one segment of its partition. */
+export class RecordTooLargeError extends BusError {
+  override name = 'RecordTooLargeError'
+  readonly size!: number
+  readonly max!: number
+  constructor(message: string, context: ErrorContext & { size: number; max: number; cause?: unknown }) {
+    super(message, context)
+  }
+}
+
+/** The topic's codec could not encode (or decode) a value. */
+export class CodecError extends BusError {
+  override name = 'CodecError'
+}
+
+/** The partition is full and its policy is onFull 'reject', or no memory could be freed. */
+export class BackPressureError extends BusError {
+  override name = 'BackPressureError'
+  override readonly retriable = true
+}
+
+export class OffsetOutOfRangeError extends BusError {
+  override name = 'OffsetOutOfRangeError'
+}
+
+export class UnknownQueueError extends BusError {
+  override name = 'UnknownQueueError'
+}
+
+export class UnknownExchangeError extends BusError {
+  override name = 'UnknownExchangeError'
+}
+
+export class UnroutableError extends BusError {
+  override name = 'UnroutableError'
+}
+
+export class RequestTimeoutError extends BusError {
+  override name = 'RequestTimeoutError'
+  override readonly retriable = true
+}
+
+export class BusClosedError extends BusError {
+  override name = 'BusClosedError'
+}
+
+export class DeliveryLimitExceededError extends BusError {
+  override name = 'DeliveryLimitExceededError'
+}

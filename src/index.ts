@@ -1,0 +1,10 @@
+// Public exports only.
+export { createBus, Bus, type Subscription, type Unsubscribe, type ConsumeOptions, type TopicInfo } from './bus.js'
+export { manualClock, realClock, type Clock, type ManualClock } from './clock.js'
+export { jsonCodec, rawCodec, msgpackCodec, type Codec, type CodecOption } from './codec/codecs.js'
+export * as errors from './errors.js'
+export type {
+  BatchRecord, BusEvents, BusOptions, Headers, HandlerErrorEvent, Key, Matching, Message, PartitionStats,
+  PublishOptions, RecordMetadata, SeekTarget, SkippedEvent, StartPosition, Subscribable, SubscribeOptions,
+  TopicMap, TopicName, TopicOptions, TopicStats,
+} from './types.js'

@@ -1,0 +1,44 @@
+// consume(): a reader turned into an async iterator with a bounded buffer. The reader pauses at
+// the high-water mark and resumes when the loop has taken half of it; break, return() or the
+// signal end the loop without throwing.
+import type { Delivered } from '../topic/topic.js'
+import type { Reader } from './reader.js'
+
+export function consumeReader(open: (push: (message: Delivered) => void) => Reader, highWaterMark: number): AsyncIterableIterator<Delivered> & AsyncDisposable {
+  const buffer: Delivered[] = []
+  let head = 0
+  let wake: (() => void) | undefined
+  const reader = open((message) => {
+    buffer.push(message)
+    if (buffer.length - head >= highWaterMark) reader.pause()
+    wake?.()
+  })
+  const done = (): IteratorResult<Delivered> => {
+    reader.close()
+    buffer.length = head = 0
+    return { value: undefined, done: true }
+  }
+  const iterator = {
+    async next(): Promise<IteratorResult<Delivered>> {
+      for (;;) {
+        if (head < buffer.length) {
+          const value = buffer[head++]
+          if (head === buffer.length) buffer.length = head = 0
+          if (reader.paused && buffer.length - head <= highWaterMark >> 1) reader.resume()
+          return { value, done: false }
+        }
+        if (reader.closed) return done()
+        await new Promise<void>((resolve) => { wake = resolve; reader.onClose = resolve })
+        wake = undefined
+      }
+    },
+    async return(): Promise<IteratorResult<Delivered>> {
+      return done()
+    },
+    [Symbol.asyncIterator]() {
+      return iterator
+    },
+    [Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose')]: async () => { done() },
+  }
+  return iterator as AsyncIterableIterator<Delivered> & AsyncDisposable
+}

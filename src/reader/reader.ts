@@ -1,0 +1,225 @@
+// An independent reader (a subscription without a group): one cursor per partition of every
+// topic it matches, fetching a batch from one partition at a time and handing records to the
+// handler in offset order. Async handlers are awaited, so a partition never runs ahead.
+import { STATUS_OUT_OF_RANGE } from '../core/abi.js'
+import type { LogCore } from '../core/log.js'
+import { statusError } from '../core/status.js'
+import { CodecError, InvalidArgumentError } from '../errors.js'
+import type { Topic, Delivered } from '../topic/topic.js'
+import type { SeekTarget, SkippedEvent, StartPosition } from '../types.js'
+
+export interface ReaderHost {
+  readonly core: LogCore
+  skipped(event: SkippedEvent): void
+  handlerFailed(error: unknown, message: { topic: string; partition: number; offset: number }): void
+  readerSettled(reader: Reader): void
+  readerClosed(reader: Reader): void
+}
+
+interface Attachment {
+  topic: Topic
+  partition: number
+  id: number
+  slot: number
+}
+
+export type Handler = (message: Delivered) => unknown
+
+export interface ReaderOptions {
+  from: StartPosition
+  reset: 'earliest' | 'latest'
+  maxPollRecords: number
+}
+
+export class Reader {
+  private readonly attachments: Attachment[] = []
+  private batch: Delivered[] = []
+  private batchPos = 0
+  private batchFrom: Attachment | undefined
+  private next = 0
+  private running = false
+  paused = false
+  closed = false
+  /** Called once when the reader closes (consume() uses it to end a waiting loop). */
+  onClose: (() => void) | undefined
+
+  constructor(
+    private readonly host: ReaderHost,
+    readonly matches: (topic: string) => boolean,
+    private readonly handler: Handler,
+    private readonly options: ReaderOptions,
+  ) {}
+
+  /** Starts reading a topic's partitions from index `first` on; `created` topics start at 0. */
+  attach(topic: Topic, first: number, created: boolean): void {
+    const core = this.host.core
+    for (let partition = first; partition < topic.partitions; partition++) {
+      const id = topic.ids[partition]
+      const offset = created ? 0 : this.startOffset(id, partition)
+      this.attachments.push({ topic, partition, id, slot: core.openCursor(id, offset) })
+    }
+    topic.readers.add(this)
+  }
+
+  private startOffset(id: number, partition: number): number {
+    const core = this.host.core
+    const from = this.options.from
+    if (from === 'earliest') return core.startOffset(id)
+    if (from === 'latest') return core.endOffset(id)
+    if ('timestamp' in from) return core.offsetForTime(id, from.timestamp)
+    if (from.partition !== undefined && from.partition !== partition) return core.endOffset(id)
+    return this.clamp(id, from.offset)
+  }
+
+  /** Kafka reads an offset below the log start from the log start, and one past the end at the end. */
+  private clamp(id: number, offset: number): number {
+    const core = this.host.core
+    return Math.min(Math.max(offset, core.startOffset(id)), core.endOffset(id))
+  }
+
+  assignments(): Array<{ topic: string; partition: number }> {
+    return this.attachments.map((a) => ({ topic: a.topic.name, partition: a.partition }))
+  }
+
+  /** Next offset this reader will deliver per partition (records fetched but not yet handled count as not delivered). */
+  position(topic: string, partition: number): number | undefined {
+    const a = this.attachments.find((x) => x.topic.name === topic && x.partition === partition)
+    if (a === undefined) return undefined
+    if (this.batchFrom === a && this.batchPos < this.batch.length) return this.batch[this.batchPos].offset
+    return this.host.core.cursorOffset(a.slot)
+  }
+
+  seek(target: SeekTarget): void {
+    if (typeof target !== 'object' || target === null) throw new InvalidArgumentError('seek takes { partition?, offset } or { timestamp }', { argument: 'target' })
+    const core = this.host.core
+    const byTime = 'timestamp' in target
+    const value = byTime ? target.timestamp : target.offset
+    if (typeof value !== 'number' || !Number.isFinite(value) || (!byTime && (!Number.isInteger(value) || value < 0))) {
+      throw new InvalidArgumentError(`seek needs a ${byTime ? 'finite timestamp' : 'non-negative integer offset'}, got ${String(value)}`, { argument: byTime ? 'timestamp' : 'offset' })
+    }
+    const partition = byTime ? undefined : target.partition
+    const chosen = this.attachments.filter((a) => partition === undefined || a.partition === partition)
+    if (chosen.length === 0) throw new InvalidArgumentError(`this reader holds no partition ${String(partition)}`, { argument: 'partition' })
+    for (const a of chosen) {
+      core.seekCursor(a.slot, byTime ? core.offsetForTime(a.id, value) : this.clamp(a.id, value))
+      if (this.batchFrom === a) this.dropBatch()
+    }
+    this.run()
+  }
+
+  private dropBatch(): void {
+    this.batch = []
+    this.batchPos = 0
+    this.batchFrom = undefined
+  }
+
+  pause(): void {
+    this.paused = true
+  }
+
+  resume(): void {
+    if (!this.paused) return
+    this.paused = false
+    this.run()
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    for (const a of this.attachments) {
+      this.host.core.closeCursor(a.slot)
+      a.topic.readers.delete(this)
+    }
+    this.attachments.length = 0
+    this.dropBatch()
+    this.host.readerClosed(this)
+    this.onClose?.()
+  }
+
+  /** Nothing left to hand over now: paused, closed, or every partition read to its end. */
+  idle(): boolean {
+    if (this.running) return false
+    if (this.closed || this.paused) return true
+    if (this.batchPos < this.batch.length) return false
+    const core = this.host.core
+    for (const a of this.attachments) if (core.cursorOffset(a.slot) < core.endOffset(a.id)) return false
+    return true
+  }
+
+  /** Delivers what there is; returns at once, continuing after async handlers settle. */
+  run(): void {
+    if (this.running || this.paused || this.closed) return
+    this.running = true
+    this.loop()
+  }
+
+  private loop(): void {
+    for (;;) {
+      if (this.paused || this.closed) break
+      if (this.batchPos === this.batch.length && !this.fetch()) break
+      // the batch holds materialised messages, so a handler that publishes (and so may recycle
+      // log memory) cannot change what the rest of the batch sees
+      const message = this.batch[this.batchPos++]
+      let result: unknown
+      try {
+        result = this.handler(message)
+      } catch (error) {
+        this.host.handlerFailed(error, message)
+        continue
+      }
+      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+        (result as PromiseLike<unknown>).then(
+          () => this.loop(),
+          (error: unknown) => { this.host.handlerFailed(error, message); this.loop() },
+        )
+        return
+      }
+    }
+    this.running = false
+    this.host.readerSettled(this)
+  }
+
+  /** Fills the batch from the next partition with records, round-robin. */
+  private fetch(): boolean {
+    const core = this.host.core
+    const count = this.attachments.length
+    for (let tried = 0; tried < count; tried++) {
+      const a = this.attachments[this.next]
+      this.next = this.next + 1 === count ? 0 : this.next + 1
+      let n = core.poll(a.slot, this.options.maxPollRecords)
+      if (n === STATUS_OUT_OF_RANGE) {
+        this.reset(a)
+        n = core.poll(a.slot, this.options.maxPollRecords)
+      }
+      if (n < 0) throw statusError(n, { topic: a.topic.name, partition: a.partition })
+      if (n === 0) continue
+      const batch: Delivered[] = []
+      for (let i = 0; i < n; i++) {
+        const offset = core.polledOffset(i)
+        try {
+          batch.push(a.topic.read(a.partition, core.polledFrame(i), offset))
+        } catch (error) {
+          // a record this codec cannot read is reported, not silently dropped
+          this.host.handlerFailed(error instanceof CodecError ? error : new CodecError(String(error), { cause: error }),
+            { topic: a.topic.name, partition: a.partition, offset })
+        }
+      }
+      a.topic.delivered += batch.length
+      this.batch = batch
+      this.batchPos = 0
+      this.batchFrom = a
+      if (batch.length > 0) return true
+    }
+    return false
+  }
+
+  /** Retention removed this reader's position: move per the reset policy and say how much was lost. */
+  private reset(a: Attachment): void {
+    const core = this.host.core
+    const from = core.cursorOffset(a.slot)
+    const to = this.options.reset === 'latest' ? core.endOffset(a.id) : core.startOffset(a.id)
+    core.seekCursor(a.slot, to)
+    a.topic.skipped += to - from
+    this.host.skipped({ topic: a.topic.name, partition: a.partition, from, to, count: to - from })
+  }
+}

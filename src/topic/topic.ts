@@ -1,0 +1,190 @@
+// A topic: its partitions in the core, codec, partitioner and the recent values that let
+// same-thread readers skip the codec. Reading a record back into a Message happens here.
+import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FRAME_HEADER } from '../core/abi.js'
+import type { LogCore, PartitionConfig } from '../core/log.js'
+import { codecName, decodeHeaders, decodeText, resolveCodec, type Codec, type CodecOption } from '../codec/codecs.js'
+import { CodecError, InvalidArgumentError } from '../errors.js'
+import type { Headers, Key, TopicOptions } from '../types.js'
+
+/** A delivered record as built internally (the typed Message is its public view). */
+export interface Delivered {
+  topic: string
+  partition: number
+  offset: number
+  timestamp: number
+  key: Key | undefined
+  headers: Readonly<Headers>
+  value: unknown
+  attempt: number
+}
+
+export const NO_HEADERS: Readonly<Headers> = Object.freeze({})
+const RECENT = 4096 // records per partition kept as objects for same-thread readers
+
+/**
+ * The last RECENT values published in this thread, by offset. A reader that keeps up gets the
+ * published object itself instead of decoding the bytes; older records decode from the log.
+ */
+class RecentValues {
+  private readonly offsets = new Float64Array(RECENT).fill(-1)
+  private readonly values: unknown[] = new Array(RECENT)
+  private readonly keys: (Key | undefined)[] = new Array(RECENT)
+  private readonly headers: (Headers | undefined)[] = new Array(RECENT)
+
+  put(offset: number, value: unknown, key: Key | undefined, headers: Headers | undefined): void {
+    const i = offset & (RECENT - 1)
+    this.offsets[i] = offset
+    this.values[i] = value
+    this.keys[i] = key
+    this.headers[i] = headers
+  }
+
+  /** Index of the record if it is held, else -1. */
+  find(offset: number): number {
+    const i = offset & (RECENT - 1)
+    return this.offsets[i] === offset ? i : -1
+  }
+
+  value(i: number): unknown { return this.values[i] }
+  key(i: number): Key | undefined { return this.keys[i] }
+  headersAt(i: number): Headers | undefined { return this.headers[i] }
+}
+
+export interface ResolvedTopicOptions {
+  partitions: number
+  maxBytes: number
+  maxAgeMs: number
+  onFull: 'evict' | 'reject'
+  codec: CodecOption | undefined
+}
+
+const nonNegative = (value: unknown, name: string): number => {
+  if (value === undefined) return 0
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(`${name} must be a finite number >= 0, got ${String(value)}`, { argument: name })
+  }
+  return value
+}
+
+export function resolveTopicOptions(options: TopicOptions | undefined, defaults: TopicOptions | undefined): ResolvedTopicOptions {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new InvalidArgumentError('topic options must be an object', { argument: 'options' })
+  }
+  const merged = { ...defaults, ...options, retention: { ...defaults?.retention, ...options?.retention } }
+  const partitions = merged.partitions ?? 1
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 65536) {
+    throw new InvalidArgumentError(`partitions must be an integer from 1 to 65536, got ${String(partitions)}`, { argument: 'partitions' })
+  }
+  const maxBytes = nonNegative(merged.retention.maxBytes, 'retention.maxBytes')
+  if (maxBytes > 0xffffffff || (maxBytes > 0 && maxBytes < 64)) {
+    throw new InvalidArgumentError(`retention.maxBytes must be from 64 bytes to 4 GiB, got ${maxBytes}`, { argument: 'retention.maxBytes' })
+  }
+  const onFull = merged.onFull ?? 'evict'
+  if (onFull !== 'evict' && onFull !== 'reject') {
+    throw new InvalidArgumentError(`onFull must be 'evict' or 'reject', got ${String(onFull)}`, { argument: 'onFull' })
+  }
+  resolveCodec(merged.codec) // validates
+  return { partitions, maxBytes: Math.floor(maxBytes), maxAgeMs: nonNegative(merged.retention.maxAgeMs, 'retention.maxAgeMs'), onFull, codec: merged.codec }
+}
+
+export class Topic {
+  readonly ids: number[] = []
+  readonly codec: Codec
+  readonly codecName: string
+  /** Largest frame a record of this topic may take (header + headers + key + value). */
+  maxFrame: number
+  /** Readers in this thread attached to this topic (woken when it gets records). */
+  readonly readers = new Set<{ run(): void }>()
+  published = 0
+  delivered = 0
+  skipped = 0
+  readonly createdAt: number
+  private recent: (RecentValues | undefined)[] = []
+  private roundRobin = 0
+
+  constructor(readonly name: string, public options: ResolvedTopicOptions, private readonly core: LogCore, now: number) {
+    this.codec = resolveCodec(options.codec)
+    this.codecName = codecName(options.codec)
+    this.maxFrame = core.segmentCapacity(options.maxBytes)
+    this.createdAt = now
+    this.grow(options.partitions)
+  }
+
+  get partitions(): number {
+    return this.ids.length
+  }
+
+  private config(): PartitionConfig {
+    return { maxBytes: this.options.maxBytes, maxAgeMs: this.options.maxAgeMs, reject: this.options.onFull === 'reject' }
+  }
+
+  /** Applies a new declaration: retention and policy change in place, partitions may only grow. */
+  reconfigure(options: ResolvedTopicOptions): void {
+    if (options.partitions < this.partitions) {
+      throw new InvalidArgumentError(`topic ${this.name} has ${this.partitions} partitions and cannot shrink to ${options.partitions}`, { topic: this.name, argument: 'partitions' })
+    }
+    if (codecName(options.codec) !== this.codecName || (typeof options.codec === 'object' && options.codec !== this.options.codec)) {
+      throw new InvalidArgumentError(`topic ${this.name} already uses codec ${this.codecName}`, { topic: this.name, argument: 'codec' })
+    }
+    this.options = { ...options, codec: this.options.codec }
+    this.maxFrame = this.core.segmentCapacity(options.maxBytes)
+    for (const id of this.ids) this.core.configurePartition(id, this.config())
+    this.grow(options.partitions)
+  }
+
+  private grow(partitions: number): void {
+    while (this.ids.length < partitions) this.ids.push(this.core.addPartition(this.config()))
+  }
+
+  /** Kafka's choice: explicit partition, else murmur2 of the key, else round-robin. */
+  choosePartition(partition: number | undefined, keyBytes: Uint8Array | undefined): number {
+    if (partition !== undefined) {
+      if (!Number.isInteger(partition) || partition < 0 || partition >= this.ids.length) {
+        throw new InvalidArgumentError(`partition ${String(partition)} does not exist in topic ${this.name} (${this.ids.length} partitions)`, { topic: this.name, argument: 'partition' })
+      }
+      return partition
+    }
+    if (this.ids.length === 1) return 0
+    if (keyBytes !== undefined) return (this.core.murmur2(keyBytes) & 0x7fffffff) % this.ids.length
+    const p = this.roundRobin
+    this.roundRobin = p + 1 === this.ids.length ? 0 : p + 1
+    return p
+  }
+
+  remember(partition: number, offset: number, value: unknown, key: Key | undefined, headers: Headers | undefined): void {
+    let recent = this.recent[partition]
+    if (recent === undefined) recent = this.recent[partition] = new RecentValues()
+    recent.put(offset, value, key, headers)
+  }
+
+  /** Builds the Message for the record at `frame`, from the recent values when it is there. */
+  read(partition: number, frame: number, offset: number): Delivered {
+    const core = this.core
+    const recent = this.recent[partition]
+    const hit = recent === undefined ? -1 : recent.find(offset)
+    if (hit >= 0) {
+      return {
+        topic: this.name, partition, offset, timestamp: core.frameTimestamp(frame),
+        key: recent!.key(hit), headers: recent!.headersAt(hit) ?? NO_HEADERS, value: recent!.value(hit), attempt: 1,
+      }
+    }
+    const flags = core.frameFlags(frame)
+    const h = core.frameHeadersLength(frame)
+    const k = core.frameKeyLength(frame)
+    const v = core.frameValueLength(frame)
+    let at = frame + FRAME_HEADER
+    try {
+      const headers = h === 0 ? NO_HEADERS : decodeHeaders(core.u8, at, at + h)
+      at += h
+      const key = (flags & FLAG_KEY) === 0 ? undefined
+        : (flags & FLAG_KEY_BINARY) !== 0 ? core.copy(at, k) : decodeText(core.copy(at, k))
+      at += k
+      const codec = this.codec
+      const value = (flags & FLAG_NULL_VALUE) !== 0 ? null
+        : codec.decodeRange !== undefined ? codec.decodeRange(core.u8, at, at + v) : codec.decode(core.copy(at, v))
+      return { topic: this.name, partition, offset, timestamp: core.frameTimestamp(frame), key, headers, value, attempt: 1 }
+    } catch (error) {
+      throw new CodecError(`cannot decode record ${offset} of ${this.name}/${partition} with codec ${this.codecName}`, { topic: this.name, partition, offset, cause: error })
+    }
+  }
+}

@@ -1,0 +1,162 @@
+// The typed surface: users write their topic map once and payloads, wildcard unions and
+// value-less topics all infer from it.
+import type { Clock } from './clock.js'
+import type { CodecOption } from './codec/codecs.js'
+
+/** A topic map: topic name -> payload type. `undefined` payloads take no value. */
+export type TopicMap = { [topic: string]: unknown }
+export type TopicName<T> = Extract<keyof T, string>
+export type Key = string | Uint8Array
+export type Headers = Record<string, string | Uint8Array>
+
+type Split<S extends string> = S extends `${infer Head}.${infer Rest}` ? [Head, ...Split<Rest>] : [S]
+
+/** AMQP topic matching at the type level: `*` one word, `#` zero or more. */
+type MatchWords<P extends string[], W extends string[]> =
+  P extends [infer Head extends string, ...infer Rest extends string[]]
+    ? Head extends '#'
+      ? MatchWords<Rest, W> extends true
+        ? true
+        : W extends [string, ...infer WRest extends string[]] ? MatchWords<P, WRest> : false
+      : W extends [infer Word extends string, ...infer WRest extends string[]]
+        ? Head extends '*' | Word ? MatchWords<Rest, WRest> : false
+        : false
+    : W extends [] ? true : false
+
+/** The topics of T a subscription target (name or pattern) matches. */
+export type Matching<T, P extends string> = Extract<
+  string extends TopicName<T>
+    ? P
+    : string extends P
+      ? TopicName<T>
+      : { [K in TopicName<T>]: MatchWords<Split<P>, Split<K>> extends true ? K : never }[TopicName<T>],
+  TopicName<T>
+>
+
+/** What subscribe/on/consume accept: a topic name of T, or a pattern with `*` or `#`. */
+export type Subscribable<T> = TopicName<T> | `${string}*${string}` | `${string}#${string}`
+
+/** A delivered record. For a wildcard subscription it is a union discriminated by `topic`. */
+export type Message<T, K extends TopicName<T> = TopicName<T>> = K extends TopicName<T>
+  ? {
+      readonly topic: K
+      readonly partition: number
+      readonly offset: number
+      readonly timestamp: number
+      readonly key: Key | undefined
+      readonly headers: Readonly<Headers>
+      readonly value: T[K]
+      readonly attempt: number
+    }
+  : never
+
+/** The value argument of publish/emit: optional for topics whose payload may be undefined. */
+export type ValueArgs<T, K extends TopicName<T>> = undefined extends T[K] ? [value?: T[K]] : [value: T[K]]
+
+export interface TopicOptions {
+  /** Partition count (default 1). Topics may grow, never shrink. */
+  partitions?: number
+  /** maxBytes is a hard cap per partition; maxAgeMs is measured against the bus clock. */
+  retention?: { maxBytes?: number; maxAgeMs?: number }
+  /** 'evict' (default) drops the oldest segment; 'reject' throws BackPressureError instead. */
+  onFull?: 'evict' | 'reject'
+  codec?: CodecOption
+}
+
+export interface BusOptions {
+  /** Total log memory (default 64 MiB). */
+  maxBytes?: number
+  /** Back the core with shared memory (for worker threads). */
+  shared?: boolean
+  clock?: Clock
+  topicDefaults?: TopicOptions
+  /** Segment block size; default scales with maxBytes between 64 KiB and 1 MiB. */
+  segmentBytes?: number
+  /** Most partitions across all topics (default 1024). */
+  maxPartitions?: number
+  /** Most open reader positions (subscriptions x partitions, default 4096). */
+  maxCursors?: number
+  /** Where to load the core from: URL, bytes or a compiled WebAssembly.Module. */
+  wasm?: import('./core/load.js').WasmSource
+}
+
+export interface PublishOptions {
+  key?: Key
+  partition?: number
+  headers?: Headers
+  /** Record timestamp in ms (default: the bus clock's now). */
+  timestamp?: number
+}
+
+export interface BatchRecord<V> extends PublishOptions {
+  value: V
+}
+
+export interface RecordMetadata<K extends string = string> {
+  topic: K
+  partition: number
+  offset: number
+  timestamp: number
+}
+
+export type StartPosition = 'earliest' | 'latest' | { offset: number; partition?: number } | { timestamp: number }
+
+export interface SubscribeOptions {
+  /** Where an independent reader starts (default 'latest'). */
+  from?: StartPosition
+  /**
+   * Where the reader goes when retention removed its position: 'earliest' (the new log start)
+   * or 'latest'. Default: 'latest' when from is 'latest', else 'earliest'. Either way the bus
+   * reports the skipped records.
+   */
+  reset?: 'earliest' | 'latest'
+  signal?: AbortSignal
+  /** Records fetched per poll of one partition (default 256). */
+  maxPollRecords?: number
+}
+
+export type SeekTarget = { partition?: number; offset: number } | { timestamp: number }
+
+export interface SkippedEvent {
+  topic: string
+  partition: number
+  group?: string
+  from: number
+  to: number
+  count: number
+}
+
+export interface HandlerErrorEvent {
+  error: unknown
+  topic: string
+  partition: number
+  offset: number
+}
+
+export interface BusEvents {
+  skipped: (event: SkippedEvent) => void
+  error: (event: HandlerErrorEvent) => void
+  'topic.created': (event: { topic: string; partitions: number }) => void
+}
+
+export interface PartitionStats {
+  partition: number
+  startOffset: number
+  endOffset: number
+  bytes: number
+  segments: number
+  /** Records removed by retention so far. */
+  evicted: number
+}
+
+export interface TopicStats {
+  codec: string
+  partitions: PartitionStats[]
+  readers: number
+  published: number
+  delivered: number
+  skipped: number
+  /** Records per second since the topic was created, by the bus clock. */
+  publishRate: number
+  deliverRate: number
+}
