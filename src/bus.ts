@@ -19,7 +19,7 @@ import type {
 } from './types.js'
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-const EMPTY = new Uint8Array(0)
+const EMPTY: Uint8Array = new Uint8Array(0)
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose')
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('Symbol.dispose')
 
@@ -151,7 +151,8 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
 
   // ---- publishing -----------------------------------------------------------------------------
 
-  private prepare(topic: Topic, value: unknown, options: PublishOptions | undefined, into: Prepared): Prepared {
+  /** Validates, encodes and partitions one record. */
+  private prepare(topic: Topic, value: unknown, options: PublishOptions | undefined, into: Prepared, now: number): Prepared {
     let key: Key | undefined
     let headers: Headers | undefined
     let partition: number | undefined
@@ -178,9 +179,8 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     if (timestamp !== undefined && (typeof timestamp !== 'number' || !Number.isFinite(timestamp))) {
       throw new InvalidArgumentError(`timestamp must be a finite number of ms, got ${String(timestamp)}`, { topic: topic.name, argument: 'timestamp' })
     }
-    let valueBytes: Uint8Array
+    let valueBytes: Uint8Array = EMPTY
     if (value === null) {
-      valueBytes = EMPTY
       flags |= FLAG_NULL_VALUE
     } else {
       try {
@@ -198,7 +198,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     }
     into.topic = topic
     into.partition = index
-    into.timestamp = timestamp ?? this.clock.now()
+    into.timestamp = timestamp ?? now
     into.keyHash = keyBytes === undefined ? 0 : this.core.murmur2(keyBytes)
     into.flags = flags
     into.headerBytes = headerBytes
@@ -239,14 +239,15 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     const topic = r.topic
     topic.published++
     if (topic.readers.size > 0) {
-      topic.remember(r.partition, offset, r.value, r.key, r.headers)
+      topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
       if (!this.dirty.has(topic)) this.dirty.add(topic)
       this.scheduleFlush()
     }
   }
 
   private failure(r: Prepared, status: number): BusError {
-    return statusError(status, { topic: r.topic.name, partition: r.partition, size: r.valueBytes.length, max: r.topic.maxFrame })
+    const size = frameLength(r.headerBytes?.length ?? 0, r.keyBytes?.length ?? 0, r.valueBytes.length)
+    return statusError(status, { topic: r.topic.name, partition: r.partition, size, max: r.topic.maxFrame })
   }
 
   /**
@@ -254,14 +255,17 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
    * replayable) when this returns; subscribers get it in a microtask.
    * @example const { partition, offset } = bus.publish('order.placed', order, { key: order.userId })
    */
-  publish<K extends TopicName<T>>(topic: K, ...args: PublishArgs<T, K>): RecordMetadata<K> {
-    const r = this.prepare(this.writable(topic), args[0], args[1], this.scratch)
+  publish<K extends TopicName<T>>(topic: K, ...args: PublishArgs<T, K>): RecordMetadata<K>
+  publish(topic: string, value?: unknown, options?: PublishOptions): RecordMetadata {
+    const now = this.clock.now()
+    const r = this.prepare(this.writable(topic), value, options, this.scratch, now)
     this.stage(r)
-    if (this.core.commit(this.clock.now()) !== 1) throw this.failure(r, this.core.statusAt(0))
+    if (this.core.commit(now) !== 1) throw this.failure(r, this.core.statusAt(0))
     const offset = this.core.offsetAt(0)
     this.appended(r, offset)
     const result = { topic, partition: r.partition, offset, timestamp: r.timestamp }
     r.value = r.key = r.headers = undefined // do not pin the last value
+    r.valueBytes = EMPTY
     return result
   }
 
@@ -273,15 +277,16 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   publishBatch<K extends TopicName<T>>(topic: K, records: ReadonlyArray<BatchRecord<T[K]>>): RecordMetadata<K>[] {
     const t = this.writable(topic)
     if (!Array.isArray(records)) throw new InvalidArgumentError('publishBatch takes an array of { value, key?, headers? }', { topic, argument: 'records' })
+    const now = this.clock.now()
     const prepared = records.map((record, i) => {
       if (typeof record !== 'object' || record === null) throw new InvalidArgumentError(`record ${i} must be an object with a value`, { topic, argument: 'records' })
-      return this.prepare(t, record.value, record, this.blank())
+      return this.prepare(t, record.value, record, this.blank(), now)
     })
     const results: RecordMetadata<K>[] = []
     let done = 0
     const commit = (): void => {
       const staged = this.core.stagedCount
-      const n = this.core.commit(this.clock.now())
+      const n = this.core.commit(now)
       for (let i = 0; i < n; i++) {
         const r = prepared[done + i]
         const offset = this.core.offsetAt(i)
@@ -310,8 +315,9 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
    * topic exists, like EventEmitter.emit.
    * @example bus.emit('tick')
    */
-  emit<K extends TopicName<T>>(topic: K, ...args: ValueArgs<T, K>): boolean {
-    this.publish(topic, ...([args[0]] as PublishArgs<T, K>))
+  emit<K extends TopicName<T>>(topic: K, ...args: ValueArgs<T, K>): boolean
+  emit(topic: string, value?: unknown): boolean {
+    ;(this as Bus).publish(topic, value)
     return this.topics.get(topic)!.readers.size > 0
   }
 

@@ -156,7 +156,8 @@ export class LogCore {
     headers: Uint8Array | undefined, key: Uint8Array | undefined, value: Uint8Array): boolean {
     const h = headers === undefined ? 0 : headers.length
     const k = key === undefined ? 0 : key.length
-    const length = frameLength(h, k, value.length)
+    const v = value.length
+    const length = frameLength(h, k, v)
     const at = this.staging + this.write
     if (at + length > this.stagingEnd || this.staged === APPEND_MAX) return false
     const w = at >> 2
@@ -167,13 +168,13 @@ export class LogCore {
     this.i32[(at + FRAME_KEY_HASH) >> 2] = keyHash
     u32[(at + FRAME_FLAGS) >> 2] = flags | (h << 16)
     u32[(at + FRAME_KEY_LENGTH) >> 2] = k
-    u32[(at + FRAME_VALUE_LENGTH) >> 2] = value.length
+    u32[(at + FRAME_VALUE_LENGTH) >> 2] = v
     u32[(at + length - 8) >> 2] = 0 // zero the padding so identical records are identical bytes
     u32[(at + length - 4) >> 2] = 0
     let p = at + FRAME_HEADER
     if (h !== 0) { this.u8.set(headers!, p); p += h }
     if (k !== 0) { this.u8.set(key!, p); p += k }
-    if (value.length !== 0) this.u8.set(value, p)
+    if (v !== 0) this.u8.set(value, p)
     this.write += length
     this.staged++
     return true

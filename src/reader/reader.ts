@@ -20,7 +20,10 @@ interface Attachment {
   topic: Topic
   partition: number
   id: number
+  /** The core cursor, used only when records must be read from the log. */
   slot: number
+  /** Next offset to fetch; the cursor is moved here before it is polled. */
+  next: number
 }
 
 export type Handler = (message: Delivered) => unknown
@@ -56,7 +59,7 @@ export class Reader {
     for (let partition = first; partition < topic.partitions; partition++) {
       const id = topic.ids[partition]
       const offset = created ? 0 : this.startOffset(id, partition)
-      this.attachments.push({ topic, partition, id, slot: core.openCursor(id, offset) })
+      this.attachments.push({ topic, partition, id, slot: core.openCursor(id, offset), next: offset })
     }
     topic.readers.add(this)
   }
@@ -86,7 +89,7 @@ export class Reader {
     const a = this.attachments.find((x) => x.topic.name === topic && x.partition === partition)
     if (a === undefined) return undefined
     if (this.batchFrom === a && this.batchPos < this.batch.length) return this.batch[this.batchPos].offset
-    return this.host.core.cursorOffset(a.slot)
+    return a.next
   }
 
   seek(target: SeekTarget): void {
@@ -101,7 +104,7 @@ export class Reader {
     const chosen = this.attachments.filter((a) => partition === undefined || a.partition === partition)
     if (chosen.length === 0) throw new InvalidArgumentError(`this reader holds no partition ${String(partition)}`, { argument: 'partition' })
     for (const a of chosen) {
-      core.seekCursor(a.slot, byTime ? core.offsetForTime(a.id, value) : this.clamp(a.id, value))
+      a.next = byTime ? core.offsetForTime(a.id, value) : this.clamp(a.id, value)
       if (this.batchFrom === a) this.dropBatch()
     }
     this.run()
@@ -142,7 +145,7 @@ export class Reader {
     if (this.closed || this.paused) return true
     if (this.batchPos < this.batch.length) return false
     const core = this.host.core
-    for (const a of this.attachments) if (core.cursorOffset(a.slot) < core.endOffset(a.id)) return false
+    for (const a of this.attachments) if (a.next < core.endOffset(a.id)) return false
     return true
   }
 
@@ -181,44 +184,65 @@ export class Reader {
 
   /** Fills the batch from the next partition with records, round-robin. */
   private fetch(): boolean {
-    const core = this.host.core
     const count = this.attachments.length
     for (let tried = 0; tried < count; tried++) {
       const a = this.attachments[this.next]
       this.next = this.next + 1 === count ? 0 : this.next + 1
-      let n = core.poll(a.slot, this.options.maxPollRecords)
-      if (n === STATUS_OUT_OF_RANGE) {
-        this.reset(a)
-        n = core.poll(a.slot, this.options.maxPollRecords)
-      }
-      if (n < 0) throw statusError(n, { topic: a.topic.name, partition: a.partition })
-      if (n === 0) continue
-      const batch: Delivered[] = []
-      for (let i = 0; i < n; i++) {
-        const offset = core.polledOffset(i)
-        try {
-          batch.push(a.topic.read(a.partition, core.polledFrame(i), offset))
-        } catch (error) {
-          // a record this codec cannot read is reported, not silently dropped
-          this.host.handlerFailed(error instanceof CodecError ? error : new CodecError(String(error), { cause: error }),
-            { topic: a.topic.name, partition: a.partition, offset })
-        }
-      }
+      const batch = this.read(a)
+      if (batch.length === 0) continue
       a.topic.delivered += batch.length
       this.batch = batch
       this.batchPos = 0
       this.batchFrom = a
-      if (batch.length > 0) return true
+      return true
     }
     return false
+  }
+
+  /**
+   * Up to maxPollRecords records of one partition: the ones this thread published and still
+   * remembers come as the published objects; the rest are polled and decoded from the log.
+   */
+  private read(a: Attachment): Delivered[] {
+    const core = this.host.core
+    const max = this.options.maxPollRecords
+    if (a.next < core.startOffset(a.id)) this.reset(a)
+    const end = core.endOffset(a.id)
+    if (a.next >= end) return []
+    const batch = a.topic.recentBatch(a.partition, a.next, Math.min(end, a.next + max))
+    if (batch.length > 0) {
+      a.next += batch.length
+      return batch
+    }
+    if (core.cursorOffset(a.slot) !== a.next) core.seekCursor(a.slot, a.next)
+    let n = core.poll(a.slot, max)
+    if (n === STATUS_OUT_OF_RANGE) {
+      // retention ran between the check above and the poll
+      this.reset(a)
+      core.seekCursor(a.slot, a.next)
+      n = core.poll(a.slot, max)
+    }
+    if (n < 0) throw statusError(n, { topic: a.topic.name, partition: a.partition })
+    for (let i = 0; i < n; i++) {
+      const offset = core.polledOffset(i)
+      try {
+        batch.push(a.topic.read(a.partition, core.polledFrame(i), offset))
+      } catch (error) {
+        // a record this codec cannot read is reported, not silently dropped
+        this.host.handlerFailed(error instanceof CodecError ? error : new CodecError(String(error), { cause: error }),
+          { topic: a.topic.name, partition: a.partition, offset })
+      }
+    }
+    a.next = core.cursorOffset(a.slot)
+    return batch
   }
 
   /** Retention removed this reader's position: move per the reset policy and say how much was lost. */
   private reset(a: Attachment): void {
     const core = this.host.core
-    const from = core.cursorOffset(a.slot)
+    const from = a.next
     const to = this.options.reset === 'latest' ? core.endOffset(a.id) : core.startOffset(a.id)
-    core.seekCursor(a.slot, to)
+    a.next = to
     a.topic.skipped += to - from
     this.host.skipped({ topic: a.topic.name, partition: a.partition, from, to, count: to - from })
   }

@@ -19,35 +19,60 @@ export interface Delivered {
 }
 
 export const NO_HEADERS: Readonly<Headers> = Object.freeze({})
-const RECENT = 4096 // records per partition kept as objects for same-thread readers
+const RECENT_MIN = 1024
+const RECENT_MAX = 1 << 18
 
 /**
- * The last RECENT values published in this thread, by offset. A reader that keeps up gets the
- * published object itself instead of decoding the bytes; older records decode from the log.
+ * Recently published values of one partition, by offset, so that a same-thread reader gets the
+ * published object itself instead of decoding the bytes. A ring that doubles (up to RECENT_MAX)
+ * when a reader finds its record was overwritten, i.e. when bursts outgrow it; anything older
+ * decodes from the log.
  */
 class RecentValues {
-  private readonly offsets = new Float64Array(RECENT).fill(-1)
-  private readonly values: unknown[] = new Array(RECENT)
-  private readonly keys: (Key | undefined)[] = new Array(RECENT)
-  private readonly headers: (Headers | undefined)[] = new Array(RECENT)
+  private mask = RECENT_MIN - 1
+  private offsets = new Float64Array(RECENT_MIN).fill(-1)
+  private values: unknown[] = new Array(RECENT_MIN)
+  private keys: (Key | undefined)[] = new Array(RECENT_MIN)
+  private headers: (Headers | undefined)[] = new Array(RECENT_MIN)
+  private timestamps = new Float64Array(RECENT_MIN)
 
-  put(offset: number, value: unknown, key: Key | undefined, headers: Headers | undefined): void {
-    const i = offset & (RECENT - 1)
+  put(offset: number, timestamp: number, value: unknown, key: Key | undefined, headers: Headers | undefined): void {
+    const i = offset & this.mask
     this.offsets[i] = offset
+    this.timestamps[i] = timestamp
     this.values[i] = value
     this.keys[i] = key
     this.headers[i] = headers
   }
 
-  /** Index of the record if it is held, else -1. */
+  /** Index of the record if it is held, else -1 (growing the ring if it was overwritten). */
   find(offset: number): number {
-    const i = offset & (RECENT - 1)
-    return this.offsets[i] === offset ? i : -1
+    const i = offset & this.mask
+    const held = this.offsets[i]
+    if (held === offset) return i
+    if (held > offset && this.mask + 1 < RECENT_MAX) this.grow()
+    return -1
   }
 
-  value(i: number): unknown { return this.values[i] }
-  key(i: number): Key | undefined { return this.keys[i] }
-  headersAt(i: number): Headers | undefined { return this.headers[i] }
+  private grow(): void {
+    const { offsets, timestamps, values, keys, headers } = this
+    const size = (this.mask + 1) * 2
+    this.mask = size - 1
+    this.offsets = new Float64Array(size).fill(-1)
+    this.timestamps = new Float64Array(size)
+    this.values = new Array(size)
+    this.keys = new Array(size)
+    this.headers = new Array(size)
+    for (let i = 0; i < offsets.length; i++) if (offsets[i] >= 0) this.put(offsets[i], timestamps[i], values[i], keys[i], headers[i])
+  }
+
+  /** The message for the record held at index i. */
+  message(topic: string, partition: number, offset: number, i: number): Delivered {
+    return {
+      topic, partition, offset, timestamp: this.timestamps[i], key: this.keys[i],
+      headers: this.headers[i] ?? NO_HEADERS, value: this.values[i], attempt: 1,
+    }
+  }
 }
 
 export interface ResolvedTopicOptions {
@@ -151,10 +176,23 @@ export class Topic {
     return p
   }
 
-  remember(partition: number, offset: number, value: unknown, key: Key | undefined, headers: Headers | undefined): void {
+  remember(partition: number, offset: number, timestamp: number, value: unknown, key: Key | undefined, headers: Headers | undefined): void {
     let recent = this.recent[partition]
     if (recent === undefined) recent = this.recent[partition] = new RecentValues()
-    recent.put(offset, value, key, headers)
+    recent.put(offset, timestamp, value, key, headers)
+  }
+
+  /** Messages for offsets [from, end) while this thread still remembers them; stops at the first miss. */
+  recentBatch(partition: number, from: number, end: number): Delivered[] {
+    const batch: Delivered[] = []
+    const recent = this.recent[partition]
+    if (recent === undefined) return batch
+    for (let offset = from; offset < end; offset++) {
+      const i = recent.find(offset)
+      if (i < 0) break
+      batch.push(recent.message(this.name, partition, offset, i))
+    }
+    return batch
   }
 
   /** Builds the Message for the record at `frame`, from the recent values when it is there. */
@@ -162,12 +200,7 @@ export class Topic {
     const core = this.core
     const recent = this.recent[partition]
     const hit = recent === undefined ? -1 : recent.find(offset)
-    if (hit >= 0) {
-      return {
-        topic: this.name, partition, offset, timestamp: core.frameTimestamp(frame),
-        key: recent!.key(hit), headers: recent!.headersAt(hit) ?? NO_HEADERS, value: recent!.value(hit), attempt: 1,
-      }
-    }
+    if (hit >= 0) return recent!.message(this.name, partition, offset, hit)
     const flags = core.frameFlags(frame)
     const h = core.frameHeadersLength(frame)
     const k = core.frameKeyLength(frame)
