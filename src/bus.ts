@@ -4,7 +4,7 @@
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from './clock.js'
 import { encodeHeaders, encodeText } from './codec/codecs.js'
-import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, MAX_HEADERS_LENGTH } from './core/abi.js'
+import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH } from './core/abi.js'
 import { LogCore, frameLength } from './core/log.js'
 import { statusError } from './core/status.js'
 import { BusClosedError, BusError, CodecError, InvalidArgumentError, RecordTooLargeError } from './errors.js'
@@ -182,6 +182,8 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     let valueBytes: Uint8Array = EMPTY
     if (value === null) {
       flags |= FLAG_NULL_VALUE
+    } else if (topic.byReference) {
+      flags |= FLAG_REF_VALUE
     } else {
       try {
         valueBytes = topic.codec.encode(value)
@@ -238,9 +240,9 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   private appended(r: Prepared, offset: number): void {
     const topic = r.topic
     topic.published++
+    if (topic.readers.size > 0 || topic.byReference) topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
     if (topic.readers.size > 0) {
-      topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
-      if (!this.dirty.has(topic)) this.dirty.add(topic)
+      this.dirty.add(topic)
       this.scheduleFlush()
     }
   }
@@ -335,7 +337,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
       if (signal.aborted) reader.close()
       else signal.addEventListener('abort', () => reader.close(), { once: true })
     }
-    reader.run()
+    reader.wake()
     return reader
   }
 
@@ -467,7 +469,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
 
   /** Resolves when everything deliverable now was delivered and every handler settled. */
   idle(): Promise<void> {
-    if (this.closed) return Promise.resolve()
+    if (this.closed) return Promise.reject(new BusClosedError('the bus is closed'))
     return new Promise((resolve) => {
       this.idleWaiters.push(resolve)
       // also wakes readers of records that other threads appended
@@ -503,6 +505,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
 
   /** Per-topic figures as a plain JSON-serialisable object keyed by topic name. */
   stats(): Record<string, TopicStats> {
+    this.assertOpen()
     const out: Record<string, TopicStats> = {}
     const now = this.clock.now()
     for (const topic of this.topics.values()) {

@@ -11,8 +11,9 @@ export interface ErrorContext {
 export class BusError extends Error {
   override name = 'BusError'
   readonly retriable: boolean = false
-  readonly topic?: string
-  readonly partition?: number
+  // `declare`: filled in by the constructor, not re-initialised by class field semantics
+  declare readonly topic?: string
+  declare readonly partition?: number
   constructor(message: string, context: ErrorContext & { cause?: unknown } = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause })
     const { cause: _cause, ...rest } = context
@@ -23,7 +24,7 @@ export class BusError extends Error {
 /** An option or argument has the wrong type or value. */
 export class InvalidArgumentError extends BusError {
   override name = 'InvalidArgumentError'
-  readonly argument?: string
+  declare readonly argument?: string
 }
 
 /** A topic name breaks Kafka's rule, or a pattern was used where a topic is needed. */
@@ -34,8 +35,8 @@ export class InvalidTopicError extends BusError {
 /** A record does not fit in one segment of its partition. */
 export class RecordTooLargeError extends BusError {
   override name = 'RecordTooLargeError'
-  readonly size!: number
-  readonly max!: number
+  declare readonly size: number
+  declare readonly max: number
   constructor(message: string, context: ErrorContext & { size: number; max: number; cause?: unknown }) {
     super(message, context)
   }

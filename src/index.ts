@@ -1,7 +1,7 @@
 // Public exports only.
 export { createBus, Bus, type Subscription, type Unsubscribe, type ConsumeOptions, type TopicInfo } from './bus.js'
 export { manualClock, realClock, type Clock, type ManualClock } from './clock.js'
-export { jsonCodec, rawCodec, msgpackCodec, type Codec, type CodecOption } from './codec/codecs.js'
+export { jsonCodec, rawCodec, refCodec, msgpackCodec, type Codec, type CodecOption } from './codec/codecs.js'
 export * as errors from './errors.js'
 export type {
   BatchRecord, BusEvents, BusOptions, Headers, HandlerErrorEvent, Key, Matching, Message, PartitionStats,

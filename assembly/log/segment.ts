@@ -82,12 +82,15 @@ export function segmentEvictHead(ctl: usize, part: usize): void {
 }
 
 /**
- * With the pool empty, frees the oldest closed segment of another partition that allows
- * eviction. Never blocks: a partition whose lock is busy is passed over.
+ * With the pool empty, frees a block held by another partition that allows eviction: the oldest
+ * closed segment anywhere; failing that, the segment of the partition whose newest record is
+ * oldest (that partition is left empty, its readers are told what they lost). Never blocks: a
+ * partition whose lock is busy is passed over.
  */
 function stealOldest(ctl: usize, self: i32): void {
   const count = <i32>atomic.load<u32>(ctl + CTL_PARTITION_COUNT)
   let victim: i32 = -1
+  let victimClosed = false
   let oldest = Infinity
   for (let q = 0; q < count; q++) {
     if (q == self) continue
@@ -95,15 +98,20 @@ function stealOldest(ctl: usize, self: i32): void {
     const flags = atomic.load<u32>(part + PART_FLAGS)
     if ((flags & PART_IN_USE) == 0 || (flags & PART_REJECT) != 0) continue
     const head = load<u32>(part, PART_HEAD)
-    if (head == 0 || head == load<u32>(part, PART_TAIL)) continue
+    if (head == 0) continue
+    const closed = head != load<u32>(part, PART_TAIL)
+    if (victimClosed && !closed) continue
     const age = load<f64>(blockAddr(ctl, head), SEG_OWN_MAX_TIMESTAMP)
-    if (victim < 0 || age < oldest) { victim = q; oldest = age }
+    if (victim < 0 || (closed && !victimClosed) || age < oldest) {
+      victim = q
+      victimClosed = closed
+      oldest = age
+    }
   }
   if (victim < 0) return
   const part = partAddr(ctl, victim)
   if (!lockTry(part + PART_LOCK)) return
-  const head = load<u32>(part, PART_HEAD)
-  if (head != 0 && head != load<u32>(part, PART_TAIL)) segmentEvictHead(ctl, part)
+  if (load<u32>(part, PART_HEAD) != 0) segmentEvictHead(ctl, part)
   lockRelease(part + PART_LOCK)
 }
 

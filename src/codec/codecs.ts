@@ -5,13 +5,15 @@ import { InvalidArgumentError } from '../errors.js'
 
 export interface Codec<V = unknown> {
   readonly name: string
+  /** Values are kept as objects by the publishing thread instead of being encoded (codec 'ref'). */
+  readonly byReference?: boolean
   encode(value: V): Uint8Array
   decode(bytes: Uint8Array): V
   /** Optional fast path: decode bytes [start, end) of `source` without making a view. */
   decodeRange?(source: Uint8Array, start: number, end: number): V
 }
 
-export type CodecOption = 'msgpack' | 'json' | 'raw' | Codec
+export type CodecOption = 'msgpack' | 'json' | 'raw' | 'ref' | Codec
 
 /**
  * msgpackr with a record structure table owned by this codec instance (one per topic): repeated
@@ -35,8 +37,10 @@ export const jsonCodec: Codec = {
   name: 'json',
   encode(value) {
     const text = JSON.stringify(value)
-    // JSON has no undefined: it travels as zero bytes
-    return text === undefined ? new Uint8Array(0) : textEncoder.encode(text)
+    if (text !== undefined) return textEncoder.encode(text)
+    // JSON has no undefined: it travels as zero bytes; a symbol or function is not JSON at all
+    if (value === undefined) return new Uint8Array(0)
+    throw new TypeError(`JSON cannot encode a ${typeof value}`)
   },
   decode: (bytes) => (bytes.length === 0 ? undefined : JSON.parse(textDecoder.decode(bytes))),
 }
@@ -50,12 +54,27 @@ export const rawCodec: Codec<Uint8Array> = {
   decode: (bytes) => bytes.slice(),
 }
 
+/**
+ * No encoding at all: the log keeps each record's offset, timestamp, key and headers, and the
+ * publishing thread keeps the value object until retention removes the record. Replay returns
+ * the very objects that were published. For in-process use: other threads cannot read the values.
+ */
+export const refCodec: Codec = {
+  name: 'ref',
+  byReference: true,
+  encode: () => new Uint8Array(0),
+  decode() {
+    throw new TypeError('a ref topic keeps its values in the publishing thread, which no longer holds this one')
+  },
+}
+
 export function resolveCodec(option: CodecOption | undefined): Codec {
   if (option === undefined || option === 'msgpack') return msgpackCodec()
   if (option === 'json') return jsonCodec
   if (option === 'raw') return rawCodec as Codec
+  if (option === 'ref') return refCodec
   if (typeof option === 'object' && option !== null && typeof option.encode === 'function' && typeof option.decode === 'function') return option
-  throw new InvalidArgumentError(`codec must be 'msgpack', 'json', 'raw' or { encode, decode }, got ${String(option)}`, { argument: 'codec' })
+  throw new InvalidArgumentError(`codec must be 'msgpack', 'json', 'raw', 'ref' or { encode, decode }, got ${String(option)}`, { argument: 'codec' })
 }
 
 export function codecName(option: CodecOption | undefined): string {

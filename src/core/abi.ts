@@ -142,6 +142,8 @@ export const FLAG_KEY = 1
 export const FLAG_NULL_VALUE = 2
 /** Frame flag: the key was given as bytes (replayed as a Uint8Array, else as a string). */
 export const FLAG_KEY_BINARY = 4
+/** Frame flag: the value stays an object in the publishing thread (codec 'ref'); no value bytes. */
+export const FLAG_REF_VALUE = 8
 export const MAX_HEADERS_LENGTH = 0xffff
 
 // ---------------------------------------------------------------------------------------------

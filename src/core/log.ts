@@ -62,9 +62,14 @@ const align = (n: number, to: number): number => Math.ceil(n / to) * to
 export const frameLength = (headers: number, key: number, value: number): number =>
   align(FRAME_HEADER + headers + key + value, FRAME_ALIGN)
 
+/**
+ * Segment blocks are the unit of allocation, so their count bounds how many partitions hold data
+ * at once: aim for 256 blocks, between 64 KiB and 1 MiB each (the largest record is a little
+ * under one block).
+ */
 function defaultSegmentBytes(maxBytes: number): number {
   let size = 1 << 20
-  while (size > 64 * 1024 && size * 16 > maxBytes) size >>= 1
+  while (size > 64 * 1024 && size * 256 > maxBytes) size >>= 1
   return size
 }
 

@@ -20,7 +20,7 @@ interface Attachment {
   topic: Topic
   partition: number
   id: number
-  /** The core cursor, used only when records must be read from the log. */
+  /** The core cursor, opened on the first read from the log (-1 until then). */
   slot: number
   /** Next offset to fetch; the cursor is moved here before it is polled. */
   next: number
@@ -39,7 +39,7 @@ export class Reader {
   private batch: Delivered[] = []
   private batchPos = 0
   private batchFrom: Attachment | undefined
-  private next = 0
+  private turn = 0
   private running = false
   paused = false
   closed = false
@@ -55,11 +55,10 @@ export class Reader {
 
   /** Starts reading a topic's partitions from index `first` on; `created` topics start at 0. */
   attach(topic: Topic, first: number, created: boolean): void {
-    const core = this.host.core
     for (let partition = first; partition < topic.partitions; partition++) {
       const id = topic.ids[partition]
       const offset = created ? 0 : this.startOffset(id, partition)
-      this.attachments.push({ topic, partition, id, slot: core.openCursor(id, offset), next: offset })
+      this.attachments.push({ topic, partition, id, slot: -1, next: offset })
     }
     topic.readers.add(this)
   }
@@ -107,7 +106,7 @@ export class Reader {
       a.next = byTime ? core.offsetForTime(a.id, value) : this.clamp(a.id, value)
       if (this.batchFrom === a) this.dropBatch()
     }
-    this.run()
+    this.wake()
   }
 
   private dropBatch(): void {
@@ -123,14 +122,14 @@ export class Reader {
   resume(): void {
     if (!this.paused) return
     this.paused = false
-    this.run()
+    this.wake()
   }
 
   close(): void {
     if (this.closed) return
     this.closed = true
     for (const a of this.attachments) {
-      this.host.core.closeCursor(a.slot)
+      if (a.slot >= 0) this.host.core.closeCursor(a.slot)
       a.topic.readers.delete(this)
     }
     this.attachments.length = 0
@@ -141,12 +140,25 @@ export class Reader {
 
   /** Nothing left to hand over now: paused, closed, or every partition read to its end. */
   idle(): boolean {
-    if (this.running) return false
+    if (this.running || this.woken) return false
     if (this.closed || this.paused) return true
     if (this.batchPos < this.batch.length) return false
     const core = this.host.core
     for (const a of this.attachments) if (a.next < core.endOffset(a.id)) return false
     return true
+  }
+
+  private woken = false
+
+  /** Runs the reader in a microtask: nothing is delivered inside subscribe(), seek() or resume(). */
+  wake(): void {
+    if (this.woken) return
+    this.woken = true
+    queueMicrotask(() => {
+      this.woken = false
+      this.run()
+      if (!this.running) this.host.readerSettled(this)
+    })
   }
 
   /** Delivers what there is; returns at once, continuing after async handlers settle. */
@@ -186,8 +198,8 @@ export class Reader {
   private fetch(): boolean {
     const count = this.attachments.length
     for (let tried = 0; tried < count; tried++) {
-      const a = this.attachments[this.next]
-      this.next = this.next + 1 === count ? 0 : this.next + 1
+      const a = this.attachments[this.turn]
+      this.turn = this.turn + 1 === count ? 0 : this.turn + 1
       const batch = this.read(a)
       if (batch.length === 0) continue
       a.topic.delivered += batch.length
@@ -214,7 +226,8 @@ export class Reader {
       a.next += batch.length
       return batch
     }
-    if (core.cursorOffset(a.slot) !== a.next) core.seekCursor(a.slot, a.next)
+    if (a.slot < 0) a.slot = core.openCursor(a.id, a.next)
+    else if (core.cursorOffset(a.slot) !== a.next) core.seekCursor(a.slot, a.next)
     let n = core.poll(a.slot, max)
     if (n === STATUS_OUT_OF_RANGE) {
       // retention ran between the check above and the poll

@@ -26,9 +26,11 @@ const RECENT_MAX = 1 << 18
  * Recently published values of one partition, by offset, so that a same-thread reader gets the
  * published object itself instead of decoding the bytes. A ring that doubles (up to RECENT_MAX)
  * when a reader finds its record was overwritten, i.e. when bursts outgrow it; anything older
- * decodes from the log.
+ * decodes from the log. For a 'ref' topic it is the only copy of the values: it then grows
+ * instead of overwriting a record the log still holds.
  */
 class RecentValues {
+  constructor(private readonly byReference: boolean) {}
   private mask = RECENT_MIN - 1
   private offsets = new Float64Array(RECENT_MIN).fill(-1)
   private values: unknown[] = new Array(RECENT_MIN)
@@ -36,7 +38,9 @@ class RecentValues {
   private headers: (Headers | undefined)[] = new Array(RECENT_MIN)
   private timestamps = new Float64Array(RECENT_MIN)
 
-  put(offset: number, timestamp: number, value: unknown, key: Key | undefined, headers: Headers | undefined): void {
+  /** Stores a record; `keepFrom` >= 0 forbids overwriting records at or above that offset. */
+  put(offset: number, timestamp: number, value: unknown, key: Key | undefined, headers: Headers | undefined, keepFrom = -1): void {
+    if (keepFrom >= 0 && this.offsets[offset & this.mask] >= keepFrom) this.grow()
     const i = offset & this.mask
     this.offsets[i] = offset
     this.timestamps[i] = timestamp
@@ -50,7 +54,7 @@ class RecentValues {
     const i = offset & this.mask
     const held = this.offsets[i]
     if (held === offset) return i
-    if (held > offset && this.mask + 1 < RECENT_MAX) this.grow()
+    if (held > offset && this.mask + 1 < RECENT_MAX && !this.byReference) this.grow()
     return -1
   }
 
@@ -116,6 +120,8 @@ export class Topic {
   readonly ids: number[] = []
   readonly codec: Codec
   readonly codecName: string
+  /** Codec 'ref': values live only in this thread's recent values, never in the log. */
+  readonly byReference: boolean
   /** Largest frame a record of this topic may take (header + headers + key + value). */
   maxFrame: number
   /** Readers in this thread attached to this topic (woken when it gets records). */
@@ -130,6 +136,7 @@ export class Topic {
   constructor(readonly name: string, public options: ResolvedTopicOptions, private readonly core: LogCore, now: number) {
     this.codec = resolveCodec(options.codec)
     this.codecName = codecName(options.codec)
+    this.byReference = this.codec.byReference === true
     this.maxFrame = core.segmentCapacity(options.maxBytes)
     this.createdAt = now
     this.grow(options.partitions)
@@ -178,8 +185,8 @@ export class Topic {
 
   remember(partition: number, offset: number, timestamp: number, value: unknown, key: Key | undefined, headers: Headers | undefined): void {
     let recent = this.recent[partition]
-    if (recent === undefined) recent = this.recent[partition] = new RecentValues()
-    recent.put(offset, timestamp, value, key, headers)
+    if (recent === undefined) recent = this.recent[partition] = new RecentValues(this.byReference)
+    recent.put(offset, timestamp, value, key, headers, this.byReference ? this.core.startOffset(this.ids[partition]) : -1)
   }
 
   /** Messages for offsets [from, end) while this thread still remembers them; stops at the first miss. */
