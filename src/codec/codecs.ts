@@ -8,6 +8,7 @@ export interface Codec<V = unknown> {
   /** Values are kept as objects by the publishing thread instead of being encoded (codec 'ref'). */
   readonly byReference?: boolean
   encode(value: V): Uint8Array
+  /** Gets a copy of the record's bytes that it may keep (log memory itself is recycled). */
   decode(bytes: Uint8Array): V
   /** Optional fast path: decode bytes [start, end) of `source` without making a view. */
   decodeRange?(source: Uint8Array, start: number, end: number): V
@@ -51,7 +52,8 @@ export const rawCodec: Codec<Uint8Array> = {
     if (!(value instanceof Uint8Array)) throw new TypeError(`raw codec takes a Uint8Array, got ${value === null ? 'null' : typeof value}`)
     return value
   },
-  decode: (bytes) => bytes.slice(),
+  // decode is handed a fresh copy (see Codec.decode), so it can be returned as is
+  decode: (bytes) => bytes,
 }
 
 /**

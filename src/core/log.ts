@@ -57,6 +57,7 @@ export const APPEND_MAX = 8192
 export const POLL_MAX = 4096
 const OUT_BYTES = APPEND_MAX * 8
 const PAGE = 65536
+const SLAB_BYTES = 16384
 
 const align = (n: number, to: number): number => Math.ceil(n / to) * to
 export const frameLength = (headers: number, key: number, value: number): number =>
@@ -95,6 +96,8 @@ export class LogCore {
   private readonly maxCursors: number
   private write = 0
   private staged = 0
+  private slab = new Uint8Array(SLAB_BYTES)
+  private slabUsed = 0
 
   static async create(options: CoreOptions): Promise<LogCore> {
     const module = await loadCore(options.shared, options.wasm)
@@ -289,9 +292,21 @@ export class LogCore {
     return this.u32[(frame + FRAME_VALUE_LENGTH) >> 2]
   }
 
-  /** Copy of `length` bytes at `at` (log memory is recycled, so views must not escape). */
+  /**
+   * Copy of `length` bytes at `at` (log memory is recycled, so views must not escape). Small
+   * copies are carved from a shared slab, like Node's Buffer pool: one ArrayBuffer per record
+   * costs several times the copy.
+   */
   copy(at: number, length: number): Uint8Array {
-    return this.u8.slice(at, at + length)
+    if (length > SLAB_BYTES >> 3) return this.u8.slice(at, at + length)
+    if (this.slabUsed + length > SLAB_BYTES) {
+      this.slab = new Uint8Array(SLAB_BYTES)
+      this.slabUsed = 0
+    }
+    const start = this.slabUsed
+    this.slab.set(this.u8.subarray(at, at + length), start)
+    this.slabUsed = start + ((length + 7) & ~7)
+    return new Uint8Array(this.slab.buffer, start, length)
   }
 
   // ---- partition state --------------------------------------------------------------------------
