@@ -118,13 +118,15 @@ function stealOldest(ctl: usize, self: i32): void {
 /**
  * Takes a block for partition `p` (lock held), links it as the new tail and returns it, or 0
  * when no block can be had. An empty pool is refilled from the partition's own oldest closed
- * segment first, then from the oldest closed segment of another evictable partition.
+ * segment first (unless it is a 'reject' partition), then from another evictable partition.
  */
 export function segmentRoll(ctl: usize, p: i32, part: usize): u32 {
   let block = poolPop(ctl)
-  if (block == 0 && (load<u32>(part, PART_FLAGS) & PART_REJECT) == 0) {
+  if (block == 0) {
+    // a 'reject' partition never gives up its own records, but may take room from others
     const head = load<u32>(part, PART_HEAD)
-    if (head != 0 && head != load<u32>(part, PART_TAIL)) segmentEvictHead(ctl, part)
+    const evictable = (load<u32>(part, PART_FLAGS) & PART_REJECT) == 0
+    if (evictable && head != 0 && head != load<u32>(part, PART_TAIL)) segmentEvictHead(ctl, part)
     else stealOldest(ctl, p)
     block = poolPop(ctl)
   }

@@ -1,0 +1,90 @@
+// Shared helpers for the bus tests: every bus a test creates is closed after it, and a few
+// small tools (collecting subscribers, Kafka's murmur2 as a reference, deferred promises).
+import { afterEach } from 'vitest'
+import { createBus, type Bus, type BusOptions, type Message, type SubscribeOptions, type TopicMap } from '../../src/index.js'
+
+/** Registers an afterEach in the calling file that closes every bus made with the returned factory. */
+export function useBuses(): <T extends TopicMap = TopicMap>(options?: BusOptions) => Promise<Bus<T>> {
+  const open: Array<Bus<any>> = []
+  afterEach(async () => {
+    for (const bus of open.splice(0)) await bus.close()
+  })
+  return async <T extends TopicMap = TopicMap>(options?: BusOptions) => {
+    const bus = await createBus<T>(options)
+    open.push(bus)
+    return bus
+  }
+}
+
+/** The small bus the retention tests use: 64 segments of 4 KiB. */
+export const SMALL = { maxBytes: 256 * 1024, segmentBytes: 4096 } as const
+
+export type AnyMessage = Message<TopicMap, string>
+
+/** Subscribes and pushes every delivered message into the returned array. */
+export function collect(bus: Bus<any>, target: string, options?: SubscribeOptions): AnyMessage[] & { sub: ReturnType<Bus['subscribe']> } {
+  const got: AnyMessage[] = []
+  const sub = bus.subscribe(target, (m: AnyMessage) => { got.push(m) }, options)
+  return Object.assign(got, { sub })
+}
+
+/** Reads a whole topic (every partition) from the log start with a fresh reader. */
+export async function replay(bus: Bus<any>, target: string): Promise<AnyMessage[]> {
+  const got = collect(bus, target, { from: 'earliest' })
+  await bus.idle()
+  await got.sub.close()
+  return [...got]
+}
+
+export interface Deferred<T = void> {
+  promise: Promise<T>
+  resolve(value: T): void
+  reject(error: unknown): void
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+  return { promise, resolve, reject }
+}
+
+/** Lets queued microtasks and one macrotask turn run (for asserting that something has NOT happened yet). */
+export const turns = async (n = 3): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+}
+
+/** The Kafka Java client's Utils.murmur2, written out as a reference. */
+export function murmur2(data: Uint8Array): number {
+  const length = data.length
+  const m = 0x5bd1e995
+  let h = 0x9747b28c ^ length
+  const whole = length >> 2
+  for (let i = 0; i < whole; i++) {
+    const j = i * 4
+    let k = data[j] | (data[j + 1] << 8) | (data[j + 2] << 16) | (data[j + 3] << 24)
+    k = Math.imul(k, m)
+    k ^= k >>> 24
+    k = Math.imul(k, m)
+    h = Math.imul(h, m)
+    h ^= k
+  }
+  const tail = length & ~3
+  switch (length % 4) {
+    case 3: h ^= data[tail + 2] << 16 // falls through
+    case 2: h ^= data[tail + 1] << 8 // falls through
+    case 1:
+      h ^= data[tail]
+      h = Math.imul(h, m)
+  }
+  h ^= h >>> 13
+  h = Math.imul(h, m)
+  h ^= h >>> 15
+  return h | 0
+}
+
+export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+/** Kafka's default partitioner for a keyed record. */
+export const kafkaPartition = (key: string | Uint8Array, partitions: number): number =>
+  (murmur2(typeof key === 'string' ? utf8(key) : key) & 0x7fffffff) % partitions
