@@ -1,0 +1,97 @@
+// ringbus benchmark suite: every scenario compares its contenders in the same run, interleaved
+// round by round (see harness.mjs), and prints medians, ratios and whether each goal was met.
+// Benchmarks the BUILT package: `npm run bench` builds first, then runs this file.
+//
+//   npm run bench                          full run (5 rounds, ~500 ms per contender per round; ~1 min)
+//   BENCH_QUICK=1 node bench/run.mjs       smoke run, a fraction of a second; numbers mean nothing
+//   BENCH_ROUNDS=9 BENCH_TIME_MS=1000 ...  more rounds / longer runs on a noisy machine
+//   BENCH_ONLY=objects,raw-batch ...       some scenarios only (objects, raw-batch, append-retained)
+//
+// Results also go to bench/last-run.json (git-ignored), to be pasted into bench/RESULTS.md.
+import os from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { benchConfig, printScenario, runScenario } from './harness.mjs'
+import objects from './same-thread-objects.mjs'
+import rawBatch from './raw-batch-poll.mjs'
+import appendRetained from './append-retained.mjs'
+
+const scenarios = [objects, rawBatch, appendRetained]
+const cfg = benchConfig()
+const log = console.log
+
+function git(...args) {
+  try {
+    return execFileSync('git', args, { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    return undefined
+  }
+}
+
+const cpus = os.cpus()
+const machine = {
+  cpu: cpus[0]?.model ?? 'unknown',
+  cores: cpus.length,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  node: process.version,
+  v8: process.versions.v8,
+  loadavgAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
+}
+const commit = git('rev-parse', '--short', 'HEAD')
+const dirty = git('status', '--porcelain', '--', 'src', 'assembly')
+const startedAt = new Date()
+
+log(`ringbus benchmarks  ${startedAt.toISOString()}`)
+log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}; node ${machine.node} (v8 ${machine.v8}); load avg ${machine.loadavgAtStart.join(' ')}`)
+log(`code: ${commit ?? 'no git'}${dirty ? ' + uncommitted changes in src/ or assembly/' : ''}`)
+log(`method: ${cfg.rounds} round(s)${cfg.warmupRound ? ' after 1 discarded warm-up round' : ''}; per round each contender runs ~${cfg.timeMs} ms in ${cfg.slices} tinybench run(s),` +
+  ` contenders alternating (order rotated each round, ABBA within it); each run >= ${cfg.iterations} ops${cfg.warmupTimeMs > 0 ? `, ${cfg.warmupTimeMs} ms untimed warm-up` : ''}, full GC before;`)
+log('        ops/s and msgs/s are medians across rounds (per round: ops / time, GC included); ratio = median of the per-round ratios to the contender named under "vs"')
+if (cfg.quick) log('BENCH_QUICK=1: smoke run, the numbers below are not measurements')
+
+const report = { date: startedAt.toISOString(), machine, commit, uncommittedChanges: Boolean(dirty), config: cfg, scenarios: [] }
+const selected = scenarios.filter((s) => cfg.only === undefined || cfg.only.includes(s.id))
+if (selected.length === 0) throw new Error(`BENCH_ONLY matched no scenario; ids: ${scenarios.map((s) => s.id).join(', ')}`)
+
+let n = 0
+for (const scenario of selected) {
+  n++
+  log('')
+  log(`== ${n}. ${scenario.title} [${scenario.id}]`)
+  const t0 = performance.now()
+  const prepared = await scenario.prepare(cfg)
+  for (const note of prepared.notes) log(`  - ${note}`)
+  log(`  (setup ${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+  let result
+  try {
+    result = await runScenario(prepared, cfg, log)
+  } finally {
+    // info before teardown: it reads the buses
+    prepared.infoAfter = prepared.info?.()
+    prepared.summaryAfter = prepared.summary?.()
+    await prepared.teardown()
+  }
+  printScenario(result, log)
+  if (prepared.summaryAfter) log(`  ${prepared.summaryAfter}`)
+  report.scenarios.push({
+    id: scenario.id,
+    title: scenario.title,
+    notes: prepared.notes,
+    contenders: result.rows,
+    goals: result.goals.map(({ label, contender, vs, atLeast, within, ratio, met, verdict, perRoundRatios, roundsMet }) =>
+      ({ label, contender, vs, atLeast, within, ratio, met, verdict, perRoundRatios, roundsMet })),
+    info: prepared.infoAfter,
+    seconds: (performance.now() - t0) / 1000,
+  })
+}
+
+const goals = report.scenarios.flatMap((s) => s.goals)
+report.finishedAt = new Date().toISOString()
+report.machine.loadavgAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)))
+const out = new URL('./last-run.json', import.meta.url)
+writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`)
+log('')
+log(`goals met: ${goals.filter((g) => g.met).length}/${goals.length}; ${((Date.parse(report.finishedAt) - startedAt.getTime()) / 1000).toFixed(1)} s; load avg ${report.machine.loadavgAtEnd.join(' ')}`)
+log(`wrote ${fileURLToPath(out)}`)
