@@ -98,8 +98,11 @@ function appendLocked(ctl: usize, p: i32, part: usize, frame: usize, length: u32
       (maxAge > 0 && load<u32>(seg, SEG_RECORDS) > 0 && now - load<f64>(seg, SEG_FIRST_TIMESTAMP) > maxAge)
   }
   // the byte cap is hard: drop closed segments first; if only the one being written holds
-  // data, roll it so that it becomes closed and can go too
-  if (!trimToCap(ctl, part, length, maxBytes)) roll = true
+  // data, close it and let it go before rolling, so that its block is the one reused
+  if (!trimToCap(ctl, part, length, maxBytes)) {
+    segmentEvictHead(ctl, part)
+    roll = true
+  }
   if (roll) {
     if (segmentRoll(ctl, p, part) == 0) return STATUS_FULL
     trimToCap(ctl, part, length, maxBytes)
