@@ -30,17 +30,26 @@ const RECENT_MAX = 1 << 18
  * instead of overwriting a record the log still holds.
  */
 class RecentValues {
-  constructor(private readonly byReference: boolean) {}
+  /** `logStart` is given for a 'ref' topic, whose values exist nowhere else. */
+  constructor(private readonly logStart?: () => number) {}
   private mask = RECENT_MIN - 1
   private offsets = new Float64Array(RECENT_MIN).fill(-1)
   private values: unknown[] = new Array(RECENT_MIN)
   private keys: (Key | undefined)[] = new Array(RECENT_MIN)
   private headers: (Headers | undefined)[] = new Array(RECENT_MIN)
   private timestamps = new Float64Array(RECENT_MIN)
+  /** A log start offset seen earlier ('ref' topics). */
+  private knownStart = 0
 
-  /** Stores a record; `keepFrom` >= 0 forbids overwriting records at or above that offset. */
-  put(offset: number, timestamp: number, value: unknown, key: Key | undefined, headers: Headers | undefined, keepFrom = -1): void {
-    if (keepFrom >= 0 && this.offsets[offset & this.mask] >= keepFrom) this.grow()
+  /**
+   * Stores a record. With `logStart` (a 'ref' topic) a record the log still holds is never
+   * overwritten: the ring grows instead.
+   */
+  put(offset: number, timestamp: number, value: unknown, key: Key | undefined, headers: Headers | undefined): void {
+    const held = this.offsets[offset & this.mask]
+    // the log start only moves up, so the cached one is a lower bound: ask the core only when
+    // the slot might still be live
+    if (this.logStart !== undefined && held >= this.knownStart && held >= (this.knownStart = this.logStart())) this.grow()
     const i = offset & this.mask
     this.offsets[i] = offset
     this.timestamps[i] = timestamp
@@ -54,7 +63,7 @@ class RecentValues {
     const i = offset & this.mask
     const held = this.offsets[i]
     if (held === offset) return i
-    if (held > offset && this.mask + 1 < RECENT_MAX && !this.byReference) this.grow()
+    if (held > offset && this.mask + 1 < RECENT_MAX && this.logStart === undefined) this.grow()
     return -1
   }
 
@@ -185,8 +194,11 @@ export class Topic {
 
   remember(partition: number, offset: number, timestamp: number, value: unknown, key: Key | undefined, headers: Headers | undefined): void {
     let recent = this.recent[partition]
-    if (recent === undefined) recent = this.recent[partition] = new RecentValues(this.byReference)
-    recent.put(offset, timestamp, value, key, headers, this.byReference ? this.core.startOffset(this.ids[partition]) : -1)
+    if (recent === undefined) {
+      const id = this.ids[partition]
+      recent = this.recent[partition] = new RecentValues(this.byReference ? () => this.core.startOffset(id) : undefined)
+    }
+    recent.put(offset, timestamp, value, key, headers)
   }
 
   /** Messages for offsets [from, end) while this thread still remembers them; stops at the first miss. */
