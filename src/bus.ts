@@ -85,6 +85,9 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   private closed = false
   private cancelRetention: (() => void) | undefined
   private readonly scratch: Prepared
+  /** Reused per-record state of publishBatch (cleared after each call). */
+  private readonly batchScratch: Prepared[] = []
+  private batching = false
   private readonly host
 
   /** @internal use createBus() */
@@ -280,36 +283,52 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     const t = this.writable(topic)
     if (!Array.isArray(records)) throw new InvalidArgumentError('publishBatch takes an array of { value, key?, headers? }', { topic, argument: 'records' })
     const now = this.clock.now()
-    const prepared = records.map((record, i) => {
-      if (typeof record !== 'object' || record === null) throw new InvalidArgumentError(`record ${i} must be an object with a value`, { topic, argument: 'records' })
-      return this.prepare(t, record.value, record, this.blank(), now)
-    })
-    const results: RecordMetadata<K>[] = []
-    let done = 0
-    const commit = (): void => {
-      const staged = this.core.stagedCount
-      const n = this.core.commit(now)
-      for (let i = 0; i < n; i++) {
-        const r = prepared[done + i]
-        const offset = this.core.offsetAt(i)
-        this.appended(r, offset)
-        results.push({ topic, partition: r.partition, offset, timestamp: r.timestamp })
+    // a codec that publishes from inside encode() must not share the scratch
+    const prepared = this.batching ? [] : this.batchScratch
+    while (prepared.length < records.length) prepared.push(this.blank())
+    const outer = !this.batching
+    this.batching = true
+    try {
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]
+        if (typeof record !== 'object' || record === null) throw new InvalidArgumentError(`record ${i} must be an object with a value`, { topic, argument: 'records' })
+        this.prepare(t, record.value, record, prepared[i], now)
       }
-      if (n < staged) {
-        const error = this.failure(prepared[done + n], this.core.statusAt(n))
-        Object.assign(error, { accepted: results })
-        throw error
+      const results: RecordMetadata<K>[] = new Array(records.length)
+      let done = 0
+      const commit = (): void => {
+        const staged = this.core.stagedCount
+        const n = this.core.commit(now)
+        for (let i = 0; i < n; i++) {
+          const r = prepared[done + i]
+          const offset = this.core.offsetAt(i)
+          this.appended(r, offset)
+          results[done + i] = { topic, partition: r.partition, offset, timestamp: r.timestamp }
+        }
+        done += n
+        if (n < staged) {
+          const error = this.failure(prepared[done], this.core.statusAt(n))
+          Object.assign(error, { accepted: results.slice(0, done) })
+          throw error
+        }
       }
-      done += n
+      for (let i = 0; i < records.length; i++) {
+        if (!this.stage(prepared[i])) {
+          commit()
+          this.stage(prepared[i])
+        }
+      }
+      commit()
+      return results
+    } finally {
+      if (outer) this.batching = false
+      this.core.discardStaged()
+      for (let i = 0; i < records.length; i++) {
+        const r = prepared[i]
+        r.value = r.key = r.headers = r.headerBytes = r.keyBytes = undefined // do not pin published values
+        r.valueBytes = EMPTY
+      }
     }
-    for (const r of prepared) {
-      if (!this.stage(r)) {
-        commit()
-        this.stage(r)
-      }
-    }
-    commit()
-    return results
   }
 
   /**

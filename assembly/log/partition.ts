@@ -7,7 +7,7 @@ import {
   FRAME_HEADERS_LENGTH, FRAME_KEY_LENGTH, FRAME_LENGTH, FRAME_PARTITION, FRAME_TIMESTAMP,
   FRAME_VALUE_LENGTH, PART_BYTES, PART_END_OFFSET, PART_FLAGS, PART_HEAD, PART_IN_USE,
   PART_LOCK, PART_MAX_AGE, PART_MAX_BYTES, PART_MAX_TIMESTAMP, PART_REJECT,
-  PART_SEGMENT_CAPACITY, PART_START_OFFSET, PART_TAIL, POLL_STRIDE, SEG_BASE_OFFSET, SEG_EPOCH,
+  PART_PENDING_END, PART_PENDING_TAIL, PART_SEGMENT_CAPACITY, PART_SIZE, PART_START_OFFSET, PART_TAIL, POLL_STRIDE, SEG_BASE_OFFSET, SEG_EPOCH,
   SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_LAST_INDEXED, SEG_LIMIT, SEG_MAX_TIMESTAMP, SEG_NEXT,
   SEG_OWNER, SEG_OWN_MAX_TIMESTAMP, SEG_RECORDS, SEG_TAIL, STATUS_BAD_ARGUMENT, STATUS_FULL,
   STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE, STATUS_UNKNOWN_PARTITION,
@@ -36,7 +36,7 @@ export function logAddPartition(ctl: usize, maxBytes: u32, segmentCapacity: u32,
     return STATUS_LIMIT
   }
   const part = partAddr(ctl, id)
-  memory.fill(part, 0, PART_END_OFFSET + 64)
+  memory.fill(part, 0, PART_SIZE)
   store<f64>(part, -Infinity, PART_MAX_TIMESTAMP)
   const status = configure(ctl, part, maxBytes, segmentCapacity, maxAgeMs, reject)
   return status < 0 ? status : <i32>id
@@ -82,37 +82,59 @@ function trimToCap(ctl: usize, part: usize, length: u32, maxBytes: u32): bool {
   return true
 }
 
-/** Appends one staged frame to partition `p` (lock held); returns its offset or a status. */
+/**
+ * Commits what a batch append wrote to the partition: the segment tail first, then the end
+ * offset readers compare against. A run of frames for one partition commits once.
+ */
+function commitPending(ctl: usize, part: usize): void {
+  const pending = load<u32>(part, PART_PENDING_TAIL)
+  if (pending == 0) return
+  atomic.store<u32>(blockAddr(ctl, load<u32>(part, PART_TAIL)) + SEG_TAIL, pending)
+  atomic.store<i64>(part + PART_END_OFFSET, load<i64>(part, PART_PENDING_END))
+  store<u32>(part, 0, PART_PENDING_TAIL)
+}
+
+/**
+ * Appends one staged frame to partition `p` (lock held); returns its offset or a status. The
+ * write stays pending until commitPending: anything that rolls, evicts or reads the committed
+ * tail commits first.
+ */
 function appendLocked(ctl: usize, p: i32, part: usize, frame: usize, length: u32, now: f64): f64 {
   if (length > load<u32>(part, PART_SEGMENT_CAPACITY)) return STATUS_TOO_LARGE
   const maxBytes = load<u32>(part, PART_MAX_BYTES)
-  const reject = (load<u32>(part, PART_FLAGS) & PART_REJECT) != 0
-  if (maxBytes != 0 && reject && <u64>load<u32>(part, PART_BYTES) + length > <u64>maxBytes) return STATUS_FULL
+  const overCap = maxBytes != 0 && <u64>load<u32>(part, PART_BYTES) + length > <u64>maxBytes
+  if (overCap && (load<u32>(part, PART_FLAGS) & PART_REJECT) != 0) return STATUS_FULL
 
   let tail = load<u32>(part, PART_TAIL)
+  let pending = load<u32>(part, PART_PENDING_TAIL)
   let roll = tail == 0
   if (!roll) {
     const seg = blockAddr(ctl, tail)
     const maxAge = load<f64>(part, PART_MAX_AGE)
-    roll = load<u32>(seg, SEG_TAIL) + length > load<u32>(seg, SEG_LIMIT) ||
+    const position = pending != 0 ? pending : load<u32>(seg, SEG_TAIL)
+    roll = position + length > load<u32>(seg, SEG_LIMIT) ||
       (maxAge > 0 && load<u32>(seg, SEG_RECORDS) > 0 && now - load<f64>(seg, SEG_FIRST_TIMESTAMP) > maxAge)
   }
-  // the byte cap is hard: drop closed segments first; if only the one being written holds
-  // data, close it and let it go before rolling, so that its block is the one reused
-  if (!trimToCap(ctl, part, length, maxBytes)) {
-    segmentEvictHead(ctl, part)
-    roll = true
-  }
-  if (roll) {
-    if (segmentRoll(ctl, p, part) == 0) return STATUS_FULL
-    trimToCap(ctl, part, length, maxBytes)
-    tail = load<u32>(part, PART_TAIL)
+  if (roll || overCap) {
+    commitPending(ctl, part)
+    pending = 0
+    // the byte cap is hard: drop closed segments first; if only the one being written holds
+    // data, close it and let it go before rolling, so that its block is the one reused
+    if (!trimToCap(ctl, part, length, maxBytes)) {
+      segmentEvictHead(ctl, part)
+      roll = true
+    }
+    if (roll) {
+      if (segmentRoll(ctl, p, part) == 0) return STATUS_FULL
+      trimToCap(ctl, part, length, maxBytes)
+      tail = load<u32>(part, PART_TAIL)
+    }
   }
 
   // reserve
   const seg = blockAddr(ctl, tail)
-  const position = load<u32>(seg, SEG_TAIL)
-  const offset = atomic.load<i64>(part + PART_END_OFFSET)
+  const position = pending != 0 ? pending : load<u32>(seg, SEG_TAIL)
+  const offset = pending != 0 ? load<i64>(part, PART_PENDING_END) : atomic.load<i64>(part + PART_END_OFFSET)
   const delta = <u32>(offset - load<i64>(seg, SEG_BASE_OFFSET))
   const records = load<u32>(seg, SEG_RECORDS)
   const ts = load<f64>(frame, FRAME_TIMESTAMP)
@@ -135,9 +157,8 @@ function appendLocked(ctl: usize, p: i32, part: usize, frame: usize, length: u32
   }
   store<u32>(seg, records + 1, SEG_RECORDS)
   store<u32>(part, load<u32>(part, PART_BYTES) + length, PART_BYTES)
-  // commit: the tail first, then the end offset readers compare against
-  atomic.store<u32>(seg + SEG_TAIL, position + length)
-  atomic.store<i64>(part + PART_END_OFFSET, offset + 1)
+  store<u32>(part, position + length, PART_PENDING_TAIL)
+  store<i64>(part, offset + 1, PART_PENDING_END)
   return <f64>offset
 }
 
@@ -160,7 +181,10 @@ export function logAppend(ctl: usize, frames: usize, count: i32, now: f64, out: 
       result = STATUS_BAD_ARGUMENT
     } else {
       if (p != held) {
-        if (held >= 0) lockRelease(part + PART_LOCK)
+        if (held >= 0) {
+          commitPending(ctl, part)
+          lockRelease(part + PART_LOCK)
+        }
         held = -1
         if (!partValid(ctl, p)) {
           store<f64>(out + (<usize>i << 3), STATUS_UNKNOWN_PARTITION)
@@ -176,7 +200,10 @@ export function logAppend(ctl: usize, frames: usize, count: i32, now: f64, out: 
     if (result < 0) break
     frame += length
   }
-  if (held >= 0) lockRelease(part + PART_LOCK)
+  if (held >= 0) {
+    commitPending(ctl, part)
+    lockRelease(part + PART_LOCK)
+  }
   return i
 }
 

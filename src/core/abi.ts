@@ -50,6 +50,8 @@ export const CTL_SIZE = 64
 // 40 head segment (block+1, oldest) 44 tail segment (block+1, being written; 0 = none)
 // 48 bytes held (u32)               52 segment count (u32)
 // 56 max timestamp so far (f64)     64 records evicted by retention (f64, a count)
+// 72 pending tail, 80 pending end offset (i64): a batch append's writes not yet committed; only
+//    ever non-zero while the appending thread holds the lock
 export const PART_LOCK = 0
 export const PART_FLAGS = 4
 export const PART_END_OFFSET = 8
@@ -63,6 +65,8 @@ export const PART_BYTES = 48
 export const PART_SEGMENTS = 52
 export const PART_MAX_TIMESTAMP = 56
 export const PART_EVICTED = 64
+export const PART_PENDING_TAIL = 72
+export const PART_PENDING_END = 80
 export const PART_SIZE = 128
 export const PART_IN_USE = 1
 export const PART_REJECT = 2
