@@ -8,6 +8,7 @@ import {
   STATUS_BAD_ARGUMENT, STATUS_UNKNOWN_PARTITION,
 } from '../src/core/abi'
 import { indexReserve, partAddr, partValid, segmentPoolInit } from './log/segment'
+import { acas32, aload32, aload64, astore32 } from './sync'
 
 export { logAddPartition, logAppend, logConfigure, logOffsetForTime, logPoll, logRetain } from './log/partition'
 export { murmur2, partitionForKey } from './route/murmur2'
@@ -21,8 +22,8 @@ export function logInit(ctl: usize, blocks: usize, blockSize: u32, blockCount: u
   maxPartitions: u32, indexInterval: u32): i32 {
   if (blockSize & 7 || indexInterval < <u32>FRAME_HEADER || blocks & 7 || partitions & 7 ||
     blockSize < <u32>(SEG_HEADER + FRAME_HEADER) + indexReserve(blockSize, indexInterval)) return STATUS_BAD_ARGUMENT
-  if (atomic.cmpxchg<u32>(ctl + CTL_MAGIC, 0, 1) != 0) {
-    while (atomic.load<u32>(ctl + CTL_MAGIC) != MAGIC) {
+  if (acas32(ctl + CTL_MAGIC, 0, 1) != 0) {
+    while (aload32(ctl + CTL_MAGIC) != MAGIC) {
       // another thread is initialising; it does no I/O, so this is short
     }
     return 1
@@ -36,17 +37,17 @@ export function logInit(ctl: usize, blocks: usize, blockSize: u32, blockCount: u
   store<u32>(ctl, 0, CTL_PARTITION_COUNT)
   store<u32>(ctl, indexInterval, CTL_INDEX_INTERVAL)
   segmentPoolInit(ctl, blockCount)
-  atomic.store<u32>(ctl + CTL_MAGIC, MAGIC)
+  astore32(ctl + CTL_MAGIC, MAGIC)
   return 0
 }
 
 // Read-outs for stats and readers. Offsets are i64 inside and f64 at the boundary (exact up to
 // 2^53), because an i64 crosses into JavaScript as a BigInt.
 export function logStartOffset(ctl: usize, p: i32): f64 {
-  return partValid(ctl, p) ? <f64>atomic.load<i64>(partAddr(ctl, p) + PART_START_OFFSET) : STATUS_UNKNOWN_PARTITION
+  return partValid(ctl, p) ? <f64>aload64(partAddr(ctl, p) + PART_START_OFFSET) : STATUS_UNKNOWN_PARTITION
 }
 export function logEndOffset(ctl: usize, p: i32): f64 {
-  return partValid(ctl, p) ? <f64>atomic.load<i64>(partAddr(ctl, p) + PART_END_OFFSET) : STATUS_UNKNOWN_PARTITION
+  return partValid(ctl, p) ? <f64>aload64(partAddr(ctl, p) + PART_END_OFFSET) : STATUS_UNKNOWN_PARTITION
 }
 export function logBytes(ctl: usize, p: i32): i32 {
   return partValid(ctl, p) ? <i32>load<u32>(partAddr(ctl, p), PART_BYTES) : STATUS_UNKNOWN_PARTITION
@@ -61,7 +62,7 @@ export function logFreeSegments(ctl: usize): i32 {
   return <i32>load<u32>(ctl, CTL_FREE_COUNT)
 }
 export function logPartitionCount(ctl: usize): i32 {
-  return <i32>atomic.load<u32>(ctl + CTL_PARTITION_COUNT)
+  return <i32>aload32(ctl + CTL_PARTITION_COUNT)
 }
 export function logBlockCount(ctl: usize): i32 {
   return <i32>load<u32>(ctl, CTL_BLOCK_COUNT)

@@ -1,18 +1,60 @@
-// Spin locks on words of shared memory. Critical sections are a few hundred instructions
-// (one frame copy at most), so spinning beats parking; Atomics.wait is not allowed on a
-// browser main thread anyway.
+// Atomics and spin locks on words of memory. The shared build (threads enabled) uses real
+// atomics; the plain build, which only ever runs in one thread, compiles the same code to
+// ordinary loads and stores (ASC_FEATURE_THREADS is a compile-time constant).
+// Critical sections are a few hundred instructions (one frame copy at most), so spinning beats
+// parking; Atomics.wait is not allowed on a browser main thread anyway.
+
+// @ts-ignore: decorator
+@inline export function aload32(addr: usize): u32 {
+  return ASC_FEATURE_THREADS ? atomic.load<u32>(addr) : load<u32>(addr)
+}
+
+// @ts-ignore: decorator
+@inline export function astore32(addr: usize, value: u32): void {
+  if (ASC_FEATURE_THREADS) atomic.store<u32>(addr, value)
+  else store<u32>(addr, value)
+}
+
+// @ts-ignore: decorator
+@inline export function aload64(addr: usize): i64 {
+  return ASC_FEATURE_THREADS ? atomic.load<i64>(addr) : load<i64>(addr)
+}
+
+// @ts-ignore: decorator
+@inline export function astore64(addr: usize, value: i64): void {
+  if (ASC_FEATURE_THREADS) atomic.store<i64>(addr, value)
+  else store<i64>(addr, value)
+}
+
+/** Adds and returns the previous value. */
+// @ts-ignore: decorator
+@inline export function aadd32(addr: usize, delta: u32): u32 {
+  if (ASC_FEATURE_THREADS) return atomic.add<u32>(addr, delta)
+  const before = load<u32>(addr)
+  store<u32>(addr, before + delta)
+  return before
+}
+
+/** Sets the word to `replacement` if it holds `expected`; returns what it held. */
+// @ts-ignore: decorator
+@inline export function acas32(addr: usize, expected: u32, replacement: u32): u32 {
+  if (ASC_FEATURE_THREADS) return atomic.cmpxchg<u32>(addr, expected, replacement)
+  const held = load<u32>(addr)
+  if (held == expected) store<u32>(addr, replacement)
+  return held
+}
 
 export function lockAcquire(addr: usize): void {
-  while (atomic.cmpxchg<i32>(addr, 0, 1) != 0) {
+  while (acas32(addr, 0, 1) != 0) {
     // spin: the holder is inside a short, non-blocking critical section
   }
 }
 
 /** Takes the lock only if it is free now; used when the caller already holds another lock. */
 export function lockTry(addr: usize): bool {
-  return atomic.cmpxchg<i32>(addr, 0, 1) == 0
+  return acas32(addr, 0, 1) == 0
 }
 
 export function lockRelease(addr: usize): void {
-  atomic.store<i32>(addr, 0)
+  astore32(addr, 0)
 }

@@ -13,9 +13,10 @@ for (const file of ['build/ringbus.wat', 'build/ringbus.unshared.wat']) {
     }
   }
 }
-if (!readFileSync(new URL('../build/ringbus.wat', import.meta.url), 'utf8').includes('shared)')) {
-  console.error('build/ringbus.wat: memory is not shared')
+const shared = readFileSync(new URL('../build/ringbus.wat', import.meta.url), 'utf8')
+if (!shared.includes('shared)') || !shared.includes('.atomic.')) {
+  console.error('build/ringbus.wat: memory is not shared or the build has no atomics (threads not enabled)')
   failed = true
 }
 if (failed) process.exit(1)
-console.log('wasm check: no data segments, no managed runtime, shared memory import')
+console.log('wasm check: no data segments, no managed runtime; the shared build imports shared memory and uses atomics')

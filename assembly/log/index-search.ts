@@ -4,6 +4,7 @@ import {
   CTL_BLOCK_SIZE, FRAME_DELTA, FRAME_LENGTH, FRAME_TIMESTAMP, IDX_DELTA, IDX_MAX_TIMESTAMP,
   IDX_POSITION, IDX_SIZE, SEG_HEADER, SEG_INDEX_COUNT, SEG_TAIL,
 } from '../../src/core/abi'
+import { aload32 } from '../sync'
 
 // @ts-ignore: decorator
 @inline export function indexEntry(ctl: usize, seg: usize, i: u32): usize {
@@ -30,7 +31,7 @@ export function indexSeekDelta(ctl: usize, seg: usize, delta: u32): usize {
     if (load<u32>(indexEntry(ctl, seg, mid), IDX_DELTA) <= delta) { found = mid; lo = mid + 1 } else hi = mid - 1
   }
   let pos = seg + (found < 0 ? <usize>SEG_HEADER : <usize>load<u32>(indexEntry(ctl, seg, found), IDX_POSITION))
-  const end = seg + <usize>atomic.load<u32>(seg + SEG_TAIL)
+  const end = seg + <usize>aload32(seg + SEG_TAIL)
   while (pos < end && load<u32>(pos, FRAME_DELTA) < delta) pos += load<u32>(pos, FRAME_LENGTH)
   return pos
 }
@@ -52,7 +53,7 @@ export function indexSeekTime(ctl: usize, seg: usize, ts: f64): usize {
 
 /** First frame at or after `pos` in the segment with timestamp >= ts, or 0 if there is none. */
 export function scanTime(seg: usize, pos: usize, ts: f64): usize {
-  const end = seg + <usize>atomic.load<u32>(seg + SEG_TAIL)
+  const end = seg + <usize>aload32(seg + SEG_TAIL)
   while (pos < end) {
     if (load<f64>(pos, FRAME_TIMESTAMP) >= ts) return pos
     pos += load<u32>(pos, FRAME_LENGTH)

@@ -12,7 +12,7 @@ import {
   SEG_OWNER, SEG_OWN_MAX_TIMESTAMP, SEG_RECORDS, SEG_TAIL, STATUS_BAD_ARGUMENT, STATUS_FULL,
   STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE, STATUS_UNKNOWN_PARTITION,
 } from '../../src/core/abi'
-import { lockAcquire, lockRelease } from '../sync'
+import { aadd32, aload32, aload64, astore32, astore64, lockAcquire, lockRelease } from '../sync'
 import { indexAdd, indexSeekDelta, indexSeekTime, scanTime } from './index-search'
 import { blockAddr, frameAreaMax, partAddr, partValid, segmentEvictHead, segmentRoll } from './segment'
 
@@ -23,16 +23,16 @@ function configure(ctl: usize, part: usize, maxBytes: u32, segmentCapacity: u32,
   store<u32>(part, maxBytes, PART_MAX_BYTES)
   store<u32>(part, segmentCapacity, PART_SEGMENT_CAPACITY)
   store<f64>(part, maxAgeMs, PART_MAX_AGE)
-  atomic.store<u32>(part + PART_FLAGS, PART_IN_USE | (reject ? PART_REJECT : 0))
+  astore32(part + PART_FLAGS, PART_IN_USE | (reject ? PART_REJECT : 0))
   return 0
 }
 
 /** Creates a partition and returns its id (ids are global across topics), or a status. */
 export function logAddPartition(ctl: usize, maxBytes: u32, segmentCapacity: u32, maxAgeMs: f64, reject: bool): i32 {
   if (segmentCapacity < <u32>FRAME_HEADER || segmentCapacity > frameAreaMax(ctl)) return STATUS_BAD_ARGUMENT
-  const id = atomic.add<u32>(ctl + CTL_PARTITION_COUNT, 1)
+  const id = aadd32(ctl + CTL_PARTITION_COUNT, 1)
   if (id >= load<u32>(ctl, CTL_MAX_PARTITIONS)) {
-    atomic.sub<u32>(ctl + CTL_PARTITION_COUNT, 1)
+    aadd32(ctl + CTL_PARTITION_COUNT, <u32>-1)
     return STATUS_LIMIT
   }
   const part = partAddr(ctl, id)
@@ -89,8 +89,8 @@ function trimToCap(ctl: usize, part: usize, length: u32, maxBytes: u32): bool {
 function commitPending(ctl: usize, part: usize): void {
   const pending = load<u32>(part, PART_PENDING_TAIL)
   if (pending == 0) return
-  atomic.store<u32>(blockAddr(ctl, load<u32>(part, PART_TAIL)) + SEG_TAIL, pending)
-  atomic.store<i64>(part + PART_END_OFFSET, load<i64>(part, PART_PENDING_END))
+  astore32(blockAddr(ctl, load<u32>(part, PART_TAIL)) + SEG_TAIL, pending)
+  astore64(part + PART_END_OFFSET, load<i64>(part, PART_PENDING_END))
   store<u32>(part, 0, PART_PENDING_TAIL)
 }
 
@@ -134,7 +134,7 @@ function appendLocked(ctl: usize, p: i32, part: usize, frame: usize, length: u32
   // reserve
   const seg = blockAddr(ctl, tail)
   const position = pending != 0 ? pending : load<u32>(seg, SEG_TAIL)
-  const offset = pending != 0 ? load<i64>(part, PART_PENDING_END) : atomic.load<i64>(part + PART_END_OFFSET)
+  const offset = pending != 0 ? load<i64>(part, PART_PENDING_END) : aload64(part + PART_END_OFFSET)
   const delta = <u32>(offset - load<i64>(seg, SEG_BASE_OFFSET))
   const records = load<u32>(seg, SEG_RECORDS)
   const ts = load<f64>(frame, FRAME_TIMESTAMP)
@@ -212,13 +212,13 @@ function locate(ctl: usize, part: usize, cursor: usize, offset: i64): bool {
   let block = load<u32>(part, PART_HEAD)
   if (block == 0) return false
   for (;;) {
-    const next = atomic.load<u32>(blockAddr(ctl, block) + SEG_NEXT)
+    const next = aload32(blockAddr(ctl, block) + SEG_NEXT)
     if (next == 0 || load<i64>(blockAddr(ctl, next), SEG_BASE_OFFSET) > offset) break
     block = next
   }
   const seg = blockAddr(ctl, block)
   store<u32>(cursor, block, CUR_SEGMENT)
-  store<u32>(cursor, atomic.load<u32>(seg + SEG_EPOCH), CUR_EPOCH)
+  store<u32>(cursor, aload32(seg + SEG_EPOCH), CUR_EPOCH)
   store<u32>(cursor, <u32>indexSeekDelta(ctl, seg, <u32>(offset - load<i64>(seg, SEG_BASE_OFFSET))), CUR_POSITION)
   return true
 }
@@ -233,14 +233,14 @@ export function logPoll(ctl: usize, cursor: usize, out: usize, max: i32, maxByte
   if (!partValid(ctl, p)) return STATUS_UNKNOWN_PARTITION
   const part = partAddr(ctl, p)
   let next = load<i64>(cursor, CUR_NEXT_OFFSET)
-  if (next < atomic.load<i64>(part + PART_START_OFFSET)) return STATUS_OUT_OF_RANGE
-  if (next >= atomic.load<i64>(part + PART_END_OFFSET)) return 0
+  if (next < aload64(part + PART_START_OFFSET)) return STATUS_OUT_OF_RANGE
+  if (next >= aload64(part + PART_END_OFFSET)) return 0
 
   let block = load<u32>(cursor, CUR_SEGMENT)
-  if (block == 0 || atomic.load<u32>(blockAddr(ctl, block) + SEG_EPOCH) != load<u32>(cursor, CUR_EPOCH) ||
-    atomic.load<u32>(blockAddr(ctl, block) + SEG_OWNER) != <u32>(p + 1)) {
+  if (block == 0 || aload32(blockAddr(ctl, block) + SEG_EPOCH) != load<u32>(cursor, CUR_EPOCH) ||
+    aload32(blockAddr(ctl, block) + SEG_OWNER) != <u32>(p + 1)) {
     lockAcquire(part + PART_LOCK)
-    const inRange = next >= atomic.load<i64>(part + PART_START_OFFSET)
+    const inRange = next >= aload64(part + PART_START_OFFSET)
     const found = inRange && locate(ctl, part, cursor, next)
     lockRelease(part + PART_LOCK)
     if (!inRange) return STATUS_OUT_OF_RANGE
@@ -251,24 +251,24 @@ export function logPoll(ctl: usize, cursor: usize, out: usize, max: i32, maxByte
   let seg = blockAddr(ctl, block)
   let base = load<i64>(seg, SEG_BASE_OFFSET)
   let pos = <usize>load<u32>(cursor, CUR_POSITION)
-  let end = seg + <usize>atomic.load<u32>(seg + SEG_TAIL)
+  let end = seg + <usize>aload32(seg + SEG_TAIL)
   let n: i32 = 0
   let bytes: u32 = 0
   while (n < max) {
     if (pos >= end) {
       // `next` is linked only after the segment's final tail was committed, so a tail read
       // after seeing `next` is final
-      const following = atomic.load<u32>(seg + SEG_NEXT)
-      end = seg + <usize>atomic.load<u32>(seg + SEG_TAIL)
+      const following = aload32(seg + SEG_NEXT)
+      end = seg + <usize>aload32(seg + SEG_TAIL)
       if (pos < end) continue
       if (following == 0) break
       block = following
       seg = blockAddr(ctl, block)
       base = load<i64>(seg, SEG_BASE_OFFSET)
       pos = seg + SEG_HEADER
-      end = seg + <usize>atomic.load<u32>(seg + SEG_TAIL)
+      end = seg + <usize>aload32(seg + SEG_TAIL)
       store<u32>(cursor, block, CUR_SEGMENT)
-      store<u32>(cursor, atomic.load<u32>(seg + SEG_EPOCH), CUR_EPOCH)
+      store<u32>(cursor, aload32(seg + SEG_EPOCH), CUR_EPOCH)
       continue
     }
     const length = load<u32>(pos, FRAME_LENGTH)
@@ -292,7 +292,7 @@ export function logOffsetForTime(ctl: usize, p: i32, ts: f64): f64 {
   if (!partValid(ctl, p)) return STATUS_UNKNOWN_PARTITION
   const part = partAddr(ctl, p)
   lockAcquire(part + PART_LOCK)
-  let result = <f64>atomic.load<i64>(part + PART_END_OFFSET)
+  let result = <f64>aload64(part + PART_END_OFFSET)
   let block = load<u32>(part, PART_HEAD)
   // segments keep the partition's running max timestamp, so the first one reaching ts holds
   // the answer (later segments are only scanned when timestamps went backwards)
@@ -318,11 +318,11 @@ export function logOffsetForTime(ctl: usize, p: i32, ts: f64): f64 {
  * Returns the number of segments removed.
  */
 export function logRetain(ctl: usize, now: f64): i32 {
-  const count = <i32>atomic.load<u32>(ctl + CTL_PARTITION_COUNT)
+  const count = <i32>aload32(ctl + CTL_PARTITION_COUNT)
   let removed = 0
   for (let p = 0; p < count; p++) {
     const part = partAddr(ctl, p)
-    if ((atomic.load<u32>(part + PART_FLAGS) & PART_IN_USE) == 0) continue
+    if ((aload32(part + PART_FLAGS) & PART_IN_USE) == 0) continue
     const maxAge = load<f64>(part, PART_MAX_AGE)
     if (maxAge <= 0) continue
     lockAcquire(part + PART_LOCK)

@@ -9,7 +9,7 @@ import {
   SEG_EPOCH, SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_INDEX_COUNT, SEG_LAST_INDEXED, SEG_LIMIT,
   SEG_MAX_TIMESTAMP, SEG_NEXT, SEG_OWNER, SEG_OWN_MAX_TIMESTAMP, SEG_RECORDS, SEG_TAIL,
 } from '../../src/core/abi'
-import { lockAcquire, lockRelease, lockTry } from '../sync'
+import { aadd32, aload32, aload64, astore32, astore64, lockAcquire, lockRelease, lockTry } from '../sync'
 
 // @ts-ignore: decorator
 @inline export function blockAddr(ctl: usize, block: u32): usize {
@@ -22,8 +22,8 @@ import { lockAcquire, lockRelease, lockTry } from '../sync'
 }
 
 export function partValid(ctl: usize, p: i32): bool {
-  return p >= 0 && <u32>p < atomic.load<u32>(ctl + CTL_PARTITION_COUNT) &&
-    (atomic.load<u32>(partAddr(ctl, p) + PART_FLAGS) & PART_IN_USE) != 0
+  return p >= 0 && <u32>p < aload32(ctl + CTL_PARTITION_COUNT) &&
+    (aload32(partAddr(ctl, p) + PART_FLAGS) & PART_IN_USE) != 0
 }
 
 /** Bytes at the end of every block kept for its sparse index. */
@@ -63,21 +63,21 @@ function poolPush(ctl: usize, block: u32): void {
 export function segmentEvictHead(ctl: usize, part: usize): void {
   const block = load<u32>(part, PART_HEAD)
   const seg = blockAddr(ctl, block)
-  const next = atomic.load<u32>(seg + SEG_NEXT)
-  store<u32>(part, load<u32>(part, PART_BYTES) - (atomic.load<u32>(seg + SEG_TAIL) - SEG_HEADER), PART_BYTES)
+  const next = aload32(seg + SEG_NEXT)
+  store<u32>(part, load<u32>(part, PART_BYTES) - (aload32(seg + SEG_TAIL) - SEG_HEADER), PART_BYTES)
   store<u32>(part, load<u32>(part, PART_SEGMENTS) - 1, PART_SEGMENTS)
   store<f64>(part, load<f64>(part, PART_EVICTED) + <f64>load<u32>(seg, SEG_RECORDS), PART_EVICTED)
   if (next == 0) {
     store<u32>(part, 0, PART_HEAD)
     store<u32>(part, 0, PART_TAIL)
-    atomic.store<i64>(part + PART_START_OFFSET, atomic.load<i64>(part + PART_END_OFFSET))
+    astore64(part + PART_START_OFFSET, aload64(part + PART_END_OFFSET))
   } else {
     store<u32>(part, next, PART_HEAD)
-    atomic.store<i64>(part + PART_START_OFFSET, load<i64>(blockAddr(ctl, next), SEG_BASE_OFFSET))
+    astore64(part + PART_START_OFFSET, load<i64>(blockAddr(ctl, next), SEG_BASE_OFFSET))
   }
   // A new epoch tells every reader holding a position in this block that it is gone.
-  atomic.store<u32>(seg + SEG_OWNER, 0)
-  atomic.add<u32>(seg + SEG_EPOCH, 1)
+  astore32(seg + SEG_OWNER, 0)
+  aadd32(seg + SEG_EPOCH, 1)
   poolPush(ctl, block)
 }
 
@@ -88,14 +88,14 @@ export function segmentEvictHead(ctl: usize, part: usize): void {
  * partition whose lock is busy is passed over.
  */
 function stealOldest(ctl: usize, self: i32): void {
-  const count = <i32>atomic.load<u32>(ctl + CTL_PARTITION_COUNT)
+  const count = <i32>aload32(ctl + CTL_PARTITION_COUNT)
   let victim: i32 = -1
   let victimClosed = false
   let oldest = Infinity
   for (let q = 0; q < count; q++) {
     if (q == self) continue
     const part = partAddr(ctl, q)
-    const flags = atomic.load<u32>(part + PART_FLAGS)
+    const flags = aload32(part + PART_FLAGS)
     if ((flags & PART_IN_USE) == 0 || (flags & PART_REJECT) != 0) continue
     const head = load<u32>(part, PART_HEAD)
     if (head == 0) continue
@@ -135,7 +135,7 @@ export function segmentRoll(ctl: usize, p: i32, part: usize): u32 {
   const blockSize = load<u32>(ctl, CTL_BLOCK_SIZE)
   const area = min(load<u32>(part, PART_SEGMENT_CAPACITY), frameAreaMax(ctl))
   store<u32>(seg, p + 1, SEG_OWNER)
-  store<i64>(seg, atomic.load<i64>(part + PART_END_OFFSET), SEG_BASE_OFFSET)
+  store<i64>(seg, aload64(part + PART_END_OFFSET), SEG_BASE_OFFSET)
   store<u32>(seg, 0, SEG_NEXT)
   store<u32>(seg, 0, SEG_RECORDS)
   store<u32>(seg, 0, SEG_INDEX_COUNT)
@@ -144,10 +144,10 @@ export function segmentRoll(ctl: usize, p: i32, part: usize): u32 {
   store<f64>(seg, -Infinity, SEG_OWN_MAX_TIMESTAMP)
   store<u32>(seg, SEG_HEADER + area, SEG_LIMIT)
   store<u32>(seg, 0, SEG_LAST_INDEXED)
-  atomic.store<u32>(seg + SEG_TAIL, SEG_HEADER)
+  astore32(seg + SEG_TAIL, SEG_HEADER)
   const tail = load<u32>(part, PART_TAIL)
   // Linking last: a reader only follows `next` to a block that is ready to be read.
-  if (tail != 0) atomic.store<u32>(blockAddr(ctl, tail) + SEG_NEXT, block)
+  if (tail != 0) astore32(blockAddr(ctl, tail) + SEG_NEXT, block)
   else store<u32>(part, block, PART_HEAD)
   store<u32>(part, block, PART_TAIL)
   store<u32>(part, load<u32>(part, PART_SEGMENTS) + 1, PART_SEGMENTS)
