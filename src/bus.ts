@@ -556,6 +556,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     this.closed = true
     this.cancelRetention?.()
     for (const reader of [...this.readers]) reader.close()
+    this.core.releaseLane()
     const waiters = this.idleWaiters
     this.idleWaiters = []
     for (const resolve of waiters) resolve()

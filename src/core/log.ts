@@ -38,7 +38,33 @@ export interface CoreOptions {
   maxPartitions?: number
   /** Reader positions (one per subscription and partition) this thread may hold at once. */
   maxCursors?: number
+  /** Threads that may use the core at once (each takes a lane: staging area and cursors). */
+  lanes?: number
   wasm?: WasmSource
+}
+
+/**
+ * Where everything lives in the core's memory: plain numbers, so a worker given the same memory
+ * and layout sees the same log.
+ *
+ *   0 .. 1 KiB      unused (address 0 is never valid)
+ *   CTL             control block (abi.ts CTL_*)
+ *   PARTITIONS      partition table, maxPartitions x PART_SIZE
+ *   laneOwners      one i32 per lane: 0 free, 1 taken
+ *   lanes           per thread: staging (one segment) | poll/append output | cursors
+ *   blocks          the segment pool, segmentCount x segmentBytes
+ */
+export interface CoreLayout {
+  segmentBytes: number
+  segmentCount: number
+  maxPartitions: number
+  maxCursors: number
+  lanes: number
+  laneOwners: number
+  lanesAt: number
+  laneBytes: number
+  blocks: number
+  pages: number
 }
 
 export interface PartitionConfig {
@@ -68,6 +94,24 @@ export const frameLength = (headers: number, key: number, value: number): number
  * at once: aim for 256 blocks, between 64 KiB and 1 MiB each (the largest record is a little
  * under one block).
  */
+export function computeLayout(options: CoreOptions): CoreLayout {
+  const segmentBytes = options.segmentBytes ?? defaultSegmentBytes(options.maxBytes)
+  if (!Number.isInteger(segmentBytes) || segmentBytes < 4096 || segmentBytes > 64 * 1024 * 1024 || segmentBytes % 8 !== 0) {
+    throw new InvalidArgumentError(`segmentBytes must be a multiple of 8 between 4096 and 64 MiB, got ${segmentBytes}`, { argument: 'segmentBytes' })
+  }
+  const maxPartitions = options.maxPartitions ?? 1024
+  const maxCursors = options.maxCursors ?? 4096
+  const lanes = options.lanes ?? (options.shared ? 16 : 1)
+  const laneOwners = align(PARTITIONS + maxPartitions * PART_SIZE, 64)
+  const lanesAt = align(laneOwners + lanes * 4, 64)
+  const laneBytes = align(segmentBytes + OUT_BYTES + maxCursors * CUR_SIZE, 64)
+  const blocks = align(lanesAt + lanes * laneBytes, 64)
+  const segmentCount = Math.max(1, Math.floor(options.maxBytes / segmentBytes))
+  const total = blocks + segmentCount * segmentBytes
+  if (total > 0xffff0000) throw new InvalidArgumentError(`maxBytes ${options.maxBytes} leaves no room in a 4 GiB memory`, { argument: 'maxBytes' })
+  return { segmentBytes, segmentCount, maxPartitions, maxCursors, lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / PAGE) }
+}
+
 function defaultSegmentBytes(maxBytes: number): number {
   let size = 1 << 20
   while (size > 64 * 1024 && size * 256 > maxBytes) size >>= 1
@@ -87,6 +131,8 @@ export class LogCore {
   private i32!: Int32Array
   private f64!: Float64Array
   private readonly x: CoreExports
+  /** This thread's lane: its own staging area, output buffer and cursors. */
+  readonly lane: number
   private readonly staging: number
   private readonly stagingEnd: number
   private readonly out: number
@@ -100,35 +146,49 @@ export class LogCore {
   private slabUsed = 0
 
   static async create(options: CoreOptions): Promise<LogCore> {
+    const layout = computeLayout(options)
     const module = await loadCore(options.shared, options.wasm)
-    return new LogCore(module, options)
+    // sized once and never grown: views stay valid and other threads never see a moved buffer
+    const memory = new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: options.shared } as WebAssembly.MemoryDescriptor)
+    return new LogCore(module, memory, layout)
   }
 
-  private constructor(module: WebAssembly.Module, options: CoreOptions) {
-    const segmentBytes = options.segmentBytes ?? defaultSegmentBytes(options.maxBytes)
-    if (!Number.isInteger(segmentBytes) || segmentBytes < 4096 || segmentBytes > 64 * 1024 * 1024 || segmentBytes % 8 !== 0) {
-      throw new InvalidArgumentError(`segmentBytes must be a multiple of 8 between 4096 and 64 MiB, got ${segmentBytes}`, { argument: 'segmentBytes' })
-    }
-    this.segmentBytes = segmentBytes
-    this.segmentCount = Math.max(1, Math.floor(options.maxBytes / segmentBytes))
-    this.maxPartitions = options.maxPartitions ?? 1024
-    this.maxCursors = options.maxCursors ?? 4096
-    this.maxFrameBytes = segmentBytes - SEG_HEADER - (Math.floor(segmentBytes / INDEX_INTERVAL) + 2) * IDX_SIZE
-    this.staging = align(PARTITIONS + this.maxPartitions * PART_SIZE, 64)
-    this.stagingEnd = this.staging + segmentBytes
+  /** Joins a core another thread created (same module build, memory and layout). */
+  static attach(module: WebAssembly.Module, memory: WebAssembly.Memory, layout: CoreLayout): LogCore {
+    return new LogCore(module, memory, layout)
+  }
+
+  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, readonly layout: CoreLayout) {
+    this.module = module
+    this.memory = memory
+    this.segmentBytes = layout.segmentBytes
+    this.segmentCount = layout.segmentCount
+    this.maxPartitions = layout.maxPartitions
+    this.maxCursors = layout.maxCursors
+    this.maxFrameBytes = layout.segmentBytes - SEG_HEADER - (Math.floor(layout.segmentBytes / INDEX_INTERVAL) + 2) * IDX_SIZE
+    this.x = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as CoreExports
+    this.refreshViews()
+    // the first thread initialises; the others find it done (or wait the few microseconds it takes)
+    const status = this.x.logInit(CTL, layout.blocks, layout.segmentBytes, layout.segmentCount, PARTITIONS, layout.maxPartitions, INDEX_INTERVAL)
+    if (status < 0) throw statusError(status)
+    this.lane = this.takeLane()
+    this.staging = layout.lanesAt + this.lane * layout.laneBytes
+    this.stagingEnd = this.staging + layout.segmentBytes
     this.out = this.stagingEnd
     this.cursors = this.out + OUT_BYTES
-    const blocks = align(this.cursors + this.maxCursors * CUR_SIZE, 64)
-    const total = blocks + this.segmentCount * segmentBytes
-    if (total > 0xffff0000) throw new InvalidArgumentError(`maxBytes ${options.maxBytes} leaves no room in a 4 GiB memory`, { argument: 'maxBytes' })
-    const pages = Math.ceil(total / PAGE)
-    this.module = module
-    // sized once and never grown: views stay valid and other threads never see a moved buffer
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: options.shared } as WebAssembly.MemoryDescriptor)
-    this.x = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as CoreExports
-    this.refreshViews()
-    const status = this.x.logInit(CTL, blocks, segmentBytes, this.segmentCount, PARTITIONS, this.maxPartitions, INDEX_INTERVAL)
-    if (status < 0) throw statusError(status)
+  }
+
+  private takeLane(): number {
+    const owners = this.layout.laneOwners >> 2
+    for (let lane = 0; lane < this.layout.lanes; lane++) {
+      if (Atomics.compareExchange(this.i32, owners + lane, 0, 1) === 0) return lane
+    }
+    throw new InvalidArgumentError(`all ${this.layout.lanes} lanes of this bus are in use: one per thread; raise 'lanes'`, { argument: 'lanes' })
+  }
+
+  /** Gives this thread's lane back (its staging area and cursors) for another thread to use. */
+  releaseLane(): void {
+    Atomics.store(this.i32, (this.layout.laneOwners >> 2) + this.lane, 0)
   }
 
   private refreshViews(): void {
