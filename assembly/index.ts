@@ -3,7 +3,7 @@
 // instantiate it over one shared memory.
 import {
   ABI_VERSION, CTL_BLOCKS, CTL_BLOCK_COUNT, CTL_BLOCK_SIZE, CTL_FREE_COUNT, CTL_INDEX_INTERVAL,
-  CTL_MAGIC, CTL_MAX_PARTITIONS, CTL_PARTITIONS, CTL_PARTITION_COUNT, CTL_VERSION, FRAME_HEADER,
+  CTL_MAGIC, CTL_MAX_PARTITIONS, CTL_MAX_TOPICS, CTL_PARTITIONS, CTL_PARTITION_COUNT, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_VERSION, FRAME_HEADER,
   MAGIC, PART_BYTES, PART_END_OFFSET, PART_EVICTED, PART_SEGMENTS, PART_START_OFFSET, SEG_HEADER,
   STATUS_BAD_ARGUMENT, STATUS_UNKNOWN_PARTITION,
 } from '../src/core/abi'
@@ -12,6 +12,7 @@ import { acas32, aload32, aload64, astore32 } from './sync'
 
 export { logAddPartition, logAppend, logConfigure, logOffsetForTime, logPoll, logRetain } from './log/partition'
 export { murmur2, partitionForKey } from './route/murmur2'
+export { topicConfigure, topicCreate, topicFind } from './route/topics'
 
 /**
  * Lays out the control block, partition table and segment pool once. The first caller wins the
@@ -19,8 +20,8 @@ export { murmur2, partitionForKey } from './route/murmur2'
  * Returns 0 when this call initialised, 1 when the core was already initialised, or a status.
  */
 export function logInit(ctl: usize, blocks: usize, blockSize: u32, blockCount: u32, partitions: usize,
-  maxPartitions: u32, indexInterval: u32): i32 {
-  if (blockSize & 7 || indexInterval < <u32>FRAME_HEADER || blocks & 7 || partitions & 7 ||
+  maxPartitions: u32, indexInterval: u32, topics: usize, maxTopics: u32): i32 {
+  if (blockSize & 7 || indexInterval < <u32>FRAME_HEADER || blocks & 7 || partitions & 7 || topics & 7 ||
     blockSize < <u32>(SEG_HEADER + FRAME_HEADER) + indexReserve(blockSize, indexInterval)) return STATUS_BAD_ARGUMENT
   if (acas32(ctl + CTL_MAGIC, 0, 1) != 0) {
     while (aload32(ctl + CTL_MAGIC) != MAGIC) {
@@ -36,6 +37,9 @@ export function logInit(ctl: usize, blocks: usize, blockSize: u32, blockCount: u
   store<u32>(ctl, maxPartitions, CTL_MAX_PARTITIONS)
   store<u32>(ctl, 0, CTL_PARTITION_COUNT)
   store<u32>(ctl, indexInterval, CTL_INDEX_INTERVAL)
+  store<u32>(ctl, <u32>topics, CTL_TOPICS)
+  store<u32>(ctl, maxTopics, CTL_MAX_TOPICS)
+  store<u32>(ctl, 0, CTL_TOPIC_COUNT)
   segmentPoolInit(ctl, blockCount)
   astore32(ctl + CTL_MAGIC, MAGIC)
   return 0
@@ -60,20 +64,4 @@ export function logEvicted(ctl: usize, p: i32): f64 {
 }
 export function logFreeSegments(ctl: usize): i32 {
   return <i32>load<u32>(ctl, CTL_FREE_COUNT)
-}
-export function logPartitionCount(ctl: usize): i32 {
-  return <i32>aload32(ctl + CTL_PARTITION_COUNT)
-}
-export function logBlockCount(ctl: usize): i32 {
-  return <i32>load<u32>(ctl, CTL_BLOCK_COUNT)
-}
-export function logBlockSize(ctl: usize): i32 {
-  return <i32>load<u32>(ctl, CTL_BLOCK_SIZE)
-}
-/** Address of block 1, so a host can check it laid memory out as the core reads it. */
-export function logBlocks(ctl: usize): i32 {
-  return <i32>load<u32>(ctl, CTL_BLOCKS)
-}
-export function logMaxPartitions(ctl: usize): i32 {
-  return <i32>load<u32>(ctl, CTL_MAX_PARTITIONS)
 }

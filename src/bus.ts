@@ -3,15 +3,16 @@
 // delivery runs in a microtask, batched across everything published in the same turn.
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from './clock.js'
-import { encodeHeaders, encodeText } from './codec/codecs.js'
-import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH } from './core/abi.js'
+import { codecId, codecOption, encodeHeaders, encodeText, resolveCodec, type Codec, type CodecOption } from './codec/codecs.js'
+import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH, TOPIC_CODEC_CUSTOM } from './core/abi.js'
 import { LogCore, frameLength } from './core/log.js'
 import { statusError } from './core/status.js'
 import { BusClosedError, BusError, CodecError, InvalidArgumentError, RecordTooLargeError } from './errors.js'
 import { Reader, type ReaderOptions } from './reader/reader.js'
 import { consumeReader } from './reader/consume.js'
 import { compileSubscription, validateTopicName } from './topic/names.js'
-import { Topic, resolveTopicOptions, type Delivered } from './topic/topic.js'
+import { attachCore, createHandle, detachCore, type BusHandle } from './worker/handle.js'
+import { Topic, resolveTopicOptions, type Delivered, type ResolvedTopicOptions } from './topic/topic.js'
 import type {
   BatchRecord, BusEvents, BusOptions, Headers, Key, Matching, Message, PublishOptions, RecordMetadata,
   SeekTarget, SkippedEvent, Subscribable, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
@@ -50,6 +51,9 @@ export interface ConsumeOptions extends SubscribeOptions {
   highWaterMark?: number
 }
 
+/** Options of attachBus: the clock and any custom codecs this thread needs. */
+export type AttachOptions = Pick<BusOptions, 'clock' | 'codecs' | 'topicDefaults'>
+
 export interface TopicInfo {
   name: string
   partitions: number
@@ -77,6 +81,8 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   readonly events = new EventEmitter<BusEvents>()
   readonly clock: Clock
   private readonly topics = new Map<string, Topic>()
+  /** Topics by directory index: every topic this thread knows, in the order they were declared. */
+  private readonly adopted: Topic[] = []
   private readonly readers = new Set<Reader>()
   private readonly listeners = new Map<Function, Map<string, Reader[]>>()
   private readonly dirty = new Set<Topic>()
@@ -88,11 +94,21 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   /** Reused per-record state of publishBatch (cleared after each call). */
   private readonly batchScratch: Prepared[] = []
   private batching = false
+  /** The core is on shared memory: other threads may append and read. */
+  private readonly shared: boolean
+  /** Records were committed that other threads may be waiting for. */
+  private notifyPending = false
+  private watching = false
   private readonly host
+  /** Set by attachBus: tells the creating thread this worker closed its bus. */
+  onClose: (() => void) | undefined
+  /** Set by attachBus: keeps a worker thread alive while it has readers waiting for records. */
+  keepAlive: ((on: boolean) => void) | undefined
 
   /** @internal use createBus() */
   constructor(readonly core: LogCore, private readonly options: BusOptions) {
     this.clock = options.clock ?? realClock
+    this.shared = core.memory.buffer instanceof SharedArrayBuffer
     this.scratch = this.blank()
     this.host = {
       core,
@@ -122,31 +138,75 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     this.assertOpen()
     validateTopicName(name)
     const resolved = resolveTopicOptions(options, this.options.topicDefaults)
-    const existing = this.topics.get(name)
-    if (existing !== undefined) {
-      const before = existing.partitions
-      existing.reconfigure(resolved)
-      for (const reader of this.readers) if (before < existing.partitions && reader.matches(name)) reader.attach(existing, before, true)
-    } else {
-      this.create(name, resolved)
+    const existed = this.topics.get(name) ?? this.adoptByName(name)
+    const topic = existed ?? this.create(name, resolved)
+    if (existed !== undefined) {
+      // declared before (here or by another thread): apply this declaration's options
+      topic.reconfigure(resolved)
+      this.syncTopics()
     }
     this.armRetention()
-    return { name, partitions: this.topics.get(name)!.partitions }
+    return { name, partitions: topic.partitions }
   }
 
-  private create(name: string, resolved: ReturnType<typeof resolveTopicOptions>): Topic {
-    const topic = new Topic(name, resolved, this.core, this.clock.now())
-    this.topics.set(name, topic)
-    for (const reader of this.readers) if (reader.matches(name)) reader.attach(topic, 0, true)
-    this.events.emit('topic.created', { topic: name, partitions: topic.partitions })
-    return topic
+  /** Creates the topic in the directory shared by all threads (or finds it, if another thread won the race). */
+  private create(name: string, resolved: ResolvedTopicOptions): Topic {
+    if (resolved.codec === 'ref' && this.shared) {
+      throw new InvalidArgumentError(`codec 'ref' keeps values in one thread; a shared bus cannot use it (topic ${name})`, { topic: name, argument: 'codec' })
+    }
+    const config = { maxBytes: resolved.maxBytes, maxAgeMs: resolved.maxAgeMs, reject: resolved.onFull === 'reject' }
+    const index = this.core.declareTopic(name, resolved.partitions, config, codecId(resolved.codec))
+    this.syncTopics({ name, codec: resolved.codec })
+    return this.adopted[index]
+  }
+
+  private adoptByName(name: string): Topic | undefined {
+    const index = this.core.findTopic(name)
+    if (index < 0) return undefined
+    this.syncTopics()
+    return this.adopted[index]
+  }
+
+  /**
+   * Catches up with the topic directory: topics created by any thread since the last call, and
+   * partitions added to known ones. Readers matching a new topic or partition start at its
+   * beginning (everything in it came after they subscribed). `created` carries the options of a
+   * topic this thread just declared (its codec instance, for custom codecs).
+   */
+  private syncTopics(created?: { name: string; codec: CodecOption | undefined }): void {
+    for (const topic of this.adopted) {
+      const before = topic.refresh()
+      if (before < topic.partitions) for (const reader of this.readers) if (reader.matches(topic.name)) reader.attach(topic, before, true)
+    }
+    const count = this.core.topicCount()
+    while (this.adopted.length < count) {
+      const entry = this.core.topic(this.adopted.length)
+      const options: ResolvedTopicOptions = {
+        partitions: entry.ids.length, maxBytes: entry.maxBytes, maxAgeMs: entry.maxAgeMs, onFull: entry.reject ? 'reject' : 'evict',
+        codec: codecOption(entry.codec) ?? this.options.codecs?.[entry.name] ?? (created?.name === entry.name ? created.codec : undefined),
+      }
+      const topic = new Topic(entry, options, this.codecFor(entry.name, entry.codec, options.codec), this.core, this.clock.now())
+      this.adopted.push(topic)
+      this.topics.set(entry.name, topic)
+      for (const reader of this.readers) if (reader.matches(entry.name)) reader.attach(topic, 0, true)
+      this.events.emit('topic.created', { topic: entry.name, partitions: topic.partitions })
+    }
+  }
+
+  private codecFor(name: string, id: number, option: CodecOption | undefined): Codec {
+    if (option !== undefined || id !== TOPIC_CODEC_CUSTOM) return resolveCodec(option, this.shared)
+    // a custom codec declared by another thread: this thread must be given the same one
+    const missing = (): never => {
+      throw new TypeError(`topic ${name} uses a custom codec; pass it to this thread in options.codecs`)
+    }
+    return { name: 'custom (missing)', encode: missing, decode: missing }
   }
 
   private writable(name: string): Topic {
     this.assertOpen()
     let topic = this.topics.get(name)
     if (topic === undefined) {
-      topic = this.create(validateTopicName(name), resolveTopicOptions(undefined, this.options.topicDefaults))
+      topic = this.adoptByName(validateTopicName(name)) ?? this.create(name, resolveTopicOptions(undefined, this.options.topicDefaults))
       this.armRetention()
     }
     return topic
@@ -244,8 +304,9 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     const topic = r.topic
     topic.published++
     if (topic.readers.size > 0 || topic.byReference) topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
-    if (topic.readers.size > 0) {
-      this.dirty.add(topic)
+    if (topic.readers.size > 0) this.dirty.add(topic)
+    if (topic.readers.size > 0 || this.shared) {
+      this.notifyPending = this.shared
       this.scheduleFlush()
     }
   }
@@ -349,6 +410,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     const matches = compileSubscription(target)
     const opts = this.readerOptions(options, fallbackFrom)
     const reader = new Reader(this.host, matches, handler, opts)
+    this.syncTopics()
     this.readers.add(reader)
     for (const topic of this.topics.values()) if (matches(topic.name)) reader.attach(topic, 0, false)
     const signal = options?.signal
@@ -357,7 +419,31 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
       else signal.addEventListener('abort', () => reader.close(), { once: true })
     }
     reader.wake()
+    if (this.shared) this.watch()
     return reader
+  }
+
+  /**
+   * While this thread has readers, waits (without blocking: Atomics.waitAsync) for records that
+   * other threads commit, then delivers them. An idle bus costs no CPU.
+   */
+  private watch(): void {
+    if (this.watching) return
+    this.watching = true
+    this.keepAlive?.(true)
+    const loop = async (): Promise<void> => {
+      while (!this.closed && this.readers.size > 0) {
+        // read the sequence first: a commit after this point changes it, so the wait returns
+        const seen = this.core.wakeSequence()
+        this.syncTopics()
+        for (const topic of this.topics.values()) if (topic.readers.size > 0) this.dirty.add(topic)
+        this.scheduleFlush()
+        await this.core.waitForRecords(seen)
+      }
+      this.watching = false
+      this.keepAlive?.(false)
+    }
+    void loop()
   }
 
   private readerOptions(options: SubscribeOptions | undefined, fallbackFrom: 'latest'): ReaderOptions {
@@ -469,9 +555,18 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     queueMicrotask(this.flush)
   }
 
+  /** One wake-up per turn for other threads, however many records this turn committed. */
+  private notifyOthers(): void {
+    if (!this.notifyPending) return
+    this.notifyPending = false
+    this.core.notifyRecords()
+  }
+
   private readonly flush = (): void => {
     this.flushScheduled = false
+    this.notifyOthers()
     if (this.closed) return
+    if (this.shared && this.core.topicCount() !== this.adopted.length) this.syncTopics()
     const topics = [...this.dirty]
     this.dirty.clear()
     for (const topic of topics) for (const reader of topic.readers) reader.run()
@@ -550,13 +645,31 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     return out
   }
 
+  // ---- worker threads ------------------------------------------------------------------------------
+
+  /**
+   * What a worker needs to join this bus (`createBus({ shared: true })` only): post it with its
+   * transfer list and call attachBus(handle) in the worker. One handle per worker.
+   * @example
+   * const h = bus.handle()
+   * new Worker(url, { workerData: h, transferList: h.transfer })
+   */
+  handle(): BusHandle {
+    this.assertOpen()
+    if (!this.shared) throw new InvalidArgumentError('handle() needs a bus created with { shared: true }', { argument: 'shared' })
+    return createHandle(this.core, (exit) => this.events.emit('worker.exit', exit))
+  }
+
   /** Stops deliveries and timers; later calls throw BusClosedError. */
   async close(): Promise<void> {
     if (this.closed) return
+    this.notifyOthers() // records committed in this turn still wake their readers elsewhere
     this.closed = true
     this.cancelRetention?.()
     for (const reader of [...this.readers]) reader.close()
+    if (this.watching) this.core.wakeAll() // ends this thread's wait
     this.core.releaseLane()
+    this.onClose?.()
     const waiters = this.idleWaiters
     this.idleWaiters = []
     for (const resolve of waiters) resolve()
@@ -573,6 +686,22 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
  * type Topics = { 'order.placed': { orderId: string; total: number }; tick: undefined }
  * const bus = await createBus<Topics>()
  */
+/**
+ * Joins, from a worker thread, a bus another thread created with { shared: true }. The bus has
+ * the same typed API; records cross threads through the shared memory, not by cloning.
+ * @example
+ * const bus = await attachBus<Topics>(workerData)
+ */
+export async function attachBus<T extends TopicMap = TopicMap>(handle: BusHandle, options: AttachOptions = {}): Promise<Bus<T>> {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('attachBus options must be an object', { argument: 'options' })
+  const bus = new Bus<T>(attachCore(handle), options)
+  bus.onClose = () => detachCore(handle)
+  // a worker that subscribed stays alive like one listening on a port, until its bus (or the
+  // subscription) closes; a pending Atomics.waitAsync alone would let the thread end
+  bus.keepAlive = (on) => (handle.port as unknown as { ref?: () => void; unref?: () => void })[on ? 'ref' : 'unref']?.()
+  return bus
+}
+
 export async function createBus<T extends TopicMap = TopicMap>(options: BusOptions = {}): Promise<Bus<T>> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('createBus options must be an object', { argument: 'options' })
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
@@ -583,14 +712,14 @@ export async function createBus<T extends TopicMap = TopicMap>(options: BusOptio
   if (options.clock !== undefined && (typeof options.clock?.now !== 'function' || typeof options.clock?.setTimer !== 'function')) {
     throw new InvalidArgumentError('clock must have now() and setTimer(fn, ms)', { argument: 'clock' })
   }
-  for (const name of ['maxPartitions', 'maxCursors'] as const) {
+  for (const name of ['maxPartitions', 'maxCursors', 'lanes', 'maxTopics'] as const) {
     const v = options[name]
     if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 1 << 20)) throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}`, { argument: name })
   }
   if (options.topicDefaults !== undefined) resolveTopicOptions(options.topicDefaults, undefined)
   const core = await LogCore.create({
     maxBytes, shared: options.shared ?? false, segmentBytes: options.segmentBytes, maxPartitions: options.maxPartitions,
-    maxCursors: options.maxCursors, wasm: options.wasm,
+    maxCursors: options.maxCursors, lanes: options.lanes, maxTopics: options.maxTopics, wasm: options.wasm,
   })
   return new Bus<T>(core, options)
 }

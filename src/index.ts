@@ -1,5 +1,6 @@
 // Public exports only.
-export { createBus, Bus, type Subscription, type Unsubscribe, type ConsumeOptions, type TopicInfo } from './bus.js'
+export { createBus, attachBus, Bus, type AttachOptions, type Subscription, type Unsubscribe, type ConsumeOptions, type TopicInfo } from './bus.js'
+export type { BusHandle, WorkerExit } from './worker/handle.js'
 export { manualClock, realClock, type Clock, type ManualClock } from './clock.js'
 export { jsonCodec, rawCodec, refCodec, msgpackCodec, type Codec, type CodecOption } from './codec/codecs.js'
 export * as errors from './errors.js'

@@ -74,10 +74,16 @@ export interface BusOptions {
   segmentBytes?: number
   /** Most partitions across all topics (default 1024). */
   maxPartitions?: number
-  /** Most open reader positions (subscriptions x partitions, default 4096). */
+  /** Most open reader positions per thread (subscriptions x partitions, default 4096). */
   maxCursors?: number
+  /** Threads that may use a shared bus at once (default 16 when shared). */
+  lanes?: number
+  /** Most topics (default 512; at most 256 partitions each). */
+  maxTopics?: number
   /** Where to load the core from: URL, bytes or a compiled WebAssembly.Module. */
   wasm?: import('./core/load.js').WasmSource
+  /** Custom codecs of topics another thread declared, by topic name (a codec cannot cross threads). */
+  codecs?: Record<string, import('./codec/codecs.js').Codec>
 }
 
 export interface PublishOptions {
@@ -137,6 +143,8 @@ export interface BusEvents {
   skipped: (event: SkippedEvent) => void
   error: (event: HandlerErrorEvent) => void
   'topic.created': (event: { topic: string; partitions: number }) => void
+  /** A worker attached with a handle of this bus went away; `clean` if it closed its bus first. */
+  'worker.exit': (event: { lane: number; clean: boolean }) => void
 }
 
 export interface PartitionStats {

@@ -1,6 +1,7 @@
 // Value codecs. msgpack (msgpackr, with shared record structures per topic) is the default;
 // json, raw bytes and user codecs share one small interface.
 import { Packr } from 'msgpackr'
+import { TOPIC_CODEC_CUSTOM, TOPIC_CODEC_JSON, TOPIC_CODEC_MSGPACK, TOPIC_CODEC_RAW, TOPIC_CODEC_REF } from '../core/abi.js'
 import { InvalidArgumentError } from '../errors.js'
 
 export interface Codec<V = unknown> {
@@ -19,10 +20,13 @@ export type CodecOption = 'msgpack' | 'json' | 'raw' | 'ref' | Codec
 /**
  * msgpackr with a record structure table owned by this codec instance (one per topic): repeated
  * object shapes are written as short record ids, which halves decoding. Decoded binary values
- * are copies, because log memory is recycled.
+ * are copies, because log memory is recycled. On a shared bus (`records: false`) every record
+ * carries its own keys, since other threads cannot see this thread's structure table.
  */
-export function msgpackCodec(): Codec {
-  const packr = new Packr({ structures: [], mapsAsObjects: true, copyBuffers: true, moreTypes: true, maxSharedStructures: 64 })
+export function msgpackCodec(records = true): Codec {
+  const packr = new Packr(records
+    ? { structures: [], mapsAsObjects: true, copyBuffers: true, moreTypes: true, maxSharedStructures: 64 }
+    : { useRecords: false, mapsAsObjects: true, copyBuffers: true, moreTypes: true })
   return {
     name: 'msgpack',
     encode: (value) => packr.pack(value),
@@ -70,13 +74,31 @@ export const refCodec: Codec = {
   },
 }
 
-export function resolveCodec(option: CodecOption | undefined): Codec {
-  if (option === undefined || option === 'msgpack') return msgpackCodec()
+const BUILT_IN: Record<string, number> = { msgpack: TOPIC_CODEC_MSGPACK, json: TOPIC_CODEC_JSON, raw: TOPIC_CODEC_RAW, ref: TOPIC_CODEC_REF }
+const isCodec = (option: unknown): option is Codec =>
+  typeof option === 'object' && option !== null && typeof (option as Codec).encode === 'function' && typeof (option as Codec).decode === 'function'
+
+/** The codec's id in the topic directory (all threads agree on it); throws on a bad option. */
+export function codecId(option: CodecOption | undefined): number {
+  if (option === undefined) return TOPIC_CODEC_MSGPACK
+  if (typeof option === 'string' && option in BUILT_IN) return BUILT_IN[option]
+  if (isCodec(option)) return TOPIC_CODEC_CUSTOM
+  throw new InvalidArgumentError(`codec must be 'msgpack', 'json', 'raw', 'ref' or { encode, decode }, got ${String(option)}`, { argument: 'codec' })
+}
+
+/** The built-in codec option for a directory id (undefined for a custom codec). */
+export function codecOption(id: number): CodecOption | undefined {
+  return Object.keys(BUILT_IN).find((name) => BUILT_IN[name] === id) as CodecOption | undefined
+}
+
+/** A codec instance for one topic; `shared` buses use no per-thread msgpack structures. */
+export function resolveCodec(option: CodecOption | undefined, shared = false): Codec {
+  codecId(option)
+  if (option === undefined || option === 'msgpack') return msgpackCodec(!shared)
   if (option === 'json') return jsonCodec
   if (option === 'raw') return rawCodec as Codec
   if (option === 'ref') return refCodec
-  if (typeof option === 'object' && option !== null && typeof option.encode === 'function' && typeof option.decode === 'function') return option
-  throw new InvalidArgumentError(`codec must be 'msgpack', 'json', 'raw', 'ref' or { encode, decode }, got ${String(option)}`, { argument: 'codec' })
+  return option as Codec
 }
 
 export function codecName(option: CodecOption | undefined): string {

@@ -24,7 +24,9 @@ export const STATUS_LIMIT = -6
 //
 //  0 magic | 4 version | 8 block size | 12 block count | 16 blocks address | 20 partition table
 //  address | 24 max partitions | 28 partitions in use | 32 pool lock | 36 free list head (block+1)
-//  40 free block count | 44 index interval (bytes) | 48..63 reserved
+//  40 free block count | 44 index interval (bytes) | 48 topic directory address | 52 max topics
+//  56 topics declared | 60 directory lock | 64 wake sequence (i32, bumped after commits that
+//  other threads may wait for) | 68 threads waiting on it | 72..127 reserved
 export const CTL_MAGIC = 0
 export const CTL_VERSION = 4
 export const CTL_BLOCK_SIZE = 8
@@ -37,7 +39,13 @@ export const CTL_POOL_LOCK = 32
 export const CTL_FREE_HEAD = 36
 export const CTL_FREE_COUNT = 40
 export const CTL_INDEX_INTERVAL = 44
-export const CTL_SIZE = 64
+export const CTL_TOPICS = 48
+export const CTL_MAX_TOPICS = 52
+export const CTL_TOPIC_COUNT = 56
+export const CTL_TOPIC_LOCK = 60
+export const CTL_WAKE = 64
+export const CTL_WAITERS = 68
+export const CTL_SIZE = 128
 
 // ---------------------------------------------------------------------------------------------
 // Partition entry: CTL_PARTITIONS + id * PART_SIZE.
@@ -70,6 +78,33 @@ export const PART_PENDING_END = 80
 export const PART_SIZE = 128
 export const PART_IN_USE = 1
 export const PART_REJECT = 2
+
+// ---------------------------------------------------------------------------------------------
+// Topic directory entry: CTL_TOPICS + index * TOPIC_SIZE. Every thread finds topics here, so a
+// topic declared (or auto-created) in one thread is the same topic in all of them.
+//
+//  0 state (0 free, 1 ready; stored last)   4 name length   8 partition count (stored after
+//  the ids it covers)   12 codec (TOPIC_CODEC_*)   16 max bytes   20 flags (PART_REJECT)
+//  24 max age ms (f64)   32 version (bumped on every change)   40 name bytes (TOPIC_MAX_NAME)
+//  296 partition ids (u32 x TOPIC_MAX_PARTITIONS)
+export const TOPIC_STATE = 0
+export const TOPIC_NAME_LENGTH = 4
+export const TOPIC_PARTITIONS = 8
+export const TOPIC_CODEC = 12
+export const TOPIC_MAX_BYTES = 16
+export const TOPIC_FLAGS = 20
+export const TOPIC_MAX_AGE = 24
+export const TOPIC_VERSION = 32
+export const TOPIC_NAME = 40
+export const TOPIC_MAX_NAME = 256
+export const TOPIC_IDS = 296
+export const TOPIC_MAX_PARTITIONS = 256
+export const TOPIC_SIZE = 1320
+export const TOPIC_CODEC_MSGPACK = 0
+export const TOPIC_CODEC_JSON = 1
+export const TOPIC_CODEC_RAW = 2
+export const TOPIC_CODEC_REF = 3
+export const TOPIC_CODEC_CUSTOM = 4
 
 // ---------------------------------------------------------------------------------------------
 // Segment: one fixed-size block of the pool. Frames grow up from SEG_HEADER; the sparse index

@@ -4,14 +4,19 @@
 import {
   CUR_EPOCH, CUR_NEXT_OFFSET, CUR_PARTITION, CUR_SEGMENT, CUR_SIZE, FRAME_ALIGN, FRAME_FLAGS,
   FRAME_HEADER, FRAME_KEY_HASH, FRAME_KEY_LENGTH, FRAME_TIMESTAMP, FRAME_VALUE_LENGTH, IDX_SIZE,
-  INDEX_INTERVAL, PART_SIZE, POLL_STRIDE, SEG_HEADER,
+  INDEX_INTERVAL, PART_REJECT, PART_SIZE, POLL_STRIDE, SEG_HEADER, TOPIC_CODEC, TOPIC_FLAGS, TOPIC_IDS,
+  TOPIC_MAX_AGE, TOPIC_MAX_BYTES, TOPIC_NAME, TOPIC_NAME_LENGTH, TOPIC_PARTITIONS, TOPIC_SIZE, TOPIC_VERSION,
+  CTL_TOPIC_COUNT, CTL_WAKE, CTL_WAITERS,
 } from './abi.js'
 import { loadCore, type WasmSource } from './load.js'
 import { statusError } from './status.js'
 import { InvalidArgumentError } from '../errors.js'
 
 interface CoreExports {
-  logInit(ctl: number, blocks: number, blockSize: number, blockCount: number, partitions: number, maxPartitions: number, interval: number): number
+  logInit(ctl: number, blocks: number, blockSize: number, blockCount: number, partitions: number, maxPartitions: number, interval: number, topics: number, maxTopics: number): number
+  topicCreate(ctl: number, name: number, length: number, partitions: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number, codec: number): number
+  topicFind(ctl: number, name: number, length: number): number
+  topicConfigure(ctl: number, t: number, partitions: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
   logAddPartition(ctl: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
   logConfigure(ctl: number, p: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
   logAppend(ctl: number, frames: number, count: number, now: number, out: number): number
@@ -24,7 +29,6 @@ interface CoreExports {
   logSegments(ctl: number, p: number): number
   logEvicted(ctl: number, p: number): number
   logFreeSegments(ctl: number): number
-  logBlockCount(ctl: number): number
   murmur2(ptr: number, length: number): number
 }
 
@@ -40,6 +44,8 @@ export interface CoreOptions {
   maxCursors?: number
   /** Threads that may use the core at once (each takes a lane: staging area and cursors). */
   lanes?: number
+  /** Most topics (default 512). */
+  maxTopics?: number
   wasm?: WasmSource
 }
 
@@ -50,6 +56,7 @@ export interface CoreOptions {
  *   0 .. 1 KiB      unused (address 0 is never valid)
  *   CTL             control block (abi.ts CTL_*)
  *   PARTITIONS      partition table, maxPartitions x PART_SIZE
+ *   topics          topic directory, maxTopics x TOPIC_SIZE
  *   laneOwners      one i32 per lane: 0 free, 1 taken
  *   lanes           per thread: staging (one segment) | poll/append output | cursors
  *   blocks          the segment pool, segmentCount x segmentBytes
@@ -59,12 +66,26 @@ export interface CoreLayout {
   segmentCount: number
   maxPartitions: number
   maxCursors: number
+  maxTopics: number
+  topics: number
   lanes: number
   laneOwners: number
   lanesAt: number
   laneBytes: number
   blocks: number
   pages: number
+}
+
+/** What the topic directory holds about a topic (shared by every thread). */
+export interface TopicEntry {
+  index: number
+  name: string
+  ids: number[]
+  codec: number
+  maxBytes: number
+  maxAgeMs: number
+  reject: boolean
+  version: number
 }
 
 export interface PartitionConfig {
@@ -85,6 +106,8 @@ const OUT_BYTES = APPEND_MAX * 8
 const PAGE = 65536
 const SLAB_BYTES = 16384
 
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder()
 const align = (n: number, to: number): number => Math.ceil(n / to) * to
 export const frameLength = (headers: number, key: number, value: number): number =>
   align(FRAME_HEADER + headers + key + value, FRAME_ALIGN)
@@ -102,14 +125,16 @@ export function computeLayout(options: CoreOptions): CoreLayout {
   const maxPartitions = options.maxPartitions ?? 1024
   const maxCursors = options.maxCursors ?? 4096
   const lanes = options.lanes ?? (options.shared ? 16 : 1)
-  const laneOwners = align(PARTITIONS + maxPartitions * PART_SIZE, 64)
+  const maxTopics = options.maxTopics ?? 512
+  const topics = align(PARTITIONS + maxPartitions * PART_SIZE, 64)
+  const laneOwners = align(topics + maxTopics * TOPIC_SIZE, 64)
   const lanesAt = align(laneOwners + lanes * 4, 64)
   const laneBytes = align(segmentBytes + OUT_BYTES + maxCursors * CUR_SIZE, 64)
   const blocks = align(lanesAt + lanes * laneBytes, 64)
   const segmentCount = Math.max(1, Math.floor(options.maxBytes / segmentBytes))
   const total = blocks + segmentCount * segmentBytes
   if (total > 0xffff0000) throw new InvalidArgumentError(`maxBytes ${options.maxBytes} leaves no room in a 4 GiB memory`, { argument: 'maxBytes' })
-  return { segmentBytes, segmentCount, maxPartitions, maxCursors, lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / PAGE) }
+  return { segmentBytes, segmentCount, maxPartitions, maxCursors, maxTopics, topics, lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / PAGE) }
 }
 
 function defaultSegmentBytes(maxBytes: number): number {
@@ -154,11 +179,15 @@ export class LogCore {
   }
 
   /** Joins a core another thread created (same module build, memory and layout). */
-  static attach(module: WebAssembly.Module, memory: WebAssembly.Memory, layout: CoreLayout): LogCore {
-    return new LogCore(module, memory, layout)
+  static attach(module: WebAssembly.Module, memory: WebAssembly.Memory, layout: CoreLayout, laneToken: number): LogCore {
+    return new LogCore(module, memory, layout, laneToken)
   }
 
-  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, readonly layout: CoreLayout) {
+  /**
+   * `laneToken` marks the lane this thread takes, so that whoever watches the thread can give the
+   * lane back if it dies, without ever freeing a lane another thread took since.
+   */
+  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, readonly layout: CoreLayout, readonly laneToken = 1) {
     this.module = module
     this.memory = memory
     this.segmentBytes = layout.segmentBytes
@@ -169,7 +198,8 @@ export class LogCore {
     this.x = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as CoreExports
     this.refreshViews()
     // the first thread initialises; the others find it done (or wait the few microseconds it takes)
-    const status = this.x.logInit(CTL, layout.blocks, layout.segmentBytes, layout.segmentCount, PARTITIONS, layout.maxPartitions, INDEX_INTERVAL)
+    const status = this.x.logInit(CTL, layout.blocks, layout.segmentBytes, layout.segmentCount, PARTITIONS, layout.maxPartitions,
+      INDEX_INTERVAL, layout.topics, layout.maxTopics)
     if (status < 0) throw statusError(status)
     this.lane = this.takeLane()
     this.staging = layout.lanesAt + this.lane * layout.laneBytes
@@ -181,14 +211,19 @@ export class LogCore {
   private takeLane(): number {
     const owners = this.layout.laneOwners >> 2
     for (let lane = 0; lane < this.layout.lanes; lane++) {
-      if (Atomics.compareExchange(this.i32, owners + lane, 0, 1) === 0) return lane
+      if (Atomics.compareExchange(this.i32, owners + lane, 0, this.laneToken) === 0) return lane
     }
     throw new InvalidArgumentError(`all ${this.layout.lanes} lanes of this bus are in use: one per thread; raise 'lanes'`, { argument: 'lanes' })
   }
 
   /** Gives this thread's lane back (its staging area and cursors) for another thread to use. */
   releaseLane(): void {
-    Atomics.store(this.i32, (this.layout.laneOwners >> 2) + this.lane, 0)
+    this.releaseLaneOf(this.lane, this.laneToken)
+  }
+
+  /** Frees a lane if `token` still holds it (a thread that died without closing its bus). */
+  releaseLaneOf(lane: number, token: number): boolean {
+    return Atomics.compareExchange(this.i32, (this.layout.laneOwners >> 2) + lane, token, 0) === token
   }
 
   private refreshViews(): void {
@@ -279,10 +314,99 @@ export class LogCore {
 
   /** Kafka's murmur2 of the bytes (written to the staging area's far end to hash them). */
   murmur2(bytes: Uint8Array): number {
+    return this.x.murmur2(this.placeBytes(bytes), bytes.length)
+  }
+
+  // ---- topic directory ----------------------------------------------------------------------------
+
+  /** Writes a topic name where the core can read it (the staging area's far end). */
+  private placeName(name: string): [number, number] {
+    const bytes = textEncoder.encode(name)
+    return [this.placeBytes(bytes), bytes.length]
+  }
+
+  private placeBytes(bytes: Uint8Array): number {
+    if (bytes.length > this.segmentBytes - this.write) throw new InvalidArgumentError('argument too large for the staging area', { argument: 'name' })
     const at = this.stagingEnd - bytes.length
-    if (bytes.length > this.segmentBytes - this.write) throw new InvalidArgumentError('key too large to hash', { argument: 'key' })
     this.u8.set(bytes, at)
-    return this.x.murmur2(at, bytes.length)
+    return at
+  }
+
+  /** Finds or creates a topic in the directory shared by all threads; returns its index. */
+  declareTopic(name: string, partitions: number, config: PartitionConfig, codec: number): number {
+    const [at, length] = this.placeName(name)
+    const t = this.x.topicCreate(CTL, at, length, partitions, config.maxBytes, this.segmentCapacity(config.maxBytes), config.maxAgeMs, config.reject ? 1 : 0, codec)
+    if (t < 0) throw statusError(t, { topic: name })
+    return t
+  }
+
+  findTopic(name: string): number {
+    const [at, length] = this.placeName(name)
+    return this.x.topicFind(CTL, at, length)
+  }
+
+  configureTopic(t: number, partitions: number, config: PartitionConfig): void {
+    const status = this.x.topicConfigure(CTL, t, partitions, config.maxBytes, this.segmentCapacity(config.maxBytes), config.maxAgeMs, config.reject ? 1 : 0)
+    if (status < 0) throw statusError(status)
+  }
+
+  topicCount(): number {
+    return Atomics.load(this.i32, (CTL + CTL_TOPIC_COUNT) >> 2)
+  }
+
+  /** A topic's directory entry as this thread sees it now. */
+  topic(t: number): TopicEntry {
+    const at = this.layout.topics + t * TOPIC_SIZE
+    const count = Atomics.load(this.i32, (at + TOPIC_PARTITIONS) >> 2)
+    const ids: number[] = []
+    for (let i = 0; i < count; i++) ids.push(this.u32[((at + TOPIC_IDS) >> 2) + i])
+    return {
+      index: t,
+      name: textDecoder.decode(this.u8.slice(at + TOPIC_NAME, at + TOPIC_NAME + this.u32[(at + TOPIC_NAME_LENGTH) >> 2])),
+      ids,
+      codec: this.u32[(at + TOPIC_CODEC) >> 2],
+      maxBytes: this.u32[(at + TOPIC_MAX_BYTES) >> 2],
+      maxAgeMs: this.f64[(at + TOPIC_MAX_AGE) >> 3],
+      reject: (this.u32[(at + TOPIC_FLAGS) >> 2] & PART_REJECT) !== 0,
+      version: Atomics.load(this.i32, (at + TOPIC_VERSION) >> 2),
+    }
+  }
+
+  /** Cheap change detection: partition count and version of a topic. */
+  topicStamp(t: number): number {
+    const at = this.layout.topics + t * TOPIC_SIZE
+    return Atomics.load(this.i32, (at + TOPIC_PARTITIONS) >> 2) * 0x10000 + Atomics.load(this.i32, (at + TOPIC_VERSION) >> 2)
+  }
+
+  // ---- wake-ups across threads ------------------------------------------------------------------
+
+  /** Tells threads waiting in waitForRecords() that records were committed. */
+  notifyRecords(): void {
+    Atomics.add(this.i32, (CTL + CTL_WAKE) >> 2, 1)
+    if (Atomics.load(this.i32, (CTL + CTL_WAITERS) >> 2) > 0) Atomics.notify(this.i32, (CTL + CTL_WAKE) >> 2)
+  }
+
+  /** The wake sequence now; pass it to waitForRecords. */
+  wakeSequence(): number {
+    return Atomics.load(this.i32, (CTL + CTL_WAKE) >> 2)
+  }
+
+  /** Resolves once another notifyRecords() happened after `seen` (without blocking the thread). */
+  async waitForRecords(seen: number): Promise<void> {
+    const waiters = (CTL + CTL_WAITERS) >> 2
+    Atomics.add(this.i32, waiters, 1)
+    try {
+      const result = Atomics.waitAsync(this.i32, (CTL + CTL_WAKE) >> 2, seen)
+      if (result.async) await result.value
+    } finally {
+      Atomics.sub(this.i32, waiters, 1)
+    }
+  }
+
+  /** Wakes every waiter (for example so that a closing bus stops waiting). */
+  wakeAll(): void {
+    Atomics.add(this.i32, (CTL + CTL_WAKE) >> 2, 1)
+    Atomics.notify(this.i32, (CTL + CTL_WAKE) >> 2)
   }
 
   // ---- reading --------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ export class Reader {
       this.attachments.push({ topic, partition, id, slot: -1, next: offset })
     }
     topic.readers.add(this)
+    this.wake()
   }
 
   private startOffset(id: number, partition: number): number {

@@ -1,8 +1,8 @@
 // A topic: its partitions in the core, codec, partitioner and the recent values that let
 // same-thread readers skip the codec. Reading a record back into a Message happens here.
 import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FRAME_HEADER } from '../core/abi.js'
-import type { LogCore, PartitionConfig } from '../core/log.js'
-import { codecName, decodeHeaders, decodeText, resolveCodec, type Codec, type CodecOption } from '../codec/codecs.js'
+import type { LogCore, TopicEntry } from '../core/log.js'
+import { codecId, codecName, decodeHeaders, decodeText, type Codec, type CodecOption } from '../codec/codecs.js'
 import { CodecError, InvalidArgumentError } from '../errors.js'
 import type { Headers, Key, TopicOptions } from '../types.js'
 
@@ -121,13 +121,13 @@ export function resolveTopicOptions(options: TopicOptions | undefined, defaults:
   if (onFull !== 'evict' && onFull !== 'reject') {
     throw new InvalidArgumentError(`onFull must be 'evict' or 'reject', got ${String(onFull)}`, { argument: 'onFull' })
   }
-  resolveCodec(merged.codec) // validates
+  codecId(merged.codec) // validates
   return { partitions, maxBytes: Math.floor(maxBytes), maxAgeMs: nonNegative(merged.retention.maxAgeMs, 'retention.maxAgeMs'), onFull, codec: merged.codec }
 }
 
 export class Topic {
-  readonly ids: number[] = []
-  readonly codec: Codec
+  /** Partition ids in the core, from the topic directory shared by all threads. */
+  ids: number[]
   readonly codecName: string
   /** Codec 'ref': values live only in this thread's recent values, never in the log. */
   readonly byReference: boolean
@@ -141,22 +141,23 @@ export class Topic {
   readonly createdAt: number
   private recent: (RecentValues | undefined)[] = []
   private roundRobin = 0
+  private stamp: number
 
-  constructor(readonly name: string, public options: ResolvedTopicOptions, private readonly core: LogCore, now: number) {
-    this.codec = resolveCodec(options.codec)
+  constructor(private entry: TopicEntry, public options: ResolvedTopicOptions, readonly codec: Codec, private readonly core: LogCore, now: number) {
+    this.ids = entry.ids
     this.codecName = codecName(options.codec)
-    this.byReference = this.codec.byReference === true
+    this.byReference = codec.byReference === true
     this.maxFrame = core.segmentCapacity(options.maxBytes)
     this.createdAt = now
-    this.grow(options.partitions)
+    this.stamp = core.topicStamp(entry.index)
+  }
+
+  get name(): string {
+    return this.entry.name
   }
 
   get partitions(): number {
     return this.ids.length
-  }
-
-  private config(): PartitionConfig {
-    return { maxBytes: this.options.maxBytes, maxAgeMs: this.options.maxAgeMs, reject: this.options.onFull === 'reject' }
   }
 
   /** Applies a new declaration: retention and policy change in place, partitions may only grow. */
@@ -167,14 +168,25 @@ export class Topic {
     if (codecName(options.codec) !== this.codecName || (typeof options.codec === 'object' && options.codec !== this.options.codec)) {
       throw new InvalidArgumentError(`topic ${this.name} already uses codec ${this.codecName}`, { topic: this.name, argument: 'codec' })
     }
-    this.options = { ...options, codec: this.options.codec }
-    this.maxFrame = this.core.segmentCapacity(options.maxBytes)
-    for (const id of this.ids) this.core.configurePartition(id, this.config())
-    this.grow(options.partitions)
+    // the directory changes; refresh() (from the bus's sync) brings this thread's view up to date
+    this.core.configureTopic(this.entry.index, options.partitions,
+      { maxBytes: options.maxBytes, maxAgeMs: options.maxAgeMs, reject: options.onFull === 'reject' })
   }
 
-  private grow(partitions: number): void {
-    while (this.ids.length < partitions) this.ids.push(this.core.addPartition(this.config()))
+  /**
+   * Picks up changes made in the directory (by any thread): new partitions and retention.
+   * Returns the number of partitions before, so that readers can attach to the new ones.
+   */
+  refresh(): number {
+    const before = this.ids.length
+    const stamp = this.core.topicStamp(this.entry.index)
+    if (stamp === this.stamp) return before
+    this.stamp = stamp
+    this.entry = this.core.topic(this.entry.index)
+    this.ids = this.entry.ids
+    this.options = { ...this.options, partitions: this.ids.length, maxBytes: this.entry.maxBytes, maxAgeMs: this.entry.maxAgeMs, onFull: this.entry.reject ? 'reject' : 'evict' }
+    this.maxFrame = this.core.segmentCapacity(this.entry.maxBytes)
+    return before
   }
 
   /** Kafka's choice: explicit partition, else murmur2 of the key, else round-robin. */

@@ -1,0 +1,107 @@
+// The topic directory: names -> partition ids and retention, in shared memory, so every thread
+// resolves a topic name to the same partitions. Creating, growing and reconfiguring take the
+// directory lock; finding a topic reads ready entries without it.
+import {
+  CTL_MAX_TOPICS, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_TOPIC_LOCK, PART_REJECT, STATUS_BAD_ARGUMENT,
+  STATUS_LIMIT, TOPIC_CODEC, TOPIC_FLAGS, TOPIC_IDS, TOPIC_MAX_AGE, TOPIC_MAX_BYTES, TOPIC_MAX_NAME,
+  TOPIC_MAX_PARTITIONS, TOPIC_NAME, TOPIC_NAME_LENGTH, TOPIC_PARTITIONS, TOPIC_SIZE, TOPIC_STATE,
+  TOPIC_VERSION,
+} from '../../src/core/abi'
+import { logAddPartition, logConfigure } from '../log/partition'
+import { aload32, astore32, lockAcquire, lockRelease } from '../sync'
+
+// @ts-ignore: decorator
+@inline export function topicEntry(ctl: usize, t: i32): usize {
+  return <usize>load<u32>(ctl, CTL_TOPICS) + <usize>t * TOPIC_SIZE
+}
+
+function sameName(entry: usize, name: usize, length: i32): bool {
+  if (load<u32>(entry, TOPIC_NAME_LENGTH) != <u32>length) return false
+  for (let i = 0; i < length; i++) {
+    if (load<u8>(entry + TOPIC_NAME + <usize>i) != load<u8>(name + <usize>i)) return false
+  }
+  return true
+}
+
+/** Index of the topic with this name, or -1. */
+export function topicFind(ctl: usize, name: usize, length: i32): i32 {
+  const count = <i32>aload32(ctl + CTL_TOPIC_COUNT)
+  for (let t = 0; t < count; t++) {
+    const entry = topicEntry(ctl, t)
+    if (aload32(entry + TOPIC_STATE) == 1 && sameName(entry, name, length)) return t
+  }
+  return -1
+}
+
+/** Adds partitions up to `partitions` (directory lock held); returns 0 or a status. */
+function grow(ctl: usize, entry: usize, partitions: i32, maxBytes: u32, segmentCapacity: u32, maxAgeMs: f64, reject: bool): i32 {
+  if (partitions > TOPIC_MAX_PARTITIONS) return STATUS_BAD_ARGUMENT
+  for (let i = <i32>load<u32>(entry, TOPIC_PARTITIONS); i < partitions; i++) {
+    const id = logAddPartition(ctl, maxBytes, segmentCapacity, maxAgeMs, reject)
+    if (id < 0) return id
+    store<u32>(entry + TOPIC_IDS + (<usize>i << 2), id)
+    // a reader that sees the new count also sees the id it covers
+    astore32(entry + TOPIC_PARTITIONS, i + 1)
+  }
+  return 0
+}
+
+function bump(entry: usize): void {
+  astore32(entry + TOPIC_VERSION, load<u32>(entry, TOPIC_VERSION) + 1)
+}
+
+/**
+ * Finds or creates the topic. Returns its index; when it already existed (maybe created by
+ * another thread) the caller compares its options with the directory's.
+ */
+export function topicCreate(ctl: usize, name: usize, length: i32, partitions: i32, maxBytes: u32, segmentCapacity: u32,
+  maxAgeMs: f64, reject: bool, codec: u32): i32 {
+  if (length < 1 || length > TOPIC_MAX_NAME || partitions < 1 || partitions > TOPIC_MAX_PARTITIONS) return STATUS_BAD_ARGUMENT
+  lockAcquire(ctl + CTL_TOPIC_LOCK)
+  let t = topicFind(ctl, name, length)
+  if (t < 0) {
+    t = <i32>load<u32>(ctl, CTL_TOPIC_COUNT)
+    if (<u32>t >= load<u32>(ctl, CTL_MAX_TOPICS)) {
+      lockRelease(ctl + CTL_TOPIC_LOCK)
+      return STATUS_LIMIT
+    }
+    const entry = topicEntry(ctl, t)
+    memory.fill(entry, 0, TOPIC_SIZE)
+    store<u32>(entry, <u32>length, TOPIC_NAME_LENGTH)
+    memory.copy(entry + TOPIC_NAME, name, <usize>length)
+    store<u32>(entry, codec, TOPIC_CODEC)
+    store<u32>(entry, maxBytes, TOPIC_MAX_BYTES)
+    store<u32>(entry, reject ? PART_REJECT : 0, TOPIC_FLAGS)
+    store<f64>(entry, maxAgeMs, TOPIC_MAX_AGE)
+    const status = grow(ctl, entry, partitions, maxBytes, segmentCapacity, maxAgeMs, reject)
+    if (status < 0) {
+      lockRelease(ctl + CTL_TOPIC_LOCK)
+      return status
+    }
+    astore32(entry + TOPIC_STATE, 1)
+    astore32(ctl + CTL_TOPIC_COUNT, <u32>t + 1)
+  }
+  lockRelease(ctl + CTL_TOPIC_LOCK)
+  return t
+}
+
+/** New retention and policy for every partition of the topic, and more partitions if asked. */
+export function topicConfigure(ctl: usize, t: i32, partitions: i32, maxBytes: u32, segmentCapacity: u32, maxAgeMs: f64, reject: bool): i32 {
+  if (t < 0 || <u32>t >= aload32(ctl + CTL_TOPIC_COUNT)) return STATUS_BAD_ARGUMENT
+  const entry = topicEntry(ctl, t)
+  lockAcquire(ctl + CTL_TOPIC_LOCK)
+  let status = 0
+  const count = <i32>load<u32>(entry, TOPIC_PARTITIONS)
+  for (let i = 0; i < count && status >= 0; i++) {
+    status = logConfigure(ctl, <i32>load<u32>(entry + TOPIC_IDS + (<usize>i << 2)), maxBytes, segmentCapacity, maxAgeMs, reject)
+  }
+  if (status >= 0) {
+    store<u32>(entry, maxBytes, TOPIC_MAX_BYTES)
+    store<u32>(entry, reject ? PART_REJECT : 0, TOPIC_FLAGS)
+    store<f64>(entry, maxAgeMs, TOPIC_MAX_AGE)
+    status = grow(ctl, entry, partitions, maxBytes, segmentCapacity, maxAgeMs, reject)
+  }
+  bump(entry)
+  lockRelease(ctl + CTL_TOPIC_LOCK)
+  return status
+}

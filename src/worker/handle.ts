@@ -1,0 +1,67 @@
+// What a worker thread needs to join a shared bus, and the control plane that watches it. Records
+// never travel here: they are in the shared memory. The MessagePort only says "attached" and
+// lets the creating thread notice when the worker is gone (closed, exited or crashed), so that
+// its lane is given back.
+import { LogCore, type CoreLayout } from '../core/log.js'
+import { InvalidArgumentError } from '../errors.js'
+
+export interface BusHandle {
+  readonly kind: 'ringbus/shared'
+  readonly memory: WebAssembly.Memory
+  readonly module: WebAssembly.Module
+  readonly layout: CoreLayout
+  readonly laneToken: number
+  readonly port: MessagePort
+  /** Pass as the transfer list when posting the handle (`new Worker(url, { workerData: h, transferList: h.transfer })`). */
+  readonly transfer: Transferable[]
+}
+
+export interface WorkerExit {
+  lane: number
+  /** false when the thread went away without closing its bus (exit, crash, terminate()). */
+  clean: boolean
+}
+
+let tokens = 1
+
+/** Node's MessagePort keeps the process alive unless unref'd; a browser's has no such notion. */
+const unref = (port: MessagePort): void => (port as unknown as { unref?: () => void }).unref?.()
+
+/** A fresh handle (with its own port) for one worker. */
+export function createHandle(core: LogCore, onExit: (exit: WorkerExit) => void): BusHandle {
+  const { port1, port2 } = new MessageChannel()
+  const laneToken = ((tokens++ * 0x9e3779b1) >>> 1) || 1
+  let lane = -1
+  let clean = false
+  port1.onmessage = (event: MessageEvent) => {
+    const data = event.data as { type?: string; lane?: number }
+    if (data?.type === 'attached' && typeof data.lane === 'number') lane = data.lane
+    if (data?.type === 'closed') clean = true
+  }
+  // Node emits 'close' on a port whose other end closed or whose thread exited
+  ;(port1 as unknown as { on?: (event: string, fn: () => void) => void }).on?.('close', () => {
+    if (lane < 0) return
+    core.releaseLaneOf(lane, laneToken)
+    onExit({ lane, clean })
+  })
+  unref(port1)
+  return { kind: 'ringbus/shared', memory: core.memory, module: core.module, layout: core.layout, laneToken, port: port2, transfer: [port2] }
+}
+
+/** The worker side: joins the core and tells the creating thread which lane it took. */
+export function attachCore(handle: BusHandle): LogCore {
+  if (typeof handle !== 'object' || handle === null || handle.kind !== 'ringbus/shared' || !(handle.memory instanceof WebAssembly.Memory) ||
+    !(handle.module instanceof WebAssembly.Module)) {
+    throw new InvalidArgumentError('attachBus needs the object bus.handle() returned (posted to this thread with its transfer list)', { argument: 'handle' })
+  }
+  const core = LogCore.attach(handle.module, handle.memory, handle.layout, handle.laneToken)
+  handle.port.postMessage({ type: 'attached', lane: core.lane })
+  unref(handle.port)
+  return core
+}
+
+/** The worker side, on close: says goodbye and closes the port. */
+export function detachCore(handle: BusHandle): void {
+  handle.port.postMessage({ type: 'closed' })
+  handle.port.close()
+}

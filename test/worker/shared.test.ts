@@ -1,0 +1,116 @@
+// Real worker_threads on one shared log: producers in several threads append to one partitioned
+// topic, readers in other threads check every record exactly once, per-producer order and
+// checksums; records cross threads through shared memory only.
+import { Worker } from 'node:worker_threads'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createBus, errors, type Bus } from '../../src/index.js'
+import { checksum, record } from './fixtures/common.mjs'
+
+const fixture = (name: string) => new URL(`./fixtures/${name}.mjs`, import.meta.url)
+const workers: Worker[] = []
+const buses: Bus[] = []
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.terminate()))
+  for (const bus of buses.splice(0)) await bus.close()
+})
+
+function start(name: string, bus: Bus, data: Record<string, unknown>): Worker {
+  const handle = bus.handle()
+  const worker = new Worker(fixture(name), { workerData: { ...data, handle }, transferList: handle.transfer as never[] })
+  workers.push(worker)
+  return worker
+}
+
+function next(worker: Worker, type: string): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type: string }) => { if (m.type === type) { worker.off('message', onMessage); resolve(m) } }
+    worker.on('message', onMessage)
+    worker.once('error', reject)
+  })
+}
+
+async function sharedBus(): Promise<Bus> {
+  const bus = await createBus({ shared: true, maxBytes: 32 * 1024 * 1024 })
+  buses.push(bus)
+  return bus
+}
+
+describe('one shared log across worker threads', () => {
+  it('N producers in N threads, readers in other threads: every record exactly once, in order, intact', async () => {
+    const bus = await sharedBus()
+    bus.topic('events', { partitions: 4 })
+    const producers = 3
+    const count = 3000
+    const expected = producers * count
+    // readers first: they must be woken by records other threads commit
+    const readers = [start('reader', bus, { topic: 'events', expected }), start('reader', bus, { topic: 'events', expected })]
+    await Promise.all(readers.map((w) => next(w, 'ready')))
+    const results = readers.map((w) => next(w, 'result'))
+    const mine = new Map<string, number>()
+    bus.subscribe('events', (msg) => {
+      const v = msg.value as ReturnType<typeof record>
+      mine.set(`${v.producer}:${v.seq}`, (mine.get(`${v.producer}:${v.seq}`) ?? 0) + 1)
+      expect(checksum(v.payload)).toBe(v.sum)
+    }, { from: 'earliest' })
+    const done = Array.from({ length: producers }, (_, producer) => next(start('producer', bus, { topic: 'events', producer, count }), 'done'))
+    await Promise.all(done)
+    for (const result of await Promise.all(results)) {
+      expect(result.problems).toEqual([])
+      expect(result.count).toBe(expected)
+      expect(result.distinct).toBe(expected)
+    }
+    await bus.idle()
+    expect(mine.size).toBe(expected)
+    expect([...mine.values()].every((n) => n === 1)).toBe(true)
+    const stats = bus.stats().events
+    expect(stats.partitions.reduce((n, p) => n + p.endOffset, 0)).toBe(expected)
+    // a late reader in yet another thread replays all of it
+    const late = start('reader', bus, { topic: 'events', expected })
+    const replay = await next(late, 'result')
+    expect(replay.problems).toEqual([])
+    expect(replay.distinct).toBe(expected)
+  })
+
+  it('a topic a worker creates is the same topic in the main thread', async () => {
+    const bus = await sharedBus()
+    const got: number[] = []
+    bus.subscribe('made.*', (msg) => { got.push((msg.value as { seq: number }).seq) })
+    await next(start('producer', bus, { topic: 'made.in-worker', producer: 7, count: 100 }), 'done')
+    await bus.idle()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await bus.idle()
+    expect(got).toEqual(Array.from({ length: 100 }, (_, i) => i))
+    expect(bus.stats()['made.in-worker'].partitions[0].endOffset).toBe(100)
+  })
+
+  it('a worker that closes its bus, or dies, is reported and gives its lane back; the log stays readable', async () => {
+    const bus = await createBus({ shared: true, maxBytes: 8 * 1024 * 1024, lanes: 2 })
+    buses.push(bus)
+    const exits: Array<{ lane: number; clean: boolean }> = []
+    bus.events.on('worker.exit', (e) => exits.push(e))
+    await next(start('producer', bus, { topic: 't', producer: 1, count: 50 }), 'done')
+    // this one throws after publishing: the thread dies without closing its bus
+    const crashing = start('producer', bus, { topic: 't', producer: 2, count: 50, fail: true })
+    const crash = new Promise((resolve) => crashing.once('error', resolve))
+    await new Promise((resolve) => crashing.once('exit', resolve))
+    expect(String(await crash)).toContain('crashed on purpose')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(exits).toEqual([{ lane: 1, clean: true }, { lane: 1, clean: false }])
+    // both lanes free again: another worker can attach and publish
+    await next(start('producer', bus, { topic: 't', producer: 3, count: 50 }), 'done')
+    const values: Array<{ producer: number; seq: number }> = []
+    bus.subscribe('t', (msg) => { values.push(msg.value as never) }, { from: 'earliest' })
+    await bus.idle()
+    expect(values).toHaveLength(150)
+    for (const p of [1, 2, 3]) expect(values.filter((v) => v.producer === p).map((v) => v.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i))
+  })
+
+  it('handle() needs a shared bus; attachBus rejects what is not a handle', async () => {
+    const plain = await createBus()
+    buses.push(plain)
+    expect(() => plain.handle()).toThrow(errors.InvalidArgumentError)
+    const { attachBus } = await import('../../src/index.js')
+    await expect(attachBus({} as never)).rejects.toThrow(errors.InvalidArgumentError)
+  })
+})
