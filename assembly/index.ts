@@ -13,6 +13,8 @@ import { acas32, aload32, aload64, astore32 } from './sync'
 export { logAddPartition, logAppend, logConfigure, logOffsetForTime, logPoll, logRetain } from './log/partition'
 export { murmur2, partitionForKey } from './route/murmur2'
 export { topicConfigure, topicCreate, topicFind } from './route/topics'
+export { logRecover } from './log/recover'
+export { syncSetToken } from './sync'
 
 /**
  * Lays out the control block, partition table and segment pool once. The first caller wins the

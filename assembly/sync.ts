@@ -44,15 +44,26 @@
   return held
 }
 
+/**
+ * The lane token of the thread running this instance: the one piece of per-thread state, kept in
+ * a wasm global (each thread has its own instance). Locks hold it, so that when a thread dies
+ * holding one, logRecover can tell which locks were its.
+ */
+let laneToken: u32 = 1
+
+export function syncSetToken(token: u32): void {
+  laneToken = token == 0 ? 1 : token
+}
+
 export function lockAcquire(addr: usize): void {
-  while (acas32(addr, 0, 1) != 0) {
+  while (acas32(addr, 0, laneToken) != 0) {
     // spin: the holder is inside a short, non-blocking critical section
   }
 }
 
 /** Takes the lock only if it is free now; used when the caller already holds another lock. */
 export function lockTry(addr: usize): bool {
-  return acas32(addr, 0, 1) == 0
+  return acas32(addr, 0, laneToken) == 0
 }
 
 export function lockRelease(addr: usize): void {

@@ -144,7 +144,7 @@ export interface BusEvents {
   error: (event: HandlerErrorEvent) => void
   'topic.created': (event: { topic: string; partitions: number }) => void
   /** A worker attached with a handle of this bus went away; `clean` if it closed its bus first. */
-  'worker.exit': (event: { lane: number; clean: boolean }) => void
+  'worker.exit': (event: import('./worker/handle.js').WorkerExit) => void
 }
 
 export interface PartitionStats {

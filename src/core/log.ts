@@ -30,6 +30,8 @@ interface CoreExports {
   logEvicted(ctl: number, p: number): number
   logFreeSegments(ctl: number): number
   murmur2(ptr: number, length: number): number
+  logRecover(ctl: number, token: number): number
+  syncSetToken(token: number): void
 }
 
 export interface CoreOptions {
@@ -62,6 +64,8 @@ export interface CoreOptions {
  *   blocks          the segment pool, segmentCount x segmentBytes
  */
 export interface CoreLayout {
+  ctl: number
+  partitions: number
   segmentBytes: number
   segmentCount: number
   maxPartitions: number
@@ -134,7 +138,7 @@ export function computeLayout(options: CoreOptions): CoreLayout {
   const segmentCount = Math.max(1, Math.floor(options.maxBytes / segmentBytes))
   const total = blocks + segmentCount * segmentBytes
   if (total > 0xffff0000) throw new InvalidArgumentError(`maxBytes ${options.maxBytes} leaves no room in a 4 GiB memory`, { argument: 'maxBytes' })
-  return { segmentBytes, segmentCount, maxPartitions, maxCursors, maxTopics, topics, lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / PAGE) }
+  return { ctl: CTL, partitions: PARTITIONS, segmentBytes, segmentCount, maxPartitions, maxCursors, maxTopics, topics, lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / PAGE) }
 }
 
 function defaultSegmentBytes(maxBytes: number): number {
@@ -196,6 +200,7 @@ export class LogCore {
     this.maxCursors = layout.maxCursors
     this.maxFrameBytes = layout.segmentBytes - SEG_HEADER - (Math.floor(layout.segmentBytes / INDEX_INTERVAL) + 2) * IDX_SIZE
     this.x = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as CoreExports
+    this.x.syncSetToken(laneToken)
     this.refreshViews()
     // the first thread initialises; the others find it done (or wait the few microseconds it takes)
     const status = this.x.logInit(CTL, layout.blocks, layout.segmentBytes, layout.segmentCount, PARTITIONS, layout.maxPartitions,
@@ -218,12 +223,17 @@ export class LogCore {
 
   /** Gives this thread's lane back (its staging area and cursors) for another thread to use. */
   releaseLane(): void {
-    this.releaseLaneOf(this.lane, this.laneToken)
+    Atomics.compareExchange(this.i32, (this.layout.laneOwners >> 2) + this.lane, this.laneToken, 0)
   }
 
-  /** Frees a lane if `token` still holds it (a thread that died without closing its bus). */
-  releaseLaneOf(lane: number, token: number): boolean {
-    return Atomics.compareExchange(this.i32, (this.layout.laneOwners >> 2) + lane, token, 0) === token
+  /**
+   * After a thread died: repairs what it was changing when it stopped, releases the locks it held
+   * (they carry its lane token) and frees its lane if it still holds it. Returns the locks released.
+   */
+  recoverLane(lane: number, token: number): number {
+    const released = this.x.logRecover(CTL, token)
+    Atomics.compareExchange(this.i32, (this.layout.laneOwners >> 2) + lane, token, 0)
+    return released
   }
 
   private refreshViews(): void {

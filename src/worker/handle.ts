@@ -20,8 +20,11 @@ export interface WorkerExit {
   lane: number
   /** false when the thread went away without closing its bus (exit, crash, terminate()). */
   clean: boolean
+  /** Locks it still held (it died inside the core); what it was changing has been repaired. */
+  recovered: number
 }
 
+/** Lane tokens: 1 is the creating thread's; every handle gets a new one. */
 let tokens = 1
 
 /** Node's MessagePort keeps the process alive unless unref'd; a browser's has no such notion. */
@@ -30,7 +33,7 @@ const unref = (port: MessagePort): void => (port as unknown as { unref?: () => v
 /** A fresh handle (with its own port) for one worker. */
 export function createHandle(core: LogCore, onExit: (exit: WorkerExit) => void): BusHandle {
   const { port1, port2 } = new MessageChannel()
-  const laneToken = ((tokens++ * 0x9e3779b1) >>> 1) || 1
+  const laneToken = ++tokens
   let lane = -1
   let clean = false
   port1.onmessage = (event: MessageEvent) => {
@@ -41,8 +44,7 @@ export function createHandle(core: LogCore, onExit: (exit: WorkerExit) => void):
   // Node emits 'close' on a port whose other end closed or whose thread exited
   ;(port1 as unknown as { on?: (event: string, fn: () => void) => void }).on?.('close', () => {
     if (lane < 0) return
-    core.releaseLaneOf(lane, laneToken)
-    onExit({ lane, clean })
+    onExit({ lane, clean, recovered: core.recoverLane(lane, laneToken) })
   })
   unref(port1)
   return { kind: 'ringbus/shared', memory: core.memory, module: core.module, layout: core.layout, laneToken, port: port2, transfer: [port2] }

@@ -1,0 +1,68 @@
+// A thread that dies inside the core (worker.terminate() can stop it anywhere) leaves its locks
+// holding its lane token and its half-done append uncommitted. recoverLane() must repair the
+// partition from what was committed, release the locks, and lose no committed record.
+import { describe, expect, it } from 'vitest'
+import {
+  CTL_FREE_COUNT, CTL_POOL_LOCK, FRAME_DELTA, FRAME_LENGTH, PART_BYTES, PART_LOCK, PART_PENDING_END,
+  PART_PENDING_TAIL, PART_SIZE, PART_TAIL, SEG_RECORDS, SEG_TAIL, PART_END_OFFSET,
+} from '../../src/core/abi.js'
+import { LogCore, frameLength } from '../../src/core/log.js'
+
+const value = (n: number) => new Uint8Array(40).fill(n)
+
+describe('recovery after a thread died inside the core', () => {
+  it('drops the uncommitted append, releases the lock and keeps every committed record', async () => {
+    const a = await LogCore.create({ maxBytes: 1 << 20, shared: true, segmentBytes: 8192 })
+    const p = a.addPartition({ maxBytes: 0, maxAgeMs: 0, reject: false })
+    const token = 7
+    const b = LogCore.attach(a.module, a.memory, a.layout, token) // "another thread"
+    for (let i = 0; i < 3; i++) b.stage(p, 100 + i, 0, 0, undefined, undefined, value(i))
+    expect(b.commit(0)).toBe(3)
+
+    // b dies half-way through a fourth append: the frame is written past the committed tail and
+    // the counters moved, but nothing was committed, and it still holds the partition lock
+    const dv = new DataView(a.memory.buffer)
+    const part = a.layout.partitions + p * PART_SIZE
+    const seg = a.layout.blocks + (dv.getUint32(part + PART_TAIL, true) - 1) * a.layout.segmentBytes
+    const tail = dv.getUint32(seg + SEG_TAIL, true)
+    const length = frameLength(0, 0, 40)
+    dv.setUint32(seg + tail + FRAME_LENGTH, length, true)
+    dv.setUint32(seg + tail + FRAME_DELTA, 3, true)
+    dv.setUint32(seg + SEG_RECORDS, 4, true)
+    dv.setUint32(part + PART_BYTES, dv.getUint32(part + PART_BYTES, true) + length, true)
+    dv.setUint32(part + PART_PENDING_TAIL, tail + length, true)
+    dv.setBigInt64(part + PART_PENDING_END, 4n, true)
+    dv.setUint32(part + PART_LOCK, token, true)
+    dv.setUint32(a.layout.ctl + CTL_POOL_LOCK, token, true)
+    const free = a.freeSegments()
+    dv.setUint32(a.layout.ctl + CTL_FREE_COUNT, free + 1, true) // a pool operation cut short
+
+    expect(a.recoverLane(b.lane, token)).toBe(2)
+    expect(dv.getUint32(part + PART_LOCK, true)).toBe(0)
+    expect(dv.getUint32(part + PART_PENDING_TAIL, true)).toBe(0)
+    expect(a.freeSegments()).toBe(free)
+    expect(a.endOffset(p)).toBe(3)
+    expect(Number(dv.getBigInt64(part + PART_END_OFFSET, true))).toBe(3)
+    expect(a.bytes(p)).toBe(3 * length)
+
+    // the log goes on: the next append gets offset 3 and every record reads back
+    a.stage(p, 200, 0, 0, undefined, undefined, value(9))
+    expect(a.commit(0)).toBe(1)
+    expect(a.offsetAt(0)).toBe(3)
+    const cursor = a.openCursor(p, 0)
+    expect(a.poll(cursor, 10)).toBe(4)
+    const firstBytes = [0, 1, 2, 3].map((i) => a.u8[a.polledFrame(i) + 32])
+    expect(firstBytes).toEqual([0, 1, 2, 9])
+    expect([0, 1, 2, 3].map((i) => a.frameTimestamp(a.polledFrame(i)))).toEqual([100, 101, 102, 200])
+  })
+
+  it('releases nothing a living thread holds', async () => {
+    const a = await LogCore.create({ maxBytes: 1 << 20, shared: true, segmentBytes: 8192 })
+    const p = a.addPartition({ maxBytes: 0, maxAgeMs: 0, reject: false })
+    const dv = new DataView(a.memory.buffer)
+    const part = a.layout.partitions + p * PART_SIZE
+    dv.setUint32(part + PART_LOCK, 5, true) // held by token 5, alive
+    expect(a.recoverLane(3, 9)).toBe(0)
+    expect(dv.getUint32(part + PART_LOCK, true)).toBe(5)
+  })
+})
