@@ -5,7 +5,8 @@
 //   npm run bench                          full run (5 rounds, ~500 ms per contender per round; ~1 min)
 //   BENCH_QUICK=1 node bench/run.mjs       smoke run, a fraction of a second; numbers mean nothing
 //   BENCH_ROUNDS=9 BENCH_TIME_MS=1000 ...  more rounds / longer runs on a noisy machine
-//   BENCH_ONLY=objects,raw-batch ...       some scenarios only (objects, raw-batch, append-retained)
+//   BENCH_ONLY=objects,raw-batch ...       some scenarios only (objects, raw-batch, append-retained,
+//                                          fanout-objects, fanout-raw, latency)
 //
 // Results also go to bench/last-run.json (git-ignored), to be pasted into bench/RESULTS.md.
 import os from 'node:os'
@@ -16,8 +17,9 @@ import { benchConfig, printScenario, runScenario } from './harness.mjs'
 import objects from './same-thread-objects.mjs'
 import rawBatch from './raw-batch-poll.mjs'
 import appendRetained from './append-retained.mjs'
+import { fanoutObjects, fanoutRaw, latency } from './worker-fanout.mjs'
 
-const scenarios = [objects, rawBatch, appendRetained]
+const scenarios = [objects, rawBatch, appendRetained, fanoutObjects, fanoutRaw]
 const cfg = benchConfig()
 const log = console.log
 
@@ -85,6 +87,12 @@ for (const scenario of selected) {
     info: prepared.infoAfter,
     seconds: (performance.now() - t0) / 1000,
   })
+}
+
+if (cfg.only === undefined || cfg.only.includes('latency')) {
+  log('')
+  log('== one-way latency, main thread -> idle worker thread (sends interleaved, 1 ms apart) [latency]')
+  report.latency = await latency(cfg, log)
 }
 
 const goals = report.scenarios.flatMap((s) => s.goals)

@@ -108,7 +108,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   /** @internal use createBus() */
   constructor(readonly core: LogCore, private readonly options: BusOptions) {
     this.clock = options.clock ?? realClock
-    this.shared = core.memory.buffer instanceof SharedArrayBuffer
+    this.shared = core.shared
     this.scratch = this.blank()
     this.host = {
       core,

@@ -150,6 +150,8 @@ function defaultSegmentBytes(maxBytes: number): number {
 export class LogCore {
   readonly memory: WebAssembly.Memory
   readonly module: WebAssembly.Module
+  /** The memory is a SharedArrayBuffer: other threads may use this core. */
+  readonly shared: boolean
   readonly segmentBytes: number
   readonly segmentCount: number
   /** Largest frame a segment can hold (header + headers + key + value, aligned). */
@@ -194,6 +196,7 @@ export class LogCore {
   private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, readonly layout: CoreLayout, readonly laneToken = 1) {
     this.module = module
     this.memory = memory
+    this.shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer
     this.segmentBytes = layout.segmentBytes
     this.segmentCount = layout.segmentCount
     this.maxPartitions = layout.maxPartitions
