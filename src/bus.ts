@@ -4,7 +4,8 @@
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from './clock.js'
 import { codecId, codecOption, encodeHeaders, encodeText, resolveCodec, type Codec, type CodecOption } from './codec/codecs.js'
-import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH, TOPIC_CODEC_CUSTOM } from './core/abi.js'
+import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH, TOPIC_CODEC_CUSTOM, TOPIC_CODEC_MSGPACK } from './core/abi.js'
+import { INTERNAL_PREFIX, sharedMsgpackCodec } from './codec/shared-structures.js'
 import { LogCore, frameLength } from './core/log.js'
 import { statusError } from './core/status.js'
 import { BusClosedError, BusError, CodecError, InvalidArgumentError, RecordTooLargeError } from './errors.js'
@@ -185,16 +186,19 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
         partitions: entry.ids.length, maxBytes: entry.maxBytes, maxAgeMs: entry.maxAgeMs, onFull: entry.reject ? 'reject' : 'evict',
         codec: codecOption(entry.codec) ?? this.options.codecs?.[entry.name] ?? (created?.name === entry.name ? created.codec : undefined),
       }
-      const topic = new Topic(entry, options, this.codecFor(entry.name, entry.codec, options.codec), this.core, this.clock.now())
+      const topic = new Topic(entry, options, this.codecFor(entry.name, entry.index, entry.codec, options.codec), this.core, this.clock.now())
       this.adopted.push(topic)
+      if (entry.name.startsWith(INTERNAL_PREFIX)) continue // the bus's own bookkeeping, not a user topic
       this.topics.set(entry.name, topic)
       for (const reader of this.readers) if (reader.matches(entry.name)) reader.attach(topic, 0, true)
       this.events.emit('topic.created', { topic: entry.name, partitions: topic.partitions })
     }
   }
 
-  private codecFor(name: string, id: number, option: CodecOption | undefined): Codec {
-    if (option !== undefined || id !== TOPIC_CODEC_CUSTOM) return resolveCodec(option, this.shared)
+  private codecFor(name: string, index: number, id: number, option: CodecOption | undefined): Codec {
+    // on a shared bus msgpack record structures are kept in the log, where every thread reads them
+    if (this.shared && id === TOPIC_CODEC_MSGPACK) return sharedMsgpackCodec(this.core, index)
+    if (option !== undefined || id !== TOPIC_CODEC_CUSTOM) return resolveCodec(option)
     // a custom codec declared by another thread: this thread must be given the same one
     const missing = (): never => {
       throw new TypeError(`topic ${name} uses a custom codec; pass it to this thread in options.codecs`)

@@ -20,13 +20,11 @@ export type CodecOption = 'msgpack' | 'json' | 'raw' | 'ref' | Codec
 /**
  * msgpackr with a record structure table owned by this codec instance (one per topic): repeated
  * object shapes are written as short record ids, which halves decoding. Decoded binary values
- * are copies, because log memory is recycled. On a shared bus (`records: false`) every record
- * carries its own keys, since other threads cannot see this thread's structure table.
+ * are copies, because log memory is recycled. (A shared bus keeps the table in the log instead:
+ * shared-structures.ts.)
  */
-export function msgpackCodec(records = true): Codec {
-  const packr = new Packr(records
-    ? { structures: [], mapsAsObjects: true, copyBuffers: true, moreTypes: true, maxSharedStructures: 64 }
-    : { useRecords: false, mapsAsObjects: true, copyBuffers: true, moreTypes: true })
+export function msgpackCodec(): Codec {
+  const packr = new Packr({ structures: [], mapsAsObjects: true, copyBuffers: true, moreTypes: true, maxSharedStructures: 64 })
   return {
     name: 'msgpack',
     encode: (value) => packr.pack(value),
@@ -91,10 +89,10 @@ export function codecOption(id: number): CodecOption | undefined {
   return Object.keys(BUILT_IN).find((name) => BUILT_IN[name] === id) as CodecOption | undefined
 }
 
-/** A codec instance for one topic; `shared` buses use no per-thread msgpack structures. */
-export function resolveCodec(option: CodecOption | undefined, shared = false): Codec {
+/** A codec instance for one topic. */
+export function resolveCodec(option: CodecOption | undefined): Codec {
   codecId(option)
-  if (option === undefined || option === 'msgpack') return msgpackCodec(!shared)
+  if (option === undefined || option === 'msgpack') return msgpackCodec()
   if (option === 'json') return jsonCodec
   if (option === 'raw') return rawCodec as Codec
   if (option === 'ref') return refCodec

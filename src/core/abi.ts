@@ -85,7 +85,8 @@ export const PART_REJECT = 2
 //
 //  0 state (0 free, 1 ready; stored last)   4 name length   8 partition count (stored after
 //  the ids it covers)   12 codec (TOPIC_CODEC_*)   16 max bytes   20 flags (PART_REJECT)
-//  24 max age ms (f64)   32 version (bumped on every change)   40 name bytes (TOPIC_MAX_NAME)
+//  24 max age ms (f64)   32 version (bumped on every change)   36 record-structures lock (0 or the
+//  lane token of the thread saving msgpack structures)   40 name bytes (TOPIC_MAX_NAME)
 //  296 partition ids (u32 x TOPIC_MAX_PARTITIONS)
 export const TOPIC_STATE = 0
 export const TOPIC_NAME_LENGTH = 4
@@ -95,6 +96,7 @@ export const TOPIC_MAX_BYTES = 16
 export const TOPIC_FLAGS = 20
 export const TOPIC_MAX_AGE = 24
 export const TOPIC_VERSION = 32
+export const TOPIC_STRUCTURES_LOCK = 36
 export const TOPIC_NAME = 40
 export const TOPIC_MAX_NAME = 256
 export const TOPIC_IDS = 296

@@ -6,7 +6,7 @@ import {
   FRAME_HEADER, FRAME_KEY_HASH, FRAME_KEY_LENGTH, FRAME_TIMESTAMP, FRAME_VALUE_LENGTH, IDX_SIZE,
   INDEX_INTERVAL, PART_REJECT, PART_SIZE, POLL_STRIDE, SEG_HEADER, TOPIC_CODEC, TOPIC_FLAGS, TOPIC_IDS,
   TOPIC_MAX_AGE, TOPIC_MAX_BYTES, TOPIC_NAME, TOPIC_NAME_LENGTH, TOPIC_PARTITIONS, TOPIC_SIZE, TOPIC_VERSION,
-  CTL_TOPIC_COUNT, CTL_WAKE, CTL_WAITERS,
+  CTL_TOPIC_COUNT, CTL_WAKE, CTL_WAITERS, TOPIC_STRUCTURES_LOCK,
 } from './abi.js'
 import { loadCore, type WasmSource } from './load.js'
 import { statusError } from './status.js'
@@ -234,7 +234,11 @@ export class LogCore {
    * (they carry its lane token) and frees its lane if it still holds it. Returns the locks released.
    */
   recoverLane(lane: number, token: number): number {
-    const released = this.x.logRecover(CTL, token)
+    let released = this.x.logRecover(CTL, token)
+    for (let t = 0; t < this.topicCount(); t++) {
+      const word = (this.layout.topics + t * TOPIC_SIZE + TOPIC_STRUCTURES_LOCK) >> 2
+      if (Atomics.compareExchange(this.i32, word, token, 0) === token) released++
+    }
     Atomics.compareExchange(this.i32, (this.layout.laneOwners >> 2) + lane, token, 0)
     return released
   }
@@ -389,6 +393,43 @@ export class LogCore {
   topicStamp(t: number): number {
     const at = this.layout.topics + t * TOPIC_SIZE
     return Atomics.load(this.i32, (at + TOPIC_PARTITIONS) >> 2) * 0x10000 + Atomics.load(this.i32, (at + TOPIC_VERSION) >> 2)
+  }
+
+  /**
+   * Runs `fn` holding a topic's record-structures lock (a spin lock on a word of its directory
+   * entry, holding this thread's lane token so that recovery can release it).
+   */
+  withStructuresLock<R>(t: number, fn: () => R): R {
+    const word = (this.layout.topics + t * TOPIC_SIZE + TOPIC_STRUCTURES_LOCK) >> 2
+    while (Atomics.compareExchange(this.i32, word, 0, this.laneToken) !== 0) {
+      // the holder only reads one record and appends one
+    }
+    try {
+      return fn()
+    } finally {
+      Atomics.store(this.i32, word, 0)
+    }
+  }
+
+  /** Appends one value-only record right away (internal topics); returns its offset. */
+  appendValue(partition: number, value: Uint8Array): number {
+    if (this.staged !== 0) throw new InvalidArgumentError('appendValue while records are staged', { argument: 'partition' })
+    this.stage(partition, 0, 0, 0, undefined, undefined, value)
+    if (this.commit(0) !== 1) throw statusError(this.statusAt(0), { partition })
+    return this.offsetAt(0)
+  }
+
+  /** Reads the value bytes of the record at `offset` (a private cursor, opened and closed). */
+  readValue<R>(partition: number, offset: number, decode: (bytes: Uint8Array) => R): R | undefined {
+    const slot = this.openCursor(partition, offset)
+    try {
+      if (this.poll(slot, 1) !== 1) return undefined
+      const frame = this.polledFrame(0)
+      const start = frame + FRAME_HEADER + this.frameHeadersLength(frame) + this.frameKeyLength(frame)
+      return decode(this.copy(start, this.frameValueLength(frame)))
+    } finally {
+      this.closeCursor(slot)
+    }
   }
 
   // ---- wake-ups across threads ------------------------------------------------------------------

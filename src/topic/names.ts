@@ -16,6 +16,7 @@ export function validateTopicName(name: unknown): string {
   if (name.length > MAX_NAME) throw new InvalidTopicError(`topic name is ${name.length} bytes, more than ${MAX_NAME}`, { topic: name })
   if (!LEGAL.test(name)) throw new InvalidTopicError(`topic name '${name}' may only hold [a-zA-Z0-9._-]`, { topic: name })
   if (name === '.' || name === '..') throw new InvalidTopicError(`topic name '${name}' is not allowed`, { topic: name })
+  if (name.startsWith('__ringbus.')) throw new InvalidTopicError(`topic names starting with '__ringbus.' are the bus's own`, { topic: name })
   return name
 }
 

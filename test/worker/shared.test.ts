@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createBus, errors, type Bus } from '../../src/index.js'
-import { checksum, record } from './fixtures/common.mjs'
+import { checksum, record, shaped } from './fixtures/common.mjs'
 
 const fixture = (name: string) => new URL(`./fixtures/${name}.mjs`, import.meta.url)
 const workers: Worker[] = []
@@ -70,6 +70,26 @@ describe('one shared log across worker threads', () => {
     const replay = await next(late, 'result')
     expect(replay.problems).toEqual([])
     expect(replay.distinct).toBe(expected)
+  })
+
+  it('msgpack record structures learned in different threads at once are readable everywhere', async () => {
+    const bus = await sharedBus()
+    bus.topic('shapes', { partitions: 2 })
+    const producers = 4
+    const count = 300
+    await Promise.all(Array.from({ length: producers }, (_, producer) => next(start('shapes', bus, { topic: 'shapes', producer, count }), 'done')))
+    const got = new Map<string, unknown>()
+    bus.subscribe('shapes', (msg) => {
+      const v = msg.value as { producer: number; seq: number }
+      got.set(`${v.producer}:${v.seq}`, v)
+    }, { from: 'earliest' })
+    await bus.idle()
+    expect(got.size).toBe(producers * count)
+    for (let producer = 0; producer < producers; producer++) {
+      for (let seq = 0; seq < count; seq++) expect(got.get(`${producer}:${seq}`)).toEqual(shaped(producer, seq))
+    }
+    // the table of shapes is bookkeeping: it is not a user topic
+    expect(Object.keys(bus.stats())).toEqual(['shapes'])
   })
 
   it('a topic a worker creates is the same topic in the main thread', async () => {
