@@ -21,6 +21,8 @@ import type {
 } from './types.js'
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+/** Records appended in one synchronous burst before other threads are woken anyway. */
+const NOTIFY_EVERY = 256
 const EMPTY: Uint8Array = new Uint8Array(0)
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose')
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('Symbol.dispose')
@@ -99,6 +101,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   private readonly shared: boolean
   /** Records were committed that other threads may be waiting for. */
   private notifyPending = false
+  private unnotified = 0
   private watching = false
   private readonly host
   /** Set by attachBus: tells the creating thread this worker closed its bus. */
@@ -309,10 +312,13 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     topic.published++
     if (topic.readers.size > 0 || topic.byReference) topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
     if (topic.readers.size > 0) this.dirty.add(topic)
-    if (topic.readers.size > 0 || this.shared) {
-      this.notifyPending = this.shared
-      this.scheduleFlush()
+    if (this.shared) {
+      // wake readers in other threads once per turn, or every NOTIFY_EVERY records in a long
+      // synchronous burst so that they read while this thread is still writing
+      this.notifyPending = true
+      if (++this.unnotified >= NOTIFY_EVERY) this.notifyOthers()
     }
+    if (topic.readers.size > 0 || this.shared) this.scheduleFlush()
   }
 
   private failure(r: Prepared, status: number): BusError {
@@ -563,6 +569,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   private notifyOthers(): void {
     if (!this.notifyPending) return
     this.notifyPending = false
+    this.unnotified = 0
     this.core.notifyRecords()
   }
 
