@@ -185,7 +185,7 @@ describe('raw codec', () => {
 
 describe("ref codec (values stay objects in this thread)", () => {
   it('replays the very objects that were published, with keys, headers and timestamps', async () => {
-    const bus = await newBus()
+    const bus = await newBus({ shared: false }) // 'ref' is for one thread only
     bus.topic('r', { codec: 'ref', partitions: 2 })
     const values = [{ a: 1 }, [1, 2], new Map([[1, 2]]), 'text', 7, undefined]
     const published = values.map((value, i) => bus.publish('r', value, { key: `k${i}`, headers: { n: String(i) } }))
@@ -201,7 +201,7 @@ describe("ref codec (values stay objects in this thread)", () => {
   })
 
   it('null is a tombstone; the log holds only frame headers', async () => {
-    const bus = await newBus()
+    const bus = await newBus({ shared: false }) // 'ref' is for one thread only
     bus.topic('r', { codec: 'ref' })
     bus.publish('r', null)
     bus.publish('r', { big: 'x'.repeat(10_000) })
@@ -210,7 +210,7 @@ describe("ref codec (values stay objects in this thread)", () => {
   })
 
   it('keeps every record the log holds (thousands: the ring grows) and only those', async () => {
-    const bus = await newBus()
+    const bus = await newBus({ shared: false }) // 'ref' is for one thread only
     bus.topic('r', { codec: 'ref', retention: { maxBytes: 200_000 } })
     const objects = Array.from({ length: 20_000 }, (_, i) => ({ i }))
     for (const o of objects) bus.publish('r', o)
@@ -220,6 +220,12 @@ describe("ref codec (values stay objects in this thread)", () => {
     const got = await replay(bus, 'r')
     expect(got.map((m) => m.offset)).toEqual(Array.from({ length: endOffset - startOffset }, (_, k) => startOffset + k))
     for (const m of got) expect(m.value).toBe(objects[m.offset])
+  })
+
+  it('a shared bus refuses it: its values could not reach other threads', async () => {
+    const bus = await newBus({ shared: true })
+    expect(() => bus.topic('r', { codec: 'ref' })).toThrow(errors.InvalidArgumentError)
+    expect(bus.stats().r).toBeUndefined()
   })
 })
 

@@ -3,6 +3,12 @@
 import { afterEach } from 'vitest'
 import { createBus, type Bus, type BusOptions, type Message, type SubscribeOptions, type TopicMap } from '../../src/index.js'
 
+/**
+ * The bus suite is the conformance suite of the transports: it runs once on a plain bus and once
+ * (vitest project 'bus-shared', RINGBUS_SHARED=1) on a bus whose core is in shared memory.
+ */
+export const SHARED = process.env.RINGBUS_SHARED === '1'
+
 /** Registers an afterEach in the calling file that closes every bus made with the returned factory. */
 export function useBuses(): <T extends TopicMap = TopicMap>(options?: BusOptions) => Promise<Bus<T>> {
   const open: Array<Bus<any>> = []
@@ -10,7 +16,7 @@ export function useBuses(): <T extends TopicMap = TopicMap>(options?: BusOptions
     for (const bus of open.splice(0)) await bus.close()
   })
   return async <T extends TopicMap = TopicMap>(options?: BusOptions) => {
-    const bus = await createBus<T>(options)
+    const bus = await createBus<T>({ shared: SHARED, ...options })
     open.push(bus)
     return bus
   }
