@@ -13,6 +13,34 @@ import vm from 'node:vm'
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc')
 
+/**
+ * The eventemitter3 anchor: `batch` emits per op of values cycled from `values` (a power-of-two
+ * pool) to one listener that calls `touch(value)`; verify() checks every emit was delivered.
+ */
+export function eventemitterContender(EventEmitter, topic, values, batch, touch) {
+  const ee = new EventEmitter()
+  const mask = values.length - 1
+  const state = { received: 0, published: 0, i: 0 }
+  ee.on(topic, (value) => { state.received++; touch(value) })
+  return {
+    name: 'eventemitter3',
+    async: false,
+    messagesPerOp: batch,
+    fn: () => {
+      let i = state.i
+      for (let k = 0; k < batch; k++) {
+        ee.emit(topic, values[i])
+        i = (i + 1) & mask
+      }
+      state.i = i
+      state.published += batch
+    },
+    verify: () => {
+      if (state.received !== state.published) throw new Error(`eventemitter3: published ${state.published}, delivered ${state.received}`)
+    },
+  }
+}
+
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1

@@ -16,6 +16,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { STATUS_FULL, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE } from '../../src/core/abi.js'
 import { LogCore, frameLength } from '../../src/core/log.js'
+import { bytes } from './bytes.js'
 
 // ---- commands -----------------------------------------------------------------------------------
 
@@ -117,17 +118,6 @@ interface MPart {
 
 interface MCursor { slot: number, p: number, next: number }
 
-/** Distinct bytes per record: the record's serial number first, then an xorshift stream. */
-function bytes(seed: number, length: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let x = (seed * 2654435761 + 0x9e3779b9) >>> 0 || 1
-  for (let i = 0; i < length; i++) {
-    if (i < 4) { out[i] = (seed >>> (8 * i)) & 0xff; continue }
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0
-    out[i] = x & 0xff
-  }
-  return out
-}
 
 /** What happened across all runs, so that the test can insist the interesting paths ran. */
 const seen = {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, STATUS_FULL, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE } from '../../src/core/abi.js'
 import { LogCore, frameLength } from '../../src/core/log.js'
+import { bytes } from './bytes.js'
 
 // ---- helpers ----------------------------------------------------------------------------------
 
@@ -26,17 +27,6 @@ interface Read {
   value: Uint8Array
 }
 
-/** Deterministic, distinct bytes: the seed in the first four bytes, then an xorshift stream. */
-function bytes(seed: number, length: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let x = (seed * 2654435761 + 0x9e3779b9) >>> 0 || 1
-  for (let i = 0; i < length; i++) {
-    if (i < 4) { out[i] = (seed >>> (8 * i)) & 0xff; continue }
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0
-    out[i] = x & 0xff
-  }
-  return out
-}
 
 /** A value of `length` bytes whose frame (no key, no headers) is exactly frameBytes long. */
 const valueForFrame = (frameBytes: number, seed: number): Uint8Array => bytes(seed, frameBytes - 32)
