@@ -3,8 +3,9 @@
 // partition from what was committed, release the locks, and lose no committed record.
 import { describe, expect, it } from 'vitest'
 import {
-  CTL_FREE_COUNT, CTL_POOL_LOCK, FRAME_DELTA, FRAME_LENGTH, PART_BYTES, PART_LOCK, PART_PENDING_END,
-  PART_PENDING_TAIL, PART_SIZE, PART_TAIL, SEG_RECORDS, SEG_TAIL, PART_END_OFFSET,
+  CTL_FREE_COUNT, CTL_FREE_HEAD, CTL_POOL_LOCK, FRAME_DELTA, FRAME_LENGTH, PART_BYTES, PART_LOCK, PART_PENDING_END,
+  PART_PENDING_TAIL, PART_SIZE, PART_TAIL, SEG_RECORDS, SEG_TAIL, PART_END_OFFSET, SEG_OWNER,
+  SEG_BASE_OFFSET, SEG_NEXT, SEG_HEADER, SEG_INDEX_COUNT,
 } from '../../src/core/abi.js'
 import { LogCore, frameLength } from '../../src/core/log.js'
 
@@ -54,6 +55,59 @@ describe('recovery after a thread died inside the core', () => {
     const firstBytes = [0, 1, 2, 3].map((i) => a.u8[a.polledFrame(i) + 32])
     expect(firstBytes).toEqual([0, 1, 2, 9])
     expect([0, 1, 2, 3].map((i) => a.frameTimestamp(a.polledFrame(i)))).toEqual([100, 101, 102, 200])
+  })
+
+  it('repairs a partition whose death came half-way through rolling to a new segment', async () => {
+    const a = await LogCore.create({ maxBytes: 1 << 20, shared: true, segmentBytes: 8192 })
+    const p = a.addPartition({ maxBytes: 0, maxAgeMs: 0, reject: false })
+    const token = 9
+    const b = LogCore.attach(a.module, a.memory, a.layout, token)
+    // fill more than one segment so there is a closed segment and an active one
+    let appended = 0
+    while (a.segments(p) < 2) {
+      b.stage(p, appended, 0, 0, undefined, undefined, value(appended & 0xff))
+      expect(b.commit(0)).toBe(1)
+      appended++
+    }
+    const dv = new DataView(a.memory.buffer)
+    const part = a.layout.partitions + p * PART_SIZE
+    const bytes = a.bytes(p)
+    // b took a block from the pool and linked it after the active segment, then died before
+    // recording the new tail in the partition (an empty segment the partition does not know of)
+    const tailBlock = dv.getUint32(part + PART_TAIL, true)
+    const tailSeg = a.layout.blocks + (tailBlock - 1) * a.layout.segmentBytes
+    // taken off the free list first, as the pool does (under its lock)
+    const fresh = dv.getUint32(a.layout.ctl + CTL_FREE_HEAD, true)
+    const freshSeg = a.layout.blocks + (fresh - 1) * a.layout.segmentBytes
+    dv.setUint32(a.layout.ctl + CTL_FREE_HEAD, dv.getUint32(freshSeg + SEG_NEXT, true), true)
+    dv.setUint32(a.layout.ctl + CTL_FREE_COUNT, a.freeSegments() - 1, true)
+    const free = a.freeSegments()
+    dv.setUint32(freshSeg + SEG_OWNER, p + 1, true)
+    dv.setBigInt64(freshSeg + SEG_BASE_OFFSET, BigInt(appended), true)
+    dv.setUint32(freshSeg + SEG_NEXT, 0, true)
+    dv.setUint32(freshSeg + SEG_TAIL, SEG_HEADER, true)
+    dv.setUint32(freshSeg + SEG_RECORDS, 0, true)
+    dv.setUint32(freshSeg + SEG_INDEX_COUNT, 0, true)
+    dv.setUint32(tailSeg + SEG_NEXT, fresh, true)
+    dv.setUint32(part + PART_LOCK, token, true)
+
+    expect(a.recoverLane(b.lane, token)).toBe(1)
+    expect(dv.getUint32(part + PART_TAIL, true)).toBe(fresh) // the chain is what counts
+    expect(a.segments(p)).toBe(3)
+    expect(a.bytes(p)).toBe(bytes)
+    expect(a.endOffset(p)).toBe(appended)
+    expect(a.freeSegments()).toBe(free)
+    // appends continue into the recovered segment, and a reader crosses all three segments
+    a.stage(p, 999, 0, 0, undefined, undefined, value(7))
+    expect(a.commit(0)).toBe(1)
+    expect(a.offsetAt(0)).toBe(appended)
+    const cursor = a.openCursor(p, 0)
+    let read = 0
+    for (let n = a.poll(cursor, 1000); n > 0; n = a.poll(cursor, 1000)) {
+      for (let i = 0; i < n; i++) expect(a.polledOffset(i)).toBe(read + i)
+      read += n
+    }
+    expect(read).toBe(appended + 1)
   })
 
   it('releases nothing a living thread holds', async () => {
