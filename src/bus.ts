@@ -3,17 +3,17 @@
 // delivery runs in a microtask, batched across everything published in the same turn.
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from './clock.js'
-import { codecId, codecOption, encodeHeaders, encodeText, resolveCodec, type Codec, type CodecOption } from './codec/codecs.js'
-import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH, TOPIC_CODEC_CUSTOM, TOPIC_CODEC_MSGPACK } from './core/abi.js'
-import { INTERNAL_PREFIX, sharedMsgpackCodec } from './codec/shared-structures.js'
+import { encodeHeaders, encodeText } from './codec/codecs.js'
+import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH } from './core/abi.js'
 import { LogCore, frameLength } from './core/log.js'
 import { statusError } from './core/status.js'
 import { BusClosedError, BusError, CodecError, InvalidArgumentError, RecordTooLargeError } from './errors.js'
 import { Reader, type ReaderOptions } from './reader/reader.js'
 import { consumeReader } from './reader/consume.js'
-import { compileSubscription, validateTopicName } from './topic/names.js'
+import { compileSubscription } from './topic/names.js'
+import { TopicRegistry } from './topic/registry.js'
 import { attachCore, createHandle, detachCore, type BusHandle } from './worker/handle.js'
-import { Topic, resolveTopicOptions, type Delivered, type ResolvedTopicOptions } from './topic/topic.js'
+import { resolveTopicOptions, type Delivered, type Topic } from './topic/topic.js'
 import type {
   BatchRecord, BusEvents, BusOptions, Headers, Key, Matching, Message, PublishOptions, RecordMetadata,
   SeekTarget, SkippedEvent, Subscribable, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
@@ -83,9 +83,9 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   /** Lifecycle events (skipped, error, topic.created), apart from topics so names never clash. */
   readonly events = new EventEmitter<BusEvents>()
   readonly clock: Clock
-  private readonly topics = new Map<string, Topic>()
-  /** Topics by directory index: every topic this thread knows, in the order they were declared. */
-  private readonly adopted: Topic[] = []
+  private readonly registry: TopicRegistry
+  /** User topics by name (the registry's map). */
+  private readonly topics: Map<string, Topic>
   private readonly readers = new Set<Reader>()
   private readonly listeners = new Map<Function, Map<string, Reader[]>>()
   private readonly dirty = new Set<Topic>()
@@ -110,9 +110,14 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   keepAlive: ((on: boolean) => void) | undefined
 
   /** @internal use createBus() */
-  constructor(readonly core: LogCore, private readonly options: BusOptions) {
+  constructor(readonly core: LogCore, options: BusOptions) {
     this.clock = options.clock ?? realClock
     this.shared = core.shared
+    this.registry = new TopicRegistry(core, this.clock, options, {
+      grew: (topic, from) => { for (const reader of this.readers) if (reader.matches(topic.name)) reader.attach(topic, from, true) },
+      created: (topic) => this.events.emit('topic.created', { topic: topic.name, partitions: topic.partitions }),
+    })
+    this.topics = this.registry.byName
     this.scratch = this.blank()
     this.host = {
       core,
@@ -140,82 +145,17 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
    */
   topic<K extends TopicName<T>>(name: K, options?: TopicOptions): TopicInfo {
     this.assertOpen()
-    validateTopicName(name)
-    const resolved = resolveTopicOptions(options, this.options.topicDefaults)
-    const existed = this.topics.get(name) ?? this.adoptByName(name)
-    const topic = existed ?? this.create(name, resolved)
-    if (existed !== undefined) {
-      // declared before (here or by another thread): apply this declaration's options
-      topic.reconfigure(resolved)
-      this.syncTopics()
-    }
+    const topic = this.registry.declare(name, options)
     this.armRetention()
     return { name, partitions: topic.partitions }
   }
 
-  /** Creates the topic in the directory shared by all threads (or finds it, if another thread won the race). */
-  private create(name: string, resolved: ResolvedTopicOptions): Topic {
-    if (resolved.codec === 'ref' && this.shared) {
-      throw new InvalidArgumentError(`codec 'ref' keeps values in one thread; a shared bus cannot use it (topic ${name})`, { topic: name, argument: 'codec' })
-    }
-    const config = { maxBytes: resolved.maxBytes, maxAgeMs: resolved.maxAgeMs, reject: resolved.onFull === 'reject' }
-    const index = this.core.declareTopic(name, resolved.partitions, config, codecId(resolved.codec))
-    this.syncTopics({ name, codec: resolved.codec })
-    return this.adopted[index]
-  }
-
-  private adoptByName(name: string): Topic | undefined {
-    const index = this.core.findTopic(name)
-    if (index < 0) return undefined
-    this.syncTopics()
-    return this.adopted[index]
-  }
-
-  /**
-   * Catches up with the topic directory: topics created by any thread since the last call, and
-   * partitions added to known ones. Readers matching a new topic or partition start at its
-   * beginning (everything in it came after they subscribed). `created` carries the options of a
-   * topic this thread just declared (its codec instance, for custom codecs).
-   */
-  private syncTopics(created?: { name: string; codec: CodecOption | undefined }): void {
-    for (const topic of this.adopted) {
-      const before = topic.refresh()
-      if (before < topic.partitions) for (const reader of this.readers) if (reader.matches(topic.name)) reader.attach(topic, before, true)
-    }
-    const count = this.core.topicCount()
-    while (this.adopted.length < count) {
-      const entry = this.core.topic(this.adopted.length)
-      const options: ResolvedTopicOptions = {
-        partitions: entry.ids.length, maxBytes: entry.maxBytes, maxAgeMs: entry.maxAgeMs, onFull: entry.reject ? 'reject' : 'evict',
-        codec: codecOption(entry.codec) ?? this.options.codecs?.[entry.name] ?? (created?.name === entry.name ? created.codec : undefined),
-      }
-      const topic = new Topic(entry, options, this.codecFor(entry.name, entry.index, entry.codec, options.codec), this.core, this.clock.now())
-      this.adopted.push(topic)
-      if (entry.name.startsWith(INTERNAL_PREFIX)) continue // the bus's own bookkeeping, not a user topic
-      this.topics.set(entry.name, topic)
-      for (const reader of this.readers) if (reader.matches(entry.name)) reader.attach(topic, 0, true)
-      this.events.emit('topic.created', { topic: entry.name, partitions: topic.partitions })
-    }
-  }
-
-  private codecFor(name: string, index: number, id: number, option: CodecOption | undefined): Codec {
-    // on a shared bus msgpack record structures are kept in the log, where every thread reads them
-    if (this.shared && id === TOPIC_CODEC_MSGPACK) return sharedMsgpackCodec(this.core, index)
-    if (option !== undefined || id !== TOPIC_CODEC_CUSTOM) return resolveCodec(option)
-    // a custom codec declared by another thread: this thread must be given the same one
-    const missing = (): never => {
-      throw new TypeError(`topic ${name} uses a custom codec; pass it to this thread in options.codecs`)
-    }
-    return { name: 'custom (missing)', encode: missing, decode: missing }
-  }
-
   private writable(name: string): Topic {
     this.assertOpen()
-    let topic = this.topics.get(name)
-    if (topic === undefined) {
-      topic = this.adoptByName(validateTopicName(name)) ?? this.create(name, resolveTopicOptions(undefined, this.options.topicDefaults))
-      this.armRetention()
-    }
+    const known = this.topics.get(name)
+    if (known !== undefined) return known
+    const topic = this.registry.writable(name)
+    this.armRetention()
     return topic
   }
 
@@ -420,7 +360,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     const matches = compileSubscription(target)
     const opts = this.readerOptions(options, fallbackFrom)
     const reader = new Reader(this.host, matches, handler, opts)
-    this.syncTopics()
+    this.registry.sync()
     this.readers.add(reader)
     for (const topic of this.topics.values()) if (matches(topic.name)) reader.attach(topic, 0, false)
     const signal = options?.signal
@@ -445,7 +385,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
       while (!this.closed && this.readers.size > 0) {
         // read the sequence first: a commit after this point changes it, so the wait returns
         const seen = this.core.wakeSequence()
-        this.syncTopics()
+        this.registry.sync()
         for (const topic of this.topics.values()) if (topic.readers.size > 0) this.dirty.add(topic)
         this.scheduleFlush()
         await this.core.waitForRecords(seen)
@@ -577,7 +517,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     this.flushScheduled = false
     this.notifyOthers()
     if (this.closed) return
-    if (this.shared && this.core.topicCount() !== this.adopted.length) this.syncTopics()
+    if (this.shared && this.registry.behind()) this.registry.sync()
     const topics = [...this.dirty]
     this.dirty.clear()
     for (const topic of topics) for (const reader of topic.readers) reader.run()
