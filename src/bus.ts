@@ -102,6 +102,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   /** Records were committed that other threads may be waiting for. */
   private notifyPending = false
   private unnotified = 0
+  private wokeThisTurn = false
   private watching = false
   private readonly host
   /** Set by attachBus: tells the creating thread this worker closed its bus. */
@@ -253,10 +254,14 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     if (topic.readers.size > 0 || topic.byReference) topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
     if (topic.readers.size > 0) this.dirty.add(topic)
     if (this.shared) {
-      // wake readers in other threads once per turn, or every NOTIFY_EVERY records in a long
-      // synchronous burst so that they read while this thread is still writing
+      // wake readers in other threads: at once if one is waiting and none was woken this turn
+      // (latency), else once at the end of the turn or every NOTIFY_EVERY records of a long
+      // synchronous burst (so that they read while this thread is still writing)
       this.notifyPending = true
-      if (++this.unnotified >= NOTIFY_EVERY) this.notifyOthers()
+      if (++this.unnotified >= NOTIFY_EVERY || (!this.wokeThisTurn && this.core.hasWaiters())) {
+        this.wokeThisTurn = true
+        this.notifyOthers()
+      }
     }
     if (topic.readers.size > 0 || this.shared) this.scheduleFlush()
   }
@@ -516,6 +521,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   private readonly flush = (): void => {
     this.flushScheduled = false
     this.notifyOthers()
+    this.wokeThisTurn = false
     if (this.closed) return
     if (this.shared && this.registry.behind()) this.registry.sync()
     const topics = [...this.dirty]

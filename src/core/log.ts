@@ -440,6 +440,11 @@ export class LogCore {
     if (Atomics.load(this.i32, (CTL + CTL_WAITERS) >> 2) > 0) Atomics.notify(this.i32, (CTL + CTL_WAKE) >> 2)
   }
 
+  /** Whether any thread waits in waitForRecords now. */
+  hasWaiters(): boolean {
+    return Atomics.load(this.i32, (CTL + CTL_WAITERS) >> 2) > 0
+  }
+
   /** The wake sequence now; pass it to waitForRecords. */
   wakeSequence(): number {
     return Atomics.load(this.i32, (CTL + CTL_WAKE) >> 2)
