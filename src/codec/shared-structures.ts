@@ -53,5 +53,10 @@ export function sharedMsgpackCodec(core: LogCore, topic: number): Codec {
     getStructures: () => store.load(),
     saveStructures: (structures: unknown[], isCompatible: (existing: unknown[] | undefined) => boolean) => store.save(structures, isCompatible),
   } as ConstructorParameters<typeof Packr>[0])
-  return { name: 'msgpack', encode: (value) => packr.pack(value), decode: (bytes) => packr.unpack(bytes) }
+  return {
+    name: 'msgpack',
+    encode: (value) => packr.pack(value),
+    decode: (bytes) => packr.unpack(bytes),
+    decodeRange: (source, start, end) => packr.unpack(source, { start, end }),
+  }
 }

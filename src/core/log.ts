@@ -515,6 +515,10 @@ export class LogCore {
     return this.f64[(this.out >> 3) + i * POLL_STRIDE + 1]
   }
 
+  frameLength(frame: number): number {
+    return this.u32[frame >> 2]
+  }
+
   frameTimestamp(frame: number): number {
     return this.f64[(frame + FRAME_TIMESTAMP) >> 3]
   }

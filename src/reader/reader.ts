@@ -237,14 +237,27 @@ export class Reader {
       n = core.poll(a.slot, max)
     }
     if (n < 0) throw statusError(n, { topic: a.topic.name, partition: a.partition })
-    for (let i = 0; i < n; i++) {
-      const offset = core.polledOffset(i)
-      try {
-        batch.push(a.topic.read(a.partition, core.polledFrame(i), offset))
-      } catch (error) {
-        // a record this codec cannot read is reported, not silently dropped
-        this.host.handlerFailed(error instanceof CodecError ? error : new CodecError(String(error), { cause: error }),
-          { topic: a.topic.name, partition: a.partition, offset })
+    for (let i = 0; i < n;) {
+      // on a shared core, each run of frames that lie end to end is copied out once, then decoded
+      let src = core.u8
+      let base = 0
+      let j = n
+      if (core.shared) {
+        const start = core.polledFrame(i)
+        let end = start + core.frameLength(start)
+        for (j = i + 1; j < n && core.polledFrame(j) === end; j++) end += core.frameLength(end)
+        src = core.u8.slice(start, end)
+        base = start
+      }
+      for (; i < j; i++) {
+        const offset = core.polledOffset(i)
+        try {
+          batch.push(a.topic.read(a.partition, core.polledFrame(i), offset, src, base))
+        } catch (error) {
+          // a record this codec cannot read is reported, not silently dropped
+          this.host.handlerFailed(error instanceof CodecError ? error : new CodecError(String(error), { cause: error }),
+            { topic: a.topic.name, partition: a.partition, offset })
+        }
       }
     }
     a.next = core.cursorOffset(a.slot)

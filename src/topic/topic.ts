@@ -226,8 +226,14 @@ export class Topic {
     return batch
   }
 
-  /** Builds the Message for the record at `frame`, from the recent values when it is there. */
-  read(partition: number, frame: number, offset: number): Delivered {
+  /**
+   * Builds the Message for the record at `frame`, from the recent values when it is there. The
+   * payload is read from `src`, where memory address X is src[X - base]: the core's own memory,
+   * or (on a shared core) a private copy of the polled frames, because decoders need plain memory
+   * (msgpackr's native string extractor throws on a SharedArrayBuffer, once per record, and
+   * browsers' TextDecoder refuses shared views) and the copy is one per batch, not per record.
+   */
+  read(partition: number, frame: number, offset: number, src: Uint8Array = this.core.u8, base = 0): Delivered {
     const core = this.core
     const recent = this.recent[partition]
     const hit = recent === undefined ? -1 : recent.find(offset)
@@ -236,18 +242,17 @@ export class Topic {
     const h = core.frameHeadersLength(frame)
     const k = core.frameKeyLength(frame)
     const v = core.frameValueLength(frame)
+    // bytes the message may keep: a copy out of the log, or a view of the private batch copy
+    const own = (at: number, length: number): Uint8Array => src === core.u8 ? core.copy(at, length) : src.subarray(at - base, at - base + length)
     let at = frame + FRAME_HEADER
     try {
-      const headers = h === 0 ? NO_HEADERS : core.shared ? decodeHeaders(core.copy(at, h), 0, h) : decodeHeaders(core.u8, at, at + h)
+      const headers = h === 0 ? NO_HEADERS : decodeHeaders(src, at - base, at - base + h)
       at += h
-      const key = (flags & FLAG_KEY) === 0 ? undefined
-        : (flags & FLAG_KEY_BINARY) !== 0 ? core.copy(at, k) : decodeText(core.copy(at, k))
+      const key = (flags & FLAG_KEY) === 0 ? undefined : (flags & FLAG_KEY_BINARY) !== 0 ? own(at, k) : decodeText(own(at, k))
       at += k
       const codec = this.codec
       const value = (flags & FLAG_NULL_VALUE) !== 0 ? null
-        // decoders get plain memory: msgpackr's native string extractor and browsers' TextDecoder
-        // refuse shared buffers (the first by throwing per record, which costs 15x the decode)
-        : codec.decodeRange !== undefined && !core.shared ? codec.decodeRange(core.u8, at, at + v) : codec.decode(core.copy(at, v))
+        : codec.decodeRange !== undefined ? codec.decodeRange(src, at - base, at - base + v) : codec.decode(own(at, v))
       return { topic: this.name, partition, offset, timestamp: core.frameTimestamp(frame), key, headers, value, attempt: 1 }
     } catch (error) {
       throw new CodecError(`cannot decode record ${offset} of ${this.name}/${partition} with codec ${this.codecName}`, { topic: this.name, partition, offset, cause: error })
