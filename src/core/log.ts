@@ -158,7 +158,7 @@ export class LogCore {
   readonly maxFrameBytes: number
   readonly maxPartitions: number
   u8!: Uint8Array
-  private u32!: Uint32Array
+  u32!: Uint32Array
   private i32!: Int32Array
   private f64!: Float64Array
   private readonly x: CoreExports

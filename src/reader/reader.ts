@@ -238,9 +238,13 @@ export class Reader {
     }
     if (n < 0) throw statusError(n, { topic: a.topic.name, partition: a.partition })
     for (let i = 0; i < n;) {
-      // on a shared core, each run of frames that lie end to end is copied out once, then decoded
+      // On a shared core each run of frames that lie end to end is copied out once and decoded
+      // from the copy. Another thread may evict and reuse the segment meanwhile; eviction moves
+      // the log start before a block is reused, so a log start still at or below the run's first
+      // offset after the copy proves the copy good (a seqlock on the log start).
       let src = core.u8
       let base = 0
+      let view: DataView | undefined
       let j = n
       if (core.shared) {
         const start = core.polledFrame(i)
@@ -248,11 +252,18 @@ export class Reader {
         for (j = i + 1; j < n && core.polledFrame(j) === end; j++) end += core.frameLength(end)
         src = core.u8.slice(start, end)
         base = start
+        view = new DataView(src.buffer)
+        if (core.startOffset(a.id) > core.polledOffset(i)) {
+          // overtaken by retention while copying: what was lost is reported like any reset
+          a.next = core.polledOffset(i)
+          this.reset(a)
+          return batch
+        }
       }
       for (; i < j; i++) {
         const offset = core.polledOffset(i)
         try {
-          batch.push(a.topic.read(a.partition, core.polledFrame(i), offset, src, base))
+          batch.push(a.topic.read(a.partition, core.polledFrame(i), offset, src, base, view))
         } catch (error) {
           // a record this codec cannot read is reported, not silently dropped
           this.host.handlerFailed(error instanceof CodecError ? error : new CodecError(String(error), { cause: error }),

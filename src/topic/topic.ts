@@ -1,6 +1,6 @@
 // A topic: its partitions in the core, codec, partitioner and the recent values that let
 // same-thread readers skip the codec. Reading a record back into a Message happens here.
-import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FRAME_HEADER } from '../core/abi.js'
+import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FRAME_FLAGS, FRAME_HEADER, FRAME_KEY_LENGTH, FRAME_TIMESTAMP, FRAME_VALUE_LENGTH } from '../core/abi.js'
 import type { LogCore, TopicEntry } from '../core/log.js'
 import { codecId, codecName, decodeHeaders, decodeText, type Codec, type CodecOption } from '../codec/codecs.js'
 import { CodecError, InvalidArgumentError } from '../errors.js'
@@ -233,15 +233,18 @@ export class Topic {
    * (msgpackr's native string extractor throws on a SharedArrayBuffer, once per record, and
    * browsers' TextDecoder refuses shared views) and the copy is one per batch, not per record.
    */
-  read(partition: number, frame: number, offset: number, src: Uint8Array = this.core.u8, base = 0): Delivered {
+  read(partition: number, frame: number, offset: number, src: Uint8Array = this.core.u8, base = 0, view?: DataView): Delivered {
     const core = this.core
     const recent = this.recent[partition]
     const hit = recent === undefined ? -1 : recent.find(offset)
     if (hit >= 0) return recent!.message(this.name, partition, offset, hit)
-    const flags = core.frameFlags(frame)
-    const h = core.frameHeadersLength(frame)
-    const k = core.frameKeyLength(frame)
-    const v = core.frameValueLength(frame)
+    // with a private copy, every field comes from it: the log may be reused under us
+    const word = (field: number): number => view === undefined ? core.u32[(frame + field) >> 2] : view.getUint32(frame - base + field, true)
+    const flags = word(FRAME_FLAGS) & 0xffff
+    const h = word(FRAME_FLAGS) >>> 16
+    const k = word(FRAME_KEY_LENGTH)
+    const v = word(FRAME_VALUE_LENGTH)
+    const timestamp = view === undefined ? core.frameTimestamp(frame) : view.getFloat64(frame - base + FRAME_TIMESTAMP, true)
     // bytes the message may keep: a copy out of the log, or a view of the private batch copy
     const own = (at: number, length: number): Uint8Array => src === core.u8 ? core.copy(at, length) : src.subarray(at - base, at - base + length)
     let at = frame + FRAME_HEADER
@@ -253,7 +256,7 @@ export class Topic {
       const codec = this.codec
       const value = (flags & FLAG_NULL_VALUE) !== 0 ? null
         : codec.decodeRange !== undefined ? codec.decodeRange(src, at - base, at - base + v) : codec.decode(own(at, v))
-      return { topic: this.name, partition, offset, timestamp: core.frameTimestamp(frame), key, headers, value, attempt: 1 }
+      return { topic: this.name, partition, offset, timestamp, key, headers, value, attempt: 1 }
     } catch (error) {
       throw new CodecError(`cannot decode record ${offset} of ${this.name}/${partition} with codec ${this.codecName}`, { topic: this.name, partition, offset, cause: error })
     }
