@@ -360,10 +360,10 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
 
   // ---- reading --------------------------------------------------------------------------------
 
-  private reader<P extends string>(target: P, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined, fallbackFrom: 'latest'): Reader {
+  private reader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): Reader {
     this.assertOpen()
     const matches = compileSubscription(target)
-    const opts = this.readerOptions(options, fallbackFrom)
+    const opts = this.readerOptions(options)
     const reader = new Reader(this.host, matches, handler, opts)
     this.registry.sync()
     this.readers.add(reader)
@@ -401,14 +401,14 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     void loop()
   }
 
-  private readerOptions(options: SubscribeOptions | undefined, fallbackFrom: 'latest'): ReaderOptions {
+  private readerOptions(options: SubscribeOptions | undefined): ReaderOptions {
     if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('subscribe options must be an object', { argument: 'options' })
     for (const name of GROUP_OPTIONS) {
       if (options && (options as Record<string, unknown>)[name] !== undefined) {
         throw new InvalidArgumentError(`option '${name}' belongs to consumer groups, which this version does not have yet; omit it for an independent reader`, { argument: name })
       }
     }
-    const from = options?.from ?? fallbackFrom
+    const from = options?.from ?? 'latest'
     const validFrom = from === 'earliest' || from === 'latest' ||
       (typeof from === 'object' && from !== null && (
         ('timestamp' in from && typeof from.timestamp === 'number' && Number.isFinite(from.timestamp)) ||
@@ -432,7 +432,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
    */
   subscribe<P extends Subscribable<T>>(target: P, handler: (message: Message<T, Matching<T, P>>) => unknown, options?: SubscribeOptions): Subscription {
     if (typeof handler !== 'function') throw new InvalidArgumentError('subscribe needs a handler function', { argument: 'handler' })
-    const reader = this.reader(target, handler as (message: Delivered) => unknown, options, 'latest')
+    const reader = this.reader(target, handler as (message: Delivered) => unknown, options)
     return {
       pause: () => reader.pause(),
       resume: () => reader.resume(),
@@ -456,7 +456,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   consume<P extends Subscribable<T>>(target: P, options?: ConsumeOptions): AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable {
     const highWaterMark = options?.highWaterMark ?? 1024
     if (!Number.isInteger(highWaterMark) || highWaterMark < 1) throw new InvalidArgumentError(`highWaterMark must be a positive integer, got ${String(highWaterMark)}`, { argument: 'highWaterMark' })
-    return consumeReader((push) => this.reader(target, push, options, 'latest'), highWaterMark) as AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
+    return consumeReader((push) => this.reader(target, push, options), highWaterMark) as AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
   }
 
   /**
@@ -497,7 +497,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
       if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
         (result as PromiseLike<unknown>).then(undefined, (error: unknown) => this.report(error, message))
       }
-    }, undefined, 'latest')
+    }, undefined)
     list.push(reader)
     return Object.assign(remove, { [dispose]: remove })
   }
