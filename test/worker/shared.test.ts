@@ -92,6 +92,18 @@ describe('one shared log across worker threads', () => {
     expect(Object.keys(bus.stats())).toEqual(['shapes'])
   })
 
+  it('partitions a worker adds are picked up by readers in the main thread', async () => {
+    const bus = await sharedBus()
+    bus.topic('grow', { partitions: 1 })
+    const got = new Map<number, number>()
+    bus.subscribe('grow', (msg) => { got.set(msg.partition, (got.get(msg.partition) ?? 0) + 1) })
+    await next(start('producer', bus, { topic: 'grow', producer: 1, count: 300, declare: { partitions: 3 } }), 'done')
+    await bus.idle()
+    expect(bus.stats().grow.partitions).toHaveLength(3)
+    expect([...got.keys()].sort()).toEqual([0, 1, 2])
+    expect([...got.values()].reduce((a, b) => a + b, 0)).toBe(300)
+  })
+
   it('a topic a worker creates is the same topic in the main thread', async () => {
     const bus = await sharedBus()
     const got: number[] = []
