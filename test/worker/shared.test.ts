@@ -30,6 +30,14 @@ function next(worker: Worker, type: string): Promise<any> {
   })
 }
 
+/** Waits for something another thread brings about (a port 'close', a wake-up), up to 10 s. */
+async function until(condition: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !condition();) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
 async function sharedBus(): Promise<Bus> {
   const bus = await createBus({ shared: true, maxBytes: 32 * 1024 * 1024 })
   buses.push(bus)
@@ -109,8 +117,7 @@ describe('one shared log across worker threads', () => {
     const got: number[] = []
     bus.subscribe('made.*', (msg) => { got.push((msg.value as { seq: number }).seq) })
     await next(start('producer', bus, { topic: 'made.in-worker', producer: 7, count: 100 }), 'done')
-    await bus.idle()
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await until(() => got.length >= 100)
     await bus.idle()
     expect(got).toEqual(Array.from({ length: 100 }, (_, i) => i))
     expect(bus.stats()['made.in-worker'].partitions[0].endOffset).toBe(100)
@@ -127,7 +134,7 @@ describe('one shared log across worker threads', () => {
     const crash = new Promise((resolve) => crashing.once('error', resolve))
     await new Promise((resolve) => crashing.once('exit', resolve))
     expect(String(await crash)).toContain('crashed on purpose')
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await until(() => exits.length === 2)
     expect(exits).toEqual([{ lane: 1, clean: true, recovered: 0 }, { lane: 1, clean: false, recovered: 0 }])
     // both lanes free again: another worker can attach and publish
     await next(start('producer', bus, { topic: 't', producer: 3, count: 50 }), 'done')
@@ -152,8 +159,7 @@ describe('one shared log across worker threads', () => {
       // the main thread keeps publishing to the same partitions: nothing is left locked
       for (let seq = 0; seq < 50; seq++) bus.publish('flood', record(1000 + round, seq), { key: `k${seq % 5}` })
     }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(exits).toHaveLength(12)
+    await until(() => exits.length === 12)
     expect(exits.every((e) => !e.clean)).toBe(true)
     // everything still in the log decodes, checks out, and each producer's records are in order
     const seen = new Map<number, number[]>()
