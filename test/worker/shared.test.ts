@@ -199,7 +199,7 @@ describe('one shared log across worker threads', () => {
       if ((last.get(v.producer) ?? -1) >= v.seq) problems.push(`order ${v.producer}: ${v.seq} after ${last.get(v.producer)}`)
       last.set(v.producer, v.seq)
       delivered++
-      if (delivered % 64 === 0) await new Promise((resolve) => setImmediate(resolve))
+      if (delivered % 64 === 0) await new Promise((resolve) => setTimeout(resolve, 1))
     }, { from: 'earliest' })
     const writers = [0, 1].map((producer) => start('flood', bus, { topic: 'race', producer }))
     await Promise.all(writers.map((w) => next(w, 'started')))
