@@ -11,7 +11,7 @@ import { indexReserve, partAddr, partValid, segmentPoolInit } from './log/segmen
 import { acas32, aload32, aload64, astore32 } from './sync'
 
 export { logAddPartition, logAppend, logConfigure, logOffsetForTime, logPoll, logRetain } from './log/partition'
-export { murmur2, partitionForKey } from './route/murmur2'
+export { murmur2 } from './route/murmur2'
 export { topicConfigure, topicCreate, topicFind } from './route/topics'
 export { logRecover } from './log/recover'
 export { syncSetToken } from './sync'

@@ -31,8 +31,3 @@ export function murmur2(ptr: usize, length: i32): i32 {
   h ^= <i32>(<u32>h >> 15)
   return h
 }
-
-/** Kafka's key -> partition rule: (murmur2(key) & 0x7fffffff) % partitions. */
-export function partitionForKey(ptr: usize, length: i32, partitions: i32): i32 {
-  return (murmur2(ptr, length) & 0x7fffffff) % partitions
-}
