@@ -231,16 +231,20 @@ export class LogCore {
 
   /**
    * After a thread died: repairs what it was changing when it stopped, releases the locks it held
-   * (they carry its lane token) and frees its lane if it still holds it. Returns the locks released.
+   * (they carry its lane token) and frees its lane. Returns the lane it held (-1 if it never took
+   * one) and how many locks were released.
    */
-  recoverLane(lane: number, token: number): number {
+  recoverLane(token: number): { lane: number; released: number } {
     let released = this.x.logRecover(CTL, token)
     for (let t = 0; t < this.topicCount(); t++) {
       const word = (this.layout.topics + t * TOPIC_SIZE + TOPIC_STRUCTURES_LOCK) >> 2
       if (Atomics.compareExchange(this.i32, word, token, 0) === token) released++
     }
-    Atomics.compareExchange(this.i32, (this.layout.laneOwners >> 2) + lane, token, 0)
-    return released
+    const owners = this.layout.laneOwners >> 2
+    for (let lane = 0; lane < this.layout.lanes; lane++) {
+      if (Atomics.compareExchange(this.i32, owners + lane, token, 0) === token) return { lane, released }
+    }
+    return { lane: -1, released }
   }
 
   private refreshViews(): void {

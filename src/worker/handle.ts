@@ -34,17 +34,20 @@ const unref = (port: MessagePort): void => (port as unknown as { unref?: () => v
 export function createHandle(core: LogCore, onExit: (exit: WorkerExit) => void): BusHandle {
   const { port1, port2 } = new MessageChannel()
   const laneToken = ++tokens
-  let lane = -1
+  let attachedLane = -1
   let clean = false
   port1.onmessage = (event: MessageEvent) => {
     const data = event.data as { type?: string; lane?: number }
-    if (data?.type === 'attached' && typeof data.lane === 'number') lane = data.lane
+    if (data?.type === 'attached' && typeof data.lane === 'number') attachedLane = data.lane
     if (data?.type === 'closed') clean = true
   }
-  // Node emits 'close' on a port whose other end closed or whose thread exited
+  // Node emits 'close' on a port whose other end closed or whose thread exited. The lane and the
+  // locks are found by the token, so a thread that dies before any message got through is
+  // recovered too.
   ;(port1 as unknown as { on?: (event: string, fn: () => void) => void }).on?.('close', () => {
-    if (lane < 0) return
-    onExit({ lane, clean, recovered: core.recoverLane(lane, laneToken) })
+    const { lane, released } = core.recoverLane(laneToken)
+    const which = lane >= 0 ? lane : attachedLane // a clean close gave its lane back itself
+    if (which >= 0 || released > 0) onExit({ lane: which, clean, recovered: released })
   })
   unref(port1)
   return { kind: 'ringbus/shared', memory: core.memory, module: core.module, layout: core.layout, laneToken, port: port2, transfer: [port2] }

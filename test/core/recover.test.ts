@@ -38,7 +38,7 @@ describe('recovery after a thread died inside the core', () => {
     const free = a.freeSegments()
     dv.setUint32(a.layout.ctl + CTL_FREE_COUNT, free + 1, true) // a pool operation cut short
 
-    expect(a.recoverLane(b.lane, token)).toBe(2)
+    expect(a.recoverLane(token)).toEqual({ lane: b.lane, released: 2 })
     expect(dv.getUint32(part + PART_LOCK, true)).toBe(0)
     expect(dv.getUint32(part + PART_PENDING_TAIL, true)).toBe(0)
     expect(a.freeSegments()).toBe(free)
@@ -91,7 +91,7 @@ describe('recovery after a thread died inside the core', () => {
     dv.setUint32(tailSeg + SEG_NEXT, fresh, true)
     dv.setUint32(part + PART_LOCK, token, true)
 
-    expect(a.recoverLane(b.lane, token)).toBe(1)
+    expect(a.recoverLane(token)).toEqual({ lane: b.lane, released: 1 })
     expect(dv.getUint32(part + PART_TAIL, true)).toBe(fresh) // the chain is what counts
     expect(a.segments(p)).toBe(3)
     expect(a.bytes(p)).toBe(bytes)
@@ -116,7 +116,7 @@ describe('recovery after a thread died inside the core', () => {
     const dv = new DataView(a.memory.buffer)
     const part = a.layout.partitions + p * PART_SIZE
     dv.setUint32(part + PART_LOCK, 5, true) // held by token 5, alive
-    expect(a.recoverLane(3, 9)).toBe(0)
+    expect(a.recoverLane(9)).toEqual({ lane: -1, released: 0 })
     expect(dv.getUint32(part + PART_LOCK, true)).toBe(5)
   })
 })
