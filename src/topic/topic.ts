@@ -226,6 +226,11 @@ export class Topic {
     return batch
   }
 
+  /** Bytes a message may keep: a copy out of the log, or a view of the private batch copy. */
+  private own(src: Uint8Array, base: number, at: number, length: number): Uint8Array {
+    return src === this.core.u8 ? this.core.copy(at, length) : src.subarray(at - base, at - base + length)
+  }
+
   /**
    * Builds the Message for the record at `frame`, from the recent values when it is there. The
    * payload is read from `src`, where memory address X is src[X - base]: the core's own memory,
@@ -239,23 +244,31 @@ export class Topic {
     const hit = recent === undefined ? -1 : recent.find(offset)
     if (hit >= 0) return recent!.message(this.name, partition, offset, hit)
     // with a private copy, every field comes from it: the log may be reused under us
-    const word = (field: number): number => view === undefined ? core.u32[(frame + field) >> 2] : view.getUint32(frame - base + field, true)
-    const flags = word(FRAME_FLAGS) & 0xffff
-    const h = word(FRAME_FLAGS) >>> 16
-    const k = word(FRAME_KEY_LENGTH)
-    const v = word(FRAME_VALUE_LENGTH)
-    const timestamp = view === undefined ? core.frameTimestamp(frame) : view.getFloat64(frame - base + FRAME_TIMESTAMP, true)
-    // bytes the message may keep: a copy out of the log, or a view of the private batch copy
-    const own = (at: number, length: number): Uint8Array => src === core.u8 ? core.copy(at, length) : src.subarray(at - base, at - base + length)
+    let flagWord: number, k: number, v: number, timestamp: number
+    if (view === undefined) {
+      flagWord = core.u32[(frame + FRAME_FLAGS) >> 2]
+      k = core.frameKeyLength(frame)
+      v = core.frameValueLength(frame)
+      timestamp = core.frameTimestamp(frame)
+    } else {
+      const at = frame - base
+      flagWord = view.getUint32(at + FRAME_FLAGS, true)
+      k = view.getUint32(at + FRAME_KEY_LENGTH, true)
+      v = view.getUint32(at + FRAME_VALUE_LENGTH, true)
+      timestamp = view.getFloat64(at + FRAME_TIMESTAMP, true)
+    }
+    const flags = flagWord & 0xffff
+    const h = flagWord >>> 16
     let at = frame + FRAME_HEADER
     try {
       const headers = h === 0 ? NO_HEADERS : decodeHeaders(src, at - base, at - base + h)
       at += h
-      const key = (flags & FLAG_KEY) === 0 ? undefined : (flags & FLAG_KEY_BINARY) !== 0 ? own(at, k) : decodeText(own(at, k))
+      const key = (flags & FLAG_KEY) === 0 ? undefined
+        : (flags & FLAG_KEY_BINARY) !== 0 ? this.own(src, base, at, k) : decodeText(this.own(src, base, at, k))
       at += k
       const codec = this.codec
       const value = (flags & FLAG_NULL_VALUE) !== 0 ? null
-        : codec.decodeRange !== undefined ? codec.decodeRange(src, at - base, at - base + v) : codec.decode(own(at, v))
+        : codec.decodeRange !== undefined ? codec.decodeRange(src, at - base, at - base + v) : codec.decode(this.own(src, base, at, v))
       return { topic: this.name, partition, offset, timestamp, key, headers, value, attempt: 1 }
     } catch (error) {
       throw new CodecError(`cannot decode record ${offset} of ${this.name}/${partition} with codec ${this.codecName}`, { topic: this.name, partition, offset, cause: error })
