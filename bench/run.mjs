@@ -8,10 +8,14 @@
 //   BENCH_ONLY=objects,raw-batch ...       some scenarios only (objects, raw-batch, append-retained,
 //                                          fanout-objects, fanout-raw, latency)
 //
+// Each scenario runs in a fresh node process: contenders share code such as eventemitter3's emit,
+// whose JIT state (one call site seeing one value shape, or several) would otherwise carry over
+// from one scenario to the next and move an anchor's rate by half.
+//
 // Results also go to bench/last-run.json (git-ignored), to be pasted into bench/RESULTS.md.
 import os from 'node:os'
-import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { benchConfig, printScenario, runScenario } from './harness.mjs'
 import objects from './same-thread-objects.mjs'
@@ -22,6 +26,25 @@ import { fanoutObjects, fanoutRaw, latency } from './worker-fanout.mjs'
 const scenarios = [objects, rawBatch, appendRetained, fanoutObjects, fanoutRaw]
 const cfg = benchConfig()
 const log = console.log
+const lastRun = new URL('./last-run.json', import.meta.url)
+
+if (cfg.only === undefined) {
+  // the whole suite: one child process per scenario, then one report
+  const ids = [...scenarios.map((s) => s.id), 'latency']
+  const parts = []
+  for (const id of ids) {
+    const out = fileURLToPath(new URL(`./last-run.${id}.json`, import.meta.url))
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { stdio: 'inherit', env: { ...process.env, BENCH_ONLY: id, BENCH_OUT: out } })
+    if (child.status !== 0) process.exit(child.status ?? 1)
+    parts.push(JSON.parse(readFileSync(out, 'utf8')))
+  }
+  const report = { ...parts[0], scenarios: parts.flatMap((p) => p.scenarios), latency: parts.find((p) => p.latency)?.latency, finishedAt: new Date().toISOString() }
+  writeFileSync(lastRun, `${JSON.stringify(report, null, 2)}\n`)
+  const goals = report.scenarios.flatMap((s) => s.goals)
+  log('')
+  log(`all scenarios: goals met ${goals.filter((g) => g.met).length}/${goals.length}; wrote ${fileURLToPath(lastRun)}`)
+  process.exit(0)
+}
 
 function git(...args) {
   try {
@@ -98,8 +121,8 @@ if (cfg.only === undefined || cfg.only.includes('latency')) {
 const goals = report.scenarios.flatMap((s) => s.goals)
 report.finishedAt = new Date().toISOString()
 report.machine.loadavgAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)))
-const out = new URL('./last-run.json', import.meta.url)
+const out = process.env.BENCH_OUT ?? lastRun
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`)
 log('')
 log(`goals met: ${goals.filter((g) => g.met).length}/${goals.length}; ${((Date.parse(report.finishedAt) - startedAt.getTime()) / 1000).toFixed(1)} s; load avg ${report.machine.loadavgAtEnd.join(' ')}`)
-log(`wrote ${fileURLToPath(out)}`)
+log(`wrote ${typeof out === 'string' ? out : fileURLToPath(out)}`)
