@@ -247,18 +247,22 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     return this.core.stage(r.topic.ids[r.partition], r.timestamp, r.keyHash, r.flags, r.headerBytes, r.keyBytes, r.valueBytes)
   }
 
-  /** Bookkeeping for an appended record: counters, same-thread recent values, wake readers. */
+  /** Keeps an appended record's value for same-thread readers (and the value itself for 'ref'). */
   private appended(r: Prepared, offset: number): void {
     const topic = r.topic
-    topic.published++
     if (topic.readers.size > 0 || topic.byReference) topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
+  }
+
+  /** Bookkeeping once per call, however many records it appended to `topic`. */
+  private afterAppend(topic: Topic, count: number): void {
+    topic.published += count
     if (topic.readers.size > 0) this.dirty.add(topic)
     if (this.shared) {
       // wake readers in other threads: at once if one is waiting and none was woken this turn
       // (latency), else once at the end of the turn or every NOTIFY_EVERY records of a long
       // synchronous burst (so that they read while this thread is still writing)
       this.notifyPending = true
-      if (++this.unnotified >= NOTIFY_EVERY || (!this.wokeThisTurn && this.core.hasWaiters())) {
+      if ((this.unnotified += count) >= NOTIFY_EVERY || (!this.wokeThisTurn && this.core.hasWaiters())) {
         this.wokeThisTurn = true
         this.notifyOthers()
       }
@@ -284,6 +288,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     if (this.core.commit(now) !== 1) throw this.failure(r, this.core.statusAt(0))
     const offset = this.core.offsetAt(0)
     this.appended(r, offset)
+    this.afterAppend(r.topic, 1)
     const result = { topic, partition: r.partition, offset, timestamp: r.timestamp }
     r.value = r.key = r.headers = undefined // do not pin the last value
     r.valueBytes = EMPTY
@@ -321,6 +326,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
           this.appended(r, offset)
           results[done + i] = { topic, partition: r.partition, offset, timestamp: r.timestamp }
         }
+        if (n > 0) this.afterAppend(t, n)
         done += n
         if (n < staged) {
           const error = this.failure(prepared[done], this.core.statusAt(n))
