@@ -80,6 +80,25 @@ export interface CoreLayout {
   pages: number
 }
 
+/**
+ * Where the frames of a poll are read from: the core's memory itself, or (on a shared core) a
+ * private copy, frame address X at bytes[X - base].
+ */
+export interface FrameSource {
+  readonly bytes: Uint8Array
+  readonly base: number
+  readonly view: DataView | undefined
+}
+
+/** A frame's header fields (one reused object per core: read them before the next call). */
+export interface FrameFields {
+  flags: number
+  headersLength: number
+  keyLength: number
+  valueLength: number
+  timestamp: number
+}
+
 /** What the topic directory holds about a topic (shared by every thread). */
 export interface TopicEntry {
   index: number
@@ -158,7 +177,7 @@ export class LogCore {
   readonly maxFrameBytes: number
   readonly maxPartitions: number
   u8!: Uint8Array
-  u32!: Uint32Array
+  private u32!: Uint32Array
   private i32!: Int32Array
   private f64!: Float64Array
   private readonly x: CoreExports
@@ -175,6 +194,8 @@ export class LogCore {
   private staged = 0
   private slab = new Uint8Array(SLAB_BYTES)
   private slabUsed = 0
+  private ownSource!: FrameSource
+  private readonly frameFields: FrameFields = { flags: 0, headersLength: 0, keyLength: 0, valueLength: 0, timestamp: 0 }
 
   static async create(options: CoreOptions): Promise<LogCore> {
     const layout = computeLayout(options)
@@ -253,6 +274,7 @@ export class LogCore {
     this.u32 = new Uint32Array(buffer)
     this.i32 = new Int32Array(buffer)
     this.f64 = new Float64Array(buffer)
+    this.ownSource = { bytes: this.u8, base: 0, view: undefined }
   }
 
   /** Frame bytes per segment for a partition: about a quarter of its byte cap, so eviction is gradual. */
@@ -519,8 +541,62 @@ export class LogCore {
     return this.f64[(this.out >> 3) + i * POLL_STRIDE + 1]
   }
 
-  frameLength(frame: number): number {
-    return this.u32[frame >> 2]
+  /** The core's own memory as a frame source (plain cores decode in place). */
+  get memorySource(): FrameSource {
+    return this.ownSource
+  }
+
+  /**
+   * Records [i, end) of the last poll that lie end to end in memory, and where to read them. On a
+   * shared core that is a private copy: decoders need plain memory (msgpackr's native string
+   * extractor throws on a SharedArrayBuffer, browsers' TextDecoder refuses shared views), and
+   * another thread may reuse the segment; `valid(firstOffset)` tells whether it did not.
+   */
+  polledRun(i: number, n: number): { end: number; source: FrameSource } {
+    if (!this.shared) return { end: n, source: this.ownSource }
+    const start = this.polledFrame(i)
+    let stop = start + this.u32[start >> 2]
+    let end = i + 1
+    for (; end < n && this.polledFrame(end) === stop; end++) stop += this.u32[stop >> 2]
+    const bytes = this.u8.slice(start, stop)
+    return { end, source: { bytes, base: start, view: new DataView(bytes.buffer) } }
+  }
+
+  /**
+   * After copying a run starting at `firstOffset` of partition `p`: true if no eviction overtook
+   * it. Eviction moves the log start before a block is reused, so a log start still at or below
+   * the run's first offset proves the copy good (a seqlock on the log start).
+   */
+  copyValid(p: number, firstOffset: number): boolean {
+    return this.startOffset(p) <= firstOffset
+  }
+
+  /** The header fields of the frame at `frame`, read from `source`. */
+  fields(frame: number, source: FrameSource): FrameFields {
+    const f = this.frameFields
+    const view = source.view
+    if (view === undefined) {
+      const word = this.u32[(frame + FRAME_FLAGS) >> 2]
+      f.flags = word & 0xffff
+      f.headersLength = word >>> 16
+      f.keyLength = this.u32[(frame + FRAME_KEY_LENGTH) >> 2]
+      f.valueLength = this.u32[(frame + FRAME_VALUE_LENGTH) >> 2]
+      f.timestamp = this.f64[(frame + FRAME_TIMESTAMP) >> 3]
+    } else {
+      const at = frame - source.base
+      const word = view.getUint32(at + FRAME_FLAGS, true)
+      f.flags = word & 0xffff
+      f.headersLength = word >>> 16
+      f.keyLength = view.getUint32(at + FRAME_KEY_LENGTH, true)
+      f.valueLength = view.getUint32(at + FRAME_VALUE_LENGTH, true)
+      f.timestamp = view.getFloat64(at + FRAME_TIMESTAMP, true)
+    }
+    return f
+  }
+
+  /** Bytes [at, at + length) a message may keep: copied out of the log, or a view of a private copy. */
+  keep(source: FrameSource, at: number, length: number): Uint8Array {
+    return source === this.ownSource ? this.copy(at, length) : source.bytes.subarray(at - source.base, at - source.base + length)
   }
 
   frameTimestamp(frame: number): number {

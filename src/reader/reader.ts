@@ -238,32 +238,19 @@ export class Reader {
     }
     if (n < 0) throw statusError(n, { topic: a.topic.name, partition: a.partition })
     for (let i = 0; i < n;) {
-      // On a shared core each run of frames that lie end to end is copied out once and decoded
-      // from the copy. Another thread may evict and reuse the segment meanwhile; eviction moves
-      // the log start before a block is reused, so a log start still at or below the run's first
-      // offset after the copy proves the copy good (a seqlock on the log start).
-      let src = core.u8
-      let base = 0
-      let view: DataView | undefined
-      let j = n
-      if (core.shared) {
-        const start = core.polledFrame(i)
-        let end = start + core.frameLength(start)
-        for (j = i + 1; j < n && core.polledFrame(j) === end; j++) end += core.frameLength(end)
-        src = core.u8.slice(start, end)
-        base = start
-        view = new DataView(src.buffer)
-        if (core.startOffset(a.id) > core.polledOffset(i)) {
-          // overtaken by retention while copying: what was lost is reported like any reset
-          a.next = core.polledOffset(i)
-          this.reset(a)
-          return batch
-        }
+      // each run of frames that lie end to end is read from one source (on a shared core, one
+      // private copy, valid only if no other thread evicted the segment while it was taken)
+      const { end: j, source } = core.polledRun(i, n)
+      if (source !== core.memorySource && !core.copyValid(a.id, core.polledOffset(i))) {
+        // overtaken by retention while copying: what was lost is reported like any reset
+        a.next = core.polledOffset(i)
+        this.reset(a)
+        return batch
       }
       for (; i < j; i++) {
         const offset = core.polledOffset(i)
         try {
-          batch.push(a.topic.read(a.partition, core.polledFrame(i), offset, src, base, view))
+          batch.push(a.topic.read(a.partition, core.polledFrame(i), offset, source))
         } catch (error) {
           // a record this codec cannot read is reported, not silently dropped
           this.host.handlerFailed(error instanceof CodecError ? error : new CodecError(String(error), { cause: error }),

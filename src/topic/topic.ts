@@ -1,7 +1,7 @@
 // A topic: its partitions in the core, codec, partitioner and the recent values that let
 // same-thread readers skip the codec. Reading a record back into a Message happens here.
-import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FRAME_FLAGS, FRAME_HEADER, FRAME_KEY_LENGTH, FRAME_TIMESTAMP, FRAME_VALUE_LENGTH } from '../core/abi.js'
-import type { LogCore, TopicEntry } from '../core/log.js'
+import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FRAME_HEADER } from '../core/abi.js'
+import type { FrameSource, LogCore, TopicEntry } from '../core/log.js'
 import { codecId, codecName, decodeHeaders, decodeText, type Codec, type CodecOption } from '../codec/codecs.js'
 import { CodecError, InvalidArgumentError } from '../errors.js'
 import type { Headers, Key, TopicOptions } from '../types.js'
@@ -226,49 +226,28 @@ export class Topic {
     return batch
   }
 
-  /** Bytes a message may keep: a copy out of the log, or a view of the private batch copy. */
-  private own(src: Uint8Array, base: number, at: number, length: number): Uint8Array {
-    return src === this.core.u8 ? this.core.copy(at, length) : src.subarray(at - base, at - base + length)
-  }
-
   /**
-   * Builds the Message for the record at `frame`, from the recent values when it is there. The
-   * payload is read from `src`, where memory address X is src[X - base]: the core's own memory,
-   * or (on a shared core) a private copy of the polled frames, because decoders need plain memory
-   * (msgpackr's native string extractor throws on a SharedArrayBuffer, once per record, and
-   * browsers' TextDecoder refuses shared views) and the copy is one per batch, not per record.
+   * Builds the Message for the record at `frame`, from the recent values when it is there, else
+   * by decoding it from `source` (see LogCore.polledRun).
    */
-  read(partition: number, frame: number, offset: number, src: Uint8Array = this.core.u8, base = 0, view?: DataView): Delivered {
+  read(partition: number, frame: number, offset: number, source: FrameSource = this.core.memorySource): Delivered {
     const core = this.core
     const recent = this.recent[partition]
     const hit = recent === undefined ? -1 : recent.find(offset)
     if (hit >= 0) return recent!.message(this.name, partition, offset, hit)
-    // with a private copy, every field comes from it: the log may be reused under us
-    let flagWord: number, k: number, v: number, timestamp: number
-    if (view === undefined) {
-      flagWord = core.u32[(frame + FRAME_FLAGS) >> 2]
-      k = core.frameKeyLength(frame)
-      v = core.frameValueLength(frame)
-      timestamp = core.frameTimestamp(frame)
-    } else {
-      const at = frame - base
-      flagWord = view.getUint32(at + FRAME_FLAGS, true)
-      k = view.getUint32(at + FRAME_KEY_LENGTH, true)
-      v = view.getUint32(at + FRAME_VALUE_LENGTH, true)
-      timestamp = view.getFloat64(at + FRAME_TIMESTAMP, true)
-    }
-    const flags = flagWord & 0xffff
-    const h = flagWord >>> 16
+    const { flags, headersLength: h, keyLength: k, valueLength: v, timestamp } = core.fields(frame, source)
+    const src = source.bytes
+    const base = source.base
     let at = frame + FRAME_HEADER
     try {
       const headers = h === 0 ? NO_HEADERS : decodeHeaders(src, at - base, at - base + h)
       at += h
       const key = (flags & FLAG_KEY) === 0 ? undefined
-        : (flags & FLAG_KEY_BINARY) !== 0 ? this.own(src, base, at, k) : decodeText(this.own(src, base, at, k))
+        : (flags & FLAG_KEY_BINARY) !== 0 ? core.keep(source, at, k) : decodeText(core.keep(source, at, k))
       at += k
       const codec = this.codec
       const value = (flags & FLAG_NULL_VALUE) !== 0 ? null
-        : codec.decodeRange !== undefined ? codec.decodeRange(src, at - base, at - base + v) : codec.decode(this.own(src, base, at, v))
+        : codec.decodeRange !== undefined ? codec.decodeRange(src, at - base, at - base + v) : codec.decode(core.keep(source, at, v))
       return { topic: this.name, partition, offset, timestamp, key, headers, value, attempt: 1 }
     } catch (error) {
       throw new CodecError(`cannot decode record ${offset} of ${this.name}/${partition} with codec ${this.codecName}`, { topic: this.name, partition, offset, cause: error })
