@@ -3,6 +3,7 @@
 // delivery runs in a microtask, batched across everything published in the same turn.
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from './clock.js'
+import { asyncDispose, dispose } from './dispose.js'
 import { encodeHeaders, encodeText } from './codec/codecs.js'
 import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH } from './core/abi.js'
 import { LogCore, frameLength } from './core/log.js'
@@ -24,8 +25,6 @@ const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 /** Records appended in one synchronous burst before other threads are woken anyway. */
 const NOTIFY_EVERY = 256
 const EMPTY: Uint8Array = new Uint8Array(0)
-const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose')
-const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('Symbol.dispose')
 
 type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
   ? [value?: T[K], options?: PublishOptions]
@@ -248,7 +247,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   }
 
   /** Keeps an appended record's value for same-thread readers (and the value itself for 'ref'). */
-  private appended(r: Prepared, offset: number): void {
+  private remember(r: Prepared, offset: number): void {
     const topic = r.topic
     if (topic.readers.size > 0 || topic.byReference) topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
   }
@@ -287,7 +286,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     this.stage(r)
     if (this.core.commit(now) !== 1) throw this.failure(r, this.core.statusAt(0))
     const offset = this.core.offsetAt(0)
-    this.appended(r, offset)
+    this.remember(r, offset)
     this.afterAppend(r.topic, 1)
     const result = { topic, partition: r.partition, offset, timestamp: r.timestamp }
     r.value = r.key = r.headers = undefined // do not pin the last value
@@ -323,7 +322,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
         for (let i = 0; i < n; i++) {
           const r = prepared[done + i]
           const offset = this.core.offsetAt(i)
-          this.appended(r, offset)
+          this.remember(r, offset)
           results[done + i] = { topic, partition: r.partition, offset, timestamp: r.timestamp }
         }
         if (n > 0) this.afterAppend(t, n)

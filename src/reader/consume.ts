@@ -1,6 +1,7 @@
 // consume(): a reader turned into an async iterator with a bounded buffer. The reader pauses at
 // the high-water mark and resumes when the loop has taken half of it; break, return() or the
 // signal end the loop without throwing.
+import { asyncDispose } from '../dispose.js'
 import type { Delivered } from '../topic/topic.js'
 import type { Reader } from './reader.js'
 
@@ -38,7 +39,7 @@ export function consumeReader(open: (push: (message: Delivered) => void) => Read
     [Symbol.asyncIterator]() {
       return iterator
     },
-    [Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose')]: async () => { done() },
+    [asyncDispose]: async () => { done() },
   }
   return iterator as AsyncIterableIterator<Delivered> & AsyncDisposable
 }
