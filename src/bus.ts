@@ -3,21 +3,24 @@
 // delivery runs in a microtask, batched across everything published in the same turn.
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from './clock.js'
-import { asyncDispose, dispose } from './dispose.js'
+import { asyncDispose } from './dispose.js'
 import { encodeHeaders, encodeText } from './codec/codecs.js'
 import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH } from './core/abi.js'
 import { LogCore, frameLength } from './core/log.js'
 import { statusError } from './core/status.js'
 import { BusClosedError, BusError, CodecError, InvalidArgumentError, RecordTooLargeError } from './errors.js'
-import { Reader, type ReaderOptions } from './reader/reader.js'
+import { Reader, type ReaderHost } from './reader/reader.js'
 import { consumeReader } from './reader/consume.js'
+import { checkHandler, closeOnAbort, highWaterMark, Listeners, readerOptions, subscription, type ConsumeOptions, type Subscription, type Unsubscribe } from './reader/surface.js'
 import { compileSubscription } from './topic/names.js'
 import { TopicRegistry } from './topic/registry.js'
-import { attachCore, createHandle, detachCore, type BusHandle } from './worker/handle.js'
+import { attachCore, createHandle, detachCore, keepAlive, notAHandle, type BusHandle, type WorkerExit } from './worker/handle.js'
+import { createCopyHandle } from './worker/copy-host.js'
+import { attachRemote, type RemoteBus } from './worker/remote-bus.js'
 import { resolveTopicOptions, type Delivered, type Topic } from './topic/topic.js'
 import type {
   BatchRecord, BusEvents, BusOptions, Headers, Key, Matching, Message, PublishOptions, RecordMetadata,
-  SeekTarget, SkippedEvent, Subscribable, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
+  SkippedEvent, Subscribable, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
   ValueArgs,
 } from './types.js'
 
@@ -30,31 +33,14 @@ type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
   ? [value?: T[K], options?: PublishOptions]
   : [value: T[K], options?: PublishOptions]
 
-/** Stops a listener added with on()/once(); also a Disposable. */
-export type Unsubscribe = (() => void) & Disposable
-
-export interface Subscription extends AsyncDisposable {
-  pause(): void
-  resume(): void
-  /** Moves the reader: one partition (or all) to an offset, or all to the first record at or after a time. */
-  seek(target: SeekTarget): void
-  /** The partitions this reader holds now. */
-  assignments(): Array<{ topic: string; partition: number }>
-  /** The next offset this reader will hand to its handler, per partition. */
-  position(topic: string, partition?: number): number | undefined
-  /** Independent readers have no committed offsets: commit belongs to consumer groups. */
-  commit(): never
-  close(): Promise<void>
-  readonly closed: boolean
-}
-
-export interface ConsumeOptions extends SubscribeOptions {
-  /** Records buffered ahead of the loop before the reader pauses (default 1024). */
-  highWaterMark?: number
-}
-
 /** Options of attachBus: the clock and any custom codecs this thread needs. */
 export type AttachOptions = Pick<BusOptions, 'clock' | 'codecs' | 'topicDefaults'>
+
+/**
+ * What attachBus returns: the bus API a worker uses, whichever transport carries it (a shared
+ * Bus, or the copying RemoteBus).
+ */
+export type WorkerBus<T extends TopicMap = TopicMap> = Pick<Bus<T>, (keyof Bus<T> & keyof RemoteBus<T>)>
 
 export interface TopicInfo {
   name: string
@@ -76,8 +62,6 @@ interface Prepared {
   headers: Headers | undefined
 }
 
-const GROUP_OPTIONS = ['group', 'concurrency', 'maxAttempts', 'backoff', 'deadLetter', 'autoCommit'] as const
-
 export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   /** Lifecycle events (skipped, error, topic.created), apart from topics so names never clash. */
   readonly events = new EventEmitter<BusEvents>()
@@ -86,9 +70,9 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   /** User topics by name (the registry's map). */
   private readonly topics: Map<string, Topic>
   private readonly readers = new Set<Reader>()
-  private readonly listeners = new Map<Function, Map<string, Reader[]>>()
+  private readonly listeners = new Listeners((target, handler) => this.reader(target, handler, undefined), (error, message) => this.report(error, message))
   private readonly dirty = new Set<Topic>()
-  private flushScheduled = false
+  private deliveryScheduled = false
   private idleWaiters: Array<() => void> = []
   private closed = false
   private cancelRetention: (() => void) | undefined
@@ -365,19 +349,17 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
 
   // ---- reading --------------------------------------------------------------------------------
 
-  private reader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): Reader {
+  /** A reader in this thread; `hooks` send its reports elsewhere (a copying worker's reader). */
+  private reader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined,
+    hooks?: Pick<ReaderHost, 'skipped' | 'handlerFailed'>): Reader {
     this.assertOpen()
     const matches = compileSubscription(target)
-    const opts = this.readerOptions(options)
-    const reader = new Reader(this.host, matches, handler, opts)
+    const opts = readerOptions(options)
+    const reader = new Reader(hooks === undefined ? this.host : { ...this.host, ...hooks }, matches, handler, opts)
     this.registry.sync()
     this.readers.add(reader)
     for (const topic of this.topics.values()) if (matches(topic.name)) reader.attach(topic, 0, false)
-    const signal = options?.signal
-    if (signal !== undefined) {
-      if (signal.aborted) reader.close()
-      else signal.addEventListener('abort', () => reader.close(), { once: true })
-    }
+    closeOnAbort(reader, options?.signal)
     reader.wake()
     if (this.shared) this.watch()
     return reader
@@ -406,29 +388,6 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     void loop()
   }
 
-  private readerOptions(options: SubscribeOptions | undefined): ReaderOptions {
-    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('subscribe options must be an object', { argument: 'options' })
-    for (const name of GROUP_OPTIONS) {
-      if (options && (options as Record<string, unknown>)[name] !== undefined) {
-        throw new InvalidArgumentError(`option '${name}' belongs to consumer groups, which this version does not have yet; omit it for an independent reader`, { argument: name })
-      }
-    }
-    const from = options?.from ?? 'latest'
-    const validFrom = from === 'earliest' || from === 'latest' ||
-      (typeof from === 'object' && from !== null && (
-        ('timestamp' in from && typeof from.timestamp === 'number' && Number.isFinite(from.timestamp)) ||
-        ('offset' in from && Number.isInteger(from.offset) && from.offset >= 0 &&
-          (from.partition === undefined || (Number.isInteger(from.partition) && from.partition >= 0)))))
-    if (!validFrom) throw new InvalidArgumentError(`from must be 'earliest', 'latest', { offset, partition? } or { timestamp }, got ${JSON.stringify(from)}`, { argument: 'from' })
-    const reset = options?.reset ?? (from === 'latest' ? 'latest' : 'earliest')
-    if (reset !== 'earliest' && reset !== 'latest') throw new InvalidArgumentError(`reset must be 'earliest' or 'latest', got ${String(reset)}`, { argument: 'reset' })
-    const maxPollRecords = options?.maxPollRecords ?? 256
-    if (!Number.isInteger(maxPollRecords) || maxPollRecords < 1) throw new InvalidArgumentError(`maxPollRecords must be a positive integer, got ${String(maxPollRecords)}`, { argument: 'maxPollRecords' })
-    const signal = options?.signal
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' })
-    return { from, reset, maxPollRecords }
-  }
-
   /**
    * An independent reader of a topic or AMQP pattern (`order.*`, `order.#`): it receives every
    * record from its start position on. Async handlers are awaited, one record at a time.
@@ -436,21 +395,8 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
    * const sub = bus.subscribe('order.*', (msg) => console.log(msg.topic, msg.value), { from: 'earliest' })
    */
   subscribe<P extends Subscribable<T>>(target: P, handler: (message: Message<T, Matching<T, P>>) => unknown, options?: SubscribeOptions): Subscription {
-    if (typeof handler !== 'function') throw new InvalidArgumentError('subscribe needs a handler function', { argument: 'handler' })
-    const reader = this.reader(target, handler as (message: Delivered) => unknown, options)
-    return {
-      pause: () => reader.pause(),
-      resume: () => reader.resume(),
-      seek: (target) => reader.seek(target),
-      assignments: () => reader.assignments(),
-      position: (topic, partition = 0) => reader.position(topic, partition),
-      commit: () => {
-        throw new InvalidArgumentError('an independent reader has no committed offsets; subscribe with a group to commit', { argument: 'group' })
-      },
-      close: async () => reader.close(),
-      [asyncDispose]: async () => reader.close(),
-      get closed() { return reader.closed },
-    }
+    checkHandler(handler)
+    return subscription(this.reader(target, handler as (message: Delivered) => unknown, options))
   }
 
   /**
@@ -459,9 +405,8 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
    * @example for await (const msg of bus.consume('order.placed', { from: 'earliest', signal })) {}
    */
   consume<P extends Subscribable<T>>(target: P, options?: ConsumeOptions): AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable {
-    const highWaterMark = options?.highWaterMark ?? 1024
-    if (!Number.isInteger(highWaterMark) || highWaterMark < 1) throw new InvalidArgumentError(`highWaterMark must be a positive integer, got ${String(highWaterMark)}`, { argument: 'highWaterMark' })
-    return consumeReader((push) => this.reader(target, push, options), highWaterMark) as AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
+    const mark = highWaterMark(options)
+    return consumeReader((push) => this.reader(target, push, options), mark) as AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
   }
 
   /**
@@ -470,49 +415,25 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
    * @example const off = bus.on('order.placed', (order) => send(order.userId)); off()
    */
   on<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
-    return this.listen(target, fn as (value: unknown, message: Delivered) => unknown, false)
+    return this.listeners.add(target, fn as (value: unknown, message: Delivered) => unknown, false)
   }
 
   /** Like on(), removed after the first record. */
   once<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
-    return this.listen(target, fn as (value: unknown, message: Delivered) => unknown, true)
+    return this.listeners.add(target, fn as (value: unknown, message: Delivered) => unknown, true)
   }
 
   /** Removes listeners added with on()/once() for this target and function. */
   off<P extends Subscribable<T>>(target: P, fn: Function): void {
-    const readers = this.listeners.get(fn)?.get(target)
-    for (const reader of readers?.splice(0) ?? []) reader.close()
-  }
-
-  private listen(target: string, fn: (value: unknown, message: Delivered) => unknown, once: boolean): Unsubscribe {
-    if (typeof fn !== 'function') throw new InvalidArgumentError('on needs a listener function', { argument: 'fn' })
-    let byTarget = this.listeners.get(fn)
-    if (byTarget === undefined) this.listeners.set(fn, (byTarget = new Map()))
-    let list = byTarget.get(target)
-    if (list === undefined) byTarget.set(target, (list = []))
-    const remove = (): void => {
-      const i = list!.indexOf(reader)
-      if (i >= 0) list!.splice(i, 1)
-      reader.close()
-    }
-    const reader = this.reader(target, (message) => {
-      if (once) remove()
-      // listeners are not awaited (EventEmitter semantics), but a rejection is still reported
-      const result = fn(message.value, message)
-      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-        (result as PromiseLike<unknown>).then(undefined, (error: unknown) => this.report(error, message))
-      }
-    }, undefined)
-    list.push(reader)
-    return Object.assign(remove, { [dispose]: remove })
+    this.listeners.remove(target, fn)
   }
 
   // ---- delivery and idleness ------------------------------------------------------------------
 
   private scheduleFlush(): void {
-    if (this.flushScheduled) return
-    this.flushScheduled = true
-    queueMicrotask(this.flush)
+    if (this.deliveryScheduled) return
+    this.deliveryScheduled = true
+    queueMicrotask(this.deliver)
   }
 
   /** One wake-up per turn for other threads, however many records this turn committed. */
@@ -523,8 +444,8 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     this.core.notifyRecords()
   }
 
-  private readonly flush = (): void => {
-    this.flushScheduled = false
+  private readonly deliver = (): void => {
+    this.deliveryScheduled = false
     this.notifyOthers()
     this.wokeThisTurn = false
     if (this.closed) return
@@ -536,7 +457,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   }
 
   private checkIdle(): void {
-    if (this.idleWaiters.length === 0 || this.flushScheduled) return
+    if (this.idleWaiters.length === 0 || this.deliveryScheduled) return
     for (const reader of this.readers) if (!reader.idle()) return
     const waiters = this.idleWaiters
     this.idleWaiters = []
@@ -610,17 +531,34 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   // ---- worker threads ------------------------------------------------------------------------------
 
   /**
-   * What a worker needs to join this bus (`createBus({ shared: true })` only): post it with its
-   * transfer list and call attachBus(handle) in the worker. One handle per worker.
+   * What a worker needs to join this bus: post it with its transfer list and call
+   * attachBus(handle) in the worker. One handle per worker. On a bus in shared memory records
+   * cross threads through it; otherwise (or with `{ transport: 'copy' }`) they are copied over
+   * the handle's port, slower but with the same API.
    * @example
    * const h = bus.handle()
    * new Worker(url, { workerData: h, transferList: h.transfer })
    */
-  handle(): BusHandle {
+  handle(options?: { transport?: 'shared' | 'copy' }): BusHandle {
     this.assertOpen()
-    if (!this.shared) throw new InvalidArgumentError('handle() needs a bus created with { shared: true }', { argument: 'shared' })
-    return createHandle(this.core, (exit) => this.events.emit('worker.exit', exit))
+    const transport = options?.transport ?? (this.shared ? 'shared' : 'copy')
+    if (transport !== 'shared' && transport !== 'copy') throw new InvalidArgumentError(`transport must be 'shared' or 'copy', got ${String(transport)}`, { argument: 'transport' })
+    if (transport === 'shared' && !this.shared) throw new InvalidArgumentError("transport 'shared' needs a bus created with { shared: true } where shared memory is available", { argument: 'transport' })
+    const exit = (event: WorkerExit) => this.events.emit('worker.exit', event)
+    if (transport === 'shared') return createHandle(this.core, exit)
+    return createCopyHandle({
+      publish: (topic, value, publishOptions) => (this as Bus).publish(topic, value, publishOptions),
+      publishBatch: (topic, records) => (this as Bus).publishBatch(topic, records),
+      topic: (name, topicOptions) => (this as Bus).topic(name, topicOptions),
+      read: (target, handler, readOptions, hooks) => this.reader(target, handler, readOptions, hooks),
+      idle: () => this.idle(),
+      stats: () => this.stats(),
+      exit,
+    })
   }
+
+  /** Records are in the log when publish returns; this resolves at once (a copying worker's bus waits here). */
+  async flush(): Promise<void> {}
 
   /** Stops deliveries and timers; later calls throw BusClosedError. */
   async close(): Promise<void> {
@@ -643,27 +581,42 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
 }
 
 /**
- * Creates a bus. One type parameter, the topic map, types everything else.
- * @example
- * type Topics = { 'order.placed': { orderId: string; total: number }; tick: undefined }
- * const bus = await createBus<Topics>()
- */
-/**
- * Joins, from a worker thread, a bus another thread created with { shared: true }. The bus has
- * the same typed API; records cross threads through the shared memory, not by cloning.
+ * Joins, from a worker thread, a bus another thread created. The bus has the same typed API; on
+ * a shared handle records cross threads through the shared memory, on a copying one over the
+ * port (there publish returns offset -1: see RemoteBus).
  * @example
  * const bus = await attachBus<Topics>(workerData)
  */
-export async function attachBus<T extends TopicMap = TopicMap>(handle: BusHandle, options: AttachOptions = {}): Promise<Bus<T>> {
+export async function attachBus<T extends TopicMap = TopicMap>(handle: BusHandle, options: AttachOptions = {}): Promise<WorkerBus<T>> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('attachBus options must be an object', { argument: 'options' })
+  if (typeof handle !== 'object' || handle === null) throw notAHandle()
+  if (handle.kind === 'ringbus/copy' && typeof handle.port?.postMessage === 'function') return attachRemote<T>(handle, options.clock)
+  if (handle.kind !== 'ringbus/shared') throw notAHandle()
   const bus = new Bus<T>(attachCore(handle), options)
   bus.onClose = () => detachCore(handle)
   // a worker that subscribed stays alive like one listening on a port, until its bus (or the
   // subscription) closes; a pending Atomics.waitAsync alone would let the thread end
-  bus.keepAlive = (on) => (handle.port as unknown as { ref?: () => void; unref?: () => void })[on ? 'ref' : 'unref']?.()
+  bus.keepAlive = (on) => keepAlive(handle.port, on)
   return bus
 }
 
+/** Shared memory is there to use (a browser page must be cross-origin isolated for it). */
+function sharedMemoryWorks(): boolean {
+  try {
+    return typeof SharedArrayBuffer === 'function' && new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor).buffer instanceof SharedArrayBuffer
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Creates a bus. One type parameter, the topic map, types everything else. With
+ * `{ shared: true }` where shared memory is unavailable, the bus is created without it and its
+ * handles copy records instead.
+ * @example
+ * type Topics = { 'order.placed': { orderId: string; total: number }; tick: undefined }
+ * const bus = await createBus<Topics>()
+ */
 export async function createBus<T extends TopicMap = TopicMap>(options: BusOptions = {}): Promise<Bus<T>> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('createBus options must be an object', { argument: 'options' })
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
@@ -680,7 +633,7 @@ export async function createBus<T extends TopicMap = TopicMap>(options: BusOptio
   }
   if (options.topicDefaults !== undefined) resolveTopicOptions(options.topicDefaults, undefined)
   const core = await LogCore.create({
-    maxBytes, shared: options.shared ?? false, segmentBytes: options.segmentBytes, maxPartitions: options.maxPartitions,
+    maxBytes, shared: options.shared === true && sharedMemoryWorks(), segmentBytes: options.segmentBytes, maxPartitions: options.maxPartitions,
     maxCursors: options.maxCursors, lanes: options.lanes, maxTopics: options.maxTopics, wasm: options.wasm,
   })
   return new Bus<T>(core, options)

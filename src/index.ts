@@ -1,6 +1,7 @@
 // Public exports only.
-export { createBus, attachBus, Bus, type AttachOptions, type Subscription, type Unsubscribe, type ConsumeOptions, type TopicInfo } from './bus.js'
-export type { BusHandle, WorkerExit } from './worker/handle.js'
+export { createBus, attachBus, Bus, type AttachOptions, type TopicInfo, type WorkerBus } from './bus.js'
+export type { Subscription, Unsubscribe, ConsumeOptions } from './reader/surface.js'
+export type { BusHandle, CopyHandle, SharedHandle, WorkerExit } from './worker/handle.js'
 export { manualClock, realClock, type Clock, type ManualClock } from './clock.js'
 export { jsonCodec, rawCodec, refCodec, msgpackCodec, type Codec, type CodecOption } from './codec/codecs.js'
 export * as errors from './errors.js'

@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import {
-  createBus, errors, type Bus, type Headers, type Key, type Matching, type Message, type RecordMetadata, type SkippedEvent,
+  attachBus, createBus, errors, type BusHandle, type WorkerBus, type Bus, type Headers, type Key, type Matching, type Message, type RecordMetadata, type SkippedEvent,
   type Subscription, type Unsubscribe,
 } from '../src/index.js'
 
@@ -22,6 +22,22 @@ describe('createBus', () => {
   it('returns a bus typed by the topic map', () => {
     expectTypeOf(createBus<Topics>()).toEqualTypeOf<Promise<Bus<Topics>>>()
     expectTypeOf(createBus<Topics>({ maxBytes: 1 << 20 })).resolves.toHaveProperty('publish')
+  })
+})
+
+describe('attachBus', () => {
+  it('gives a worker the same typed API, whichever transport the handle uses', async () => {
+    const handle = {} as BusHandle
+    const worker = await attachBus<Topics>(handle)
+    expectTypeOf(worker).toEqualTypeOf<WorkerBus<Topics>>()
+    expectTypeOf(worker.publish('order.shipped', { orderId: 'o' })).toEqualTypeOf<RecordMetadata<'order.shipped'>>()
+    // @ts-expect-error the payload is checked against the topic map
+    worker.publish('order.shipped', { orderId: 1 })
+    worker.subscribe('order.*', (msg) => {
+      expectTypeOf(msg.value).toEqualTypeOf<Placed | Shipped>()
+    })
+    expectTypeOf(worker.flush()).toEqualTypeOf<Promise<void>>()
+    expectTypeOf(bus.handle({ transport: 'copy' })).toEqualTypeOf<BusHandle>()
   })
 })
 

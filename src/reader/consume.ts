@@ -3,9 +3,9 @@
 // signal end the loop without throwing.
 import { asyncDispose } from '../dispose.js'
 import type { Delivered } from '../topic/topic.js'
-import type { Reader } from './reader.js'
+import type { ReaderLike } from './surface.js'
 
-export function consumeReader(open: (push: (message: Delivered) => void) => Reader, highWaterMark: number): AsyncIterableIterator<Delivered> & AsyncDisposable {
+export function consumeReader(open: (push: (message: Delivered) => void) => ReaderLike, highWaterMark: number): AsyncIterableIterator<Delivered> & AsyncDisposable {
   const buffer: Delivered[] = []
   let head = 0
   let wake: (() => void) | undefined

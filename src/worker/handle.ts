@@ -1,11 +1,15 @@
-// What a worker thread needs to join a shared bus, and the control plane that watches it. Records
-// never travel here: they are in the shared memory. The MessagePort only says "attached" and
-// lets the creating thread notice when the worker is gone (closed, exited or crashed), so that
-// its lane is given back.
+// What a worker thread needs to join a bus, and the control plane that watches it. With a shared
+// handle records never travel over the port: they are in the shared memory, and the MessagePort
+// only says "attached" and lets the creating thread notice when the worker is gone (closed,
+// exited or crashed), so that its lane is given back. A copying handle (no shared memory) is
+// just the port: see copy-host.ts.
 import { LogCore, type CoreLayout } from '../core/log.js'
 import { InvalidArgumentError } from '../errors.js'
 
-export interface BusHandle {
+/** What bus.handle() returns: post it to the worker with its transfer list. */
+export type BusHandle = SharedHandle | CopyHandle
+
+export interface SharedHandle {
   readonly kind: 'ringbus/shared'
   readonly memory: WebAssembly.Memory
   readonly module: WebAssembly.Module
@@ -13,6 +17,13 @@ export interface BusHandle {
   readonly laneToken: number
   readonly port: MessagePort
   /** Pass as the transfer list when posting the handle (`new Worker(url, { workerData: h, transferList: h.transfer })`). */
+  readonly transfer: Transferable[]
+}
+
+/** A handle of the copying transport: records travel over the port in batches. */
+export interface CopyHandle {
+  readonly kind: 'ringbus/copy'
+  readonly port: MessagePort
   readonly transfer: Transferable[]
 }
 
@@ -28,10 +39,21 @@ export interface WorkerExit {
 let tokens = 1
 
 /** Node's MessagePort keeps the process alive unless unref'd; a browser's has no such notion. */
-const unref = (port: MessagePort): void => (port as unknown as { unref?: () => void }).unref?.()
+export const unref = (port: MessagePort): void => (port as unknown as { unref?: () => void }).unref?.()
+
+/** Node's MessagePort keeps the thread alive (ref) or not; a no-op in browsers. */
+export const keepAlive = (port: MessagePort, on: boolean): void => (port as unknown as { ref?: () => void; unref?: () => void })[on ? 'ref' : 'unref']?.()
+
+/**
+ * Node emits 'close' on a port whose other end closed or whose thread exited (also after a crash
+ * or terminate()). Browsers have no such event: there a worker that vanishes is not noticed.
+ */
+export function onPortClose(port: MessagePort, fn: () => void): void {
+  ;(port as unknown as { on?: (event: string, fn: () => void) => void }).on?.('close', fn)
+}
 
 /** A fresh handle (with its own port) for one worker. */
-export function createHandle(core: LogCore, onExit: (exit: WorkerExit) => void): BusHandle {
+export function createHandle(core: LogCore, onExit: (exit: WorkerExit) => void): SharedHandle {
   const { port1, port2 } = new MessageChannel()
   const laneToken = ++tokens
   let attachedLane = -1
@@ -41,10 +63,9 @@ export function createHandle(core: LogCore, onExit: (exit: WorkerExit) => void):
     if (data?.type === 'attached' && typeof data.lane === 'number') attachedLane = data.lane
     if (data?.type === 'closed') clean = true
   }
-  // Node emits 'close' on a port whose other end closed or whose thread exited. The lane and the
-  // locks are found by the token, so a thread that dies before any message got through is
-  // recovered too.
-  ;(port1 as unknown as { on?: (event: string, fn: () => void) => void }).on?.('close', () => {
+  // the lane and the locks are found by the token, so a thread that dies before any message got
+  // through is recovered too
+  onPortClose(port1, () => {
     const { lane, released } = core.recoverLane(laneToken)
     const which = lane >= 0 ? lane : attachedLane // a clean close gave its lane back itself
     if (which >= 0 || released > 0) onExit({ lane: which, clean, recovered: released })
@@ -54,11 +75,8 @@ export function createHandle(core: LogCore, onExit: (exit: WorkerExit) => void):
 }
 
 /** The worker side: joins the core and tells the creating thread which lane it took. */
-export function attachCore(handle: BusHandle): LogCore {
-  if (typeof handle !== 'object' || handle === null || handle.kind !== 'ringbus/shared' || !(handle.memory instanceof WebAssembly.Memory) ||
-    !(handle.module instanceof WebAssembly.Module)) {
-    throw new InvalidArgumentError('attachBus needs the object bus.handle() returned (posted to this thread with its transfer list)', { argument: 'handle' })
-  }
+export function attachCore(handle: SharedHandle): LogCore {
+  if (!(handle.memory instanceof WebAssembly.Memory) || !(handle.module instanceof WebAssembly.Module)) throw notAHandle()
   const core = LogCore.attach(handle.module, handle.memory, handle.layout, handle.laneToken)
   handle.port.postMessage({ type: 'attached', lane: core.lane })
   unref(handle.port)
@@ -66,7 +84,10 @@ export function attachCore(handle: BusHandle): LogCore {
 }
 
 /** The worker side, on close: says goodbye and closes the port. */
-export function detachCore(handle: BusHandle): void {
+export function detachCore(handle: SharedHandle): void {
   handle.port.postMessage({ type: 'closed' })
   handle.port.close()
 }
+
+export const notAHandle = (): InvalidArgumentError =>
+  new InvalidArgumentError('attachBus needs the object bus.handle() returned (posted to this thread with its transfer list)', { argument: 'handle' })

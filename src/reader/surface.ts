@@ -1,0 +1,144 @@
+// What subscribe(), on() and consume() look like to users, written once for every kind of reader:
+// a reader in this thread over the log (Reader) and one fed by another thread (the copying
+// transport's RemoteReader) present the same Subscription and listener semantics.
+import { asyncDispose, dispose } from '../dispose.js'
+import { InvalidArgumentError } from '../errors.js'
+import type { Delivered } from '../topic/topic.js'
+import type { SeekTarget, SubscribeOptions } from '../types.js'
+import type { ReaderOptions } from './reader.js'
+
+/** Stops a listener added with on()/once(); also a Disposable. */
+export type Unsubscribe = (() => void) & Disposable
+
+export interface Subscription extends AsyncDisposable {
+  pause(): void
+  resume(): void
+  /** Moves the reader: one partition (or all) to an offset, or all to the first record at or after a time. */
+  seek(target: SeekTarget): void
+  /** The partitions this reader holds now. */
+  assignments(): Array<{ topic: string; partition: number }>
+  /** The next offset this reader will hand to its handler, per partition. */
+  position(topic: string, partition?: number): number | undefined
+  /** Independent readers have no committed offsets: commit belongs to consumer groups. */
+  commit(): never
+  close(): Promise<void>
+  readonly closed: boolean
+}
+
+export interface ConsumeOptions extends SubscribeOptions {
+  /** Records buffered ahead of the loop before the reader pauses (default 1024). */
+  highWaterMark?: number
+}
+
+/** What both kinds of reader offer. */
+export interface ReaderLike {
+  pause(): void
+  resume(): void
+  seek(target: SeekTarget): void
+  assignments(): Array<{ topic: string; partition: number }>
+  position(topic: string, partition: number): number | undefined
+  close(): void
+  readonly paused: boolean
+  readonly closed: boolean
+  onClose: (() => void) | undefined
+}
+
+const GROUP_OPTIONS = ['group', 'concurrency', 'maxAttempts', 'backoff', 'deadLetter', 'autoCommit'] as const
+
+/** Checks subscribe options and fills in the defaults. */
+export function readerOptions(options: SubscribeOptions | undefined): ReaderOptions {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('subscribe options must be an object', { argument: 'options' })
+  for (const name of GROUP_OPTIONS) {
+    if (options && (options as Record<string, unknown>)[name] !== undefined) {
+      throw new InvalidArgumentError(`option '${name}' belongs to consumer groups, which this version does not have yet; omit it for an independent reader`, { argument: name })
+    }
+  }
+  const from = options?.from ?? 'latest'
+  const validFrom = from === 'earliest' || from === 'latest' ||
+    (typeof from === 'object' && from !== null && (
+      ('timestamp' in from && typeof from.timestamp === 'number' && Number.isFinite(from.timestamp)) ||
+      ('offset' in from && Number.isInteger(from.offset) && from.offset >= 0 &&
+        (from.partition === undefined || (Number.isInteger(from.partition) && from.partition >= 0)))))
+  if (!validFrom) throw new InvalidArgumentError(`from must be 'earliest', 'latest', { offset, partition? } or { timestamp }, got ${JSON.stringify(from)}`, { argument: 'from' })
+  const reset = options?.reset ?? (from === 'latest' ? 'latest' : 'earliest')
+  if (reset !== 'earliest' && reset !== 'latest') throw new InvalidArgumentError(`reset must be 'earliest' or 'latest', got ${String(reset)}`, { argument: 'reset' })
+  const maxPollRecords = options?.maxPollRecords ?? 256
+  if (!Number.isInteger(maxPollRecords) || maxPollRecords < 1) throw new InvalidArgumentError(`maxPollRecords must be a positive integer, got ${String(maxPollRecords)}`, { argument: 'maxPollRecords' })
+  const signal = options?.signal
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' })
+  return { from, reset, maxPollRecords }
+}
+
+export function checkHandler(handler: unknown): void {
+  if (typeof handler !== 'function') throw new InvalidArgumentError('subscribe needs a handler function', { argument: 'handler' })
+}
+
+export function highWaterMark(options: ConsumeOptions | undefined): number {
+  const mark = options?.highWaterMark ?? 1024
+  if (!Number.isInteger(mark) || mark < 1) throw new InvalidArgumentError(`highWaterMark must be a positive integer, got ${String(mark)}`, { argument: 'highWaterMark' })
+  return mark
+}
+
+/** Closes the reader when the signal aborts (at once if it already has). */
+export function closeOnAbort(reader: ReaderLike, signal: AbortSignal | undefined): void {
+  if (signal === undefined) return
+  if (signal.aborted) reader.close()
+  else signal.addEventListener('abort', () => reader.close(), { once: true })
+}
+
+/** The user's view of a reader. */
+export function subscription(reader: ReaderLike): Subscription {
+  return {
+    pause: () => reader.pause(),
+    resume: () => reader.resume(),
+    seek: (target) => reader.seek(target),
+    assignments: () => reader.assignments(),
+    position: (topic, partition = 0) => reader.position(topic, partition),
+    commit: () => {
+      throw new InvalidArgumentError('an independent reader has no committed offsets; subscribe with a group to commit', { argument: 'group' })
+    },
+    close: async () => reader.close(),
+    [asyncDispose]: async () => reader.close(),
+    get closed() { return reader.closed },
+  }
+}
+
+/**
+ * on()/once()/off(): EventEmitter-style listeners, each a reader from 'latest'. Listeners are
+ * not awaited, but a rejected promise is still reported.
+ */
+export class Listeners {
+  private readonly byFn = new Map<Function, Map<string, ReaderLike[]>>()
+
+  constructor(
+    private readonly open: (target: string, handler: (message: Delivered) => void) => ReaderLike,
+    private readonly report: (error: unknown, message: Delivered) => void,
+  ) {}
+
+  add(target: string, fn: (value: unknown, message: Delivered) => unknown, once: boolean): Unsubscribe {
+    if (typeof fn !== 'function') throw new InvalidArgumentError('on needs a listener function', { argument: 'fn' })
+    let byTarget = this.byFn.get(fn)
+    if (byTarget === undefined) this.byFn.set(fn, (byTarget = new Map()))
+    let list = byTarget.get(target)
+    if (list === undefined) byTarget.set(target, (list = []))
+    const remove = (): void => {
+      const i = list!.indexOf(reader)
+      if (i >= 0) list!.splice(i, 1)
+      reader.close()
+    }
+    const reader = this.open(target, (message) => {
+      if (once) remove()
+      const result = fn(message.value, message)
+      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+        (result as PromiseLike<unknown>).then(undefined, (error: unknown) => this.report(error, message))
+      }
+    })
+    list.push(reader)
+    return Object.assign(remove, { [dispose]: remove })
+  }
+
+  remove(target: string, fn: Function): void {
+    const readers = this.byFn.get(fn)?.get(target)
+    for (const reader of readers?.splice(0) ?? []) reader.close()
+  }
+}

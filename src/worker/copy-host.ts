@@ -1,0 +1,231 @@
+// The creating thread's side of the copying transport: it appends what a worker publishes, runs
+// a reader here for each of the worker's subscriptions and posts what they read in batches, at
+// most CREDIT unacknowledged batches per subscription (a slow worker holds its reader back
+// instead of piling up messages). The port is the data plane here, so it is also how a worker
+// that goes away is noticed.
+import type { Reader, ReaderHost } from '../reader/reader.js'
+import type { Delivered } from '../topic/topic.js'
+import type { BatchRecord, PublishOptions, SubscribeOptions, TopicOptions, TopicStats } from '../types.js'
+import { CREDIT, toWire, type Assignment, type ToOwner, type ToWorker } from './copy-wire.js'
+import { onPortClose, unref, type CopyHandle, type WorkerExit } from './handle.js'
+
+/** What the copying transport needs of the bus that owns the log. */
+export interface CopyOwner {
+  publish(topic: string, value: unknown, options?: PublishOptions): unknown
+  publishBatch(topic: string, records: ReadonlyArray<BatchRecord<unknown>>): unknown
+  topic(name: string, options?: TopicOptions): unknown
+  read(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions, hooks: Pick<ReaderHost, 'skipped' | 'handlerFailed'>): Reader
+  idle(): Promise<void>
+  stats(): Record<string, TopicStats>
+  exit(event: WorkerExit): void
+}
+
+/** One of the worker's subscriptions, read here. */
+class Outlet {
+  reader!: Reader
+  epoch = 0
+  pending: Delivered[] = []
+  inFlight = 0
+  paused = false
+  private scheduled = false
+  private waiting: (() => void) | undefined
+
+  constructor(readonly id: number, private readonly host: CopyHost, private readonly max: number) {}
+
+  /** The reader's handler: gathers messages into batches; waits when the worker is behind. */
+  readonly take = (message: Delivered): Promise<void> | undefined => {
+    this.pending.push(message)
+    if (this.pending.length >= this.max) this.post()
+    else if (!this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(() => { this.scheduled = false; this.post() })
+    }
+    return this.inFlight < CREDIT ? undefined : new Promise((resolve) => { this.waiting = resolve })
+  }
+
+  post(): void {
+    if (this.pending.length === 0) return
+    const messages = this.pending
+    this.pending = []
+    this.inFlight++
+    this.host.postBatch(this, messages)
+  }
+
+  acked(): void {
+    this.inFlight--
+    const waiting = this.waiting
+    this.waiting = undefined
+    waiting?.()
+  }
+
+  busy(): boolean {
+    return !this.paused && !this.reader.closed && (this.inFlight > 0 || this.pending.length > 0)
+  }
+
+  assignments(): Assignment[] {
+    return this.reader.assignments().map(({ topic, partition }) => ({ topic, partition, next: this.reader.position(topic, partition) }))
+  }
+}
+
+class CopyHost {
+  private readonly outlets = new Map<number, Outlet>()
+  private ackWaiters: Array<() => void> = []
+  private clean = false
+  private gone = false
+
+  constructor(private readonly port: MessagePort, private readonly owner: CopyOwner) {
+    port.onmessage = (event: MessageEvent) => this.receive(event.data as ToOwner)
+    onPortClose(port, () => this.end())
+    unref(port)
+  }
+
+  private send(message: ToWorker): void {
+    if (!this.gone) this.port.postMessage(message)
+  }
+
+  private fail(error: unknown, where: { topic?: string; partition?: number; offset?: number } = {}): void {
+    this.send({ op: 'error', error: toWire(error), topic: where.topic ?? '', partition: where.partition ?? -1, offset: where.offset ?? -1 })
+  }
+
+  postBatch(outlet: Outlet, messages: Delivered[]): void {
+    if (this.gone) return
+    try {
+      this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, messages } satisfies ToWorker)
+    } catch (error) {
+      // a value that cannot be cloned (a 'ref' value holding a function, say): the others still go
+      const sendable = messages.filter((message) => {
+        try {
+          structuredClone(message.value)
+          return true
+        } catch (cloneError) {
+          this.fail(cloneError, message)
+          return false
+        }
+      })
+      this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, messages: sendable } satisfies ToWorker)
+    }
+  }
+
+  private receive(message: ToOwner): void {
+    switch (message.op) {
+      case 'publish':
+        for (const record of message.records) {
+          try {
+            if ('batch' in record) {
+              this.owner.publishBatch(record.topic, record.batch)
+            } else {
+              this.owner.publish(record.topic, record.value, record.options)
+            }
+          } catch (error) {
+            this.fail(error, { topic: record.topic })
+          }
+        }
+        return
+      case 'topic':
+        try {
+          this.owner.topic(message.name, message.options)
+        } catch (error) {
+          this.fail(error, { topic: message.name })
+        }
+        return
+      case 'subscribe': {
+        const outlet = new Outlet(message.id, this, message.options.maxPollRecords ?? 256)
+        try {
+          outlet.reader = this.owner.read(message.target, outlet.take, message.options, {
+            skipped: (event) => this.send({ op: 'skipped', event }),
+            handlerFailed: (error, where) => this.fail(error, where),
+          })
+        } catch (error) {
+          this.fail(error, { topic: message.target })
+          return
+        }
+        this.outlets.set(message.id, outlet)
+        this.send({ op: 'assigned', id: outlet.id, epoch: outlet.epoch, assignments: outlet.assignments() })
+        return
+      }
+      case 'seek': {
+        const outlet = this.outlets.get(message.id)
+        if (outlet === undefined) return
+        outlet.epoch = message.epoch
+        outlet.pending = []
+        try {
+          outlet.reader.seek(message.target)
+        } catch (error) {
+          this.fail(error)
+        }
+        this.send({ op: 'assigned', id: outlet.id, epoch: outlet.epoch, assignments: outlet.assignments() })
+        return
+      }
+      case 'pause':
+      case 'resume': {
+        const outlet = this.outlets.get(message.id)
+        if (outlet === undefined) return
+        outlet.paused = message.op === 'pause'
+        outlet.reader[message.op]()
+        this.settled()
+        return
+      }
+      case 'close':
+        this.closeOutlet(message.id)
+        return
+      case 'delivered':
+        this.outlets.get(message.id)?.acked()
+        this.settled()
+        return
+      case 'sync':
+        this.send({ op: 'done', seq: message.seq, stats: this.owner.stats() })
+        return
+      case 'idle':
+        void this.idle().then(() => this.send({ op: 'done', seq: message.seq, stats: this.owner.stats() }))
+        return
+      case 'closed':
+        this.clean = true
+        for (const id of [...this.outlets.keys()]) this.closeOutlet(id)
+        this.send({ op: 'done', seq: message.seq, stats: this.owner.stats() })
+        return
+    }
+  }
+
+  private closeOutlet(id: number): void {
+    const outlet = this.outlets.get(id)
+    if (outlet === undefined) return
+    this.outlets.delete(id)
+    outlet.reader.close()
+    outlet.acked() // a reader waiting for credit is let go
+    this.settled()
+  }
+
+  private settled(): void {
+    const waiters = this.ackWaiters
+    this.ackWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  /** Everything deliverable was delivered here and acknowledged by the worker (paused readers aside). */
+  private async idle(): Promise<void> {
+    for (;;) {
+      try {
+        await this.owner.idle()
+      } catch {
+        return // the owning bus closed
+      }
+      if (![...this.outlets.values()].some((outlet) => outlet.busy())) return
+      await new Promise<void>((resolve) => this.ackWaiters.push(resolve))
+    }
+  }
+
+  /** The worker closed its bus, exited or crashed: its readers go, and the bus reports it. */
+  private end(): void {
+    if (this.gone) return
+    this.gone = true
+    for (const id of [...this.outlets.keys()]) this.closeOutlet(id)
+    this.owner.exit({ lane: -1, clean: this.clean, recovered: 0 })
+  }
+}
+
+/** A copying handle for one worker, served by this thread. */
+export function createCopyHandle(owner: CopyOwner): CopyHandle {
+  const { port1, port2 } = new MessageChannel()
+  new CopyHost(port1, owner)
+  return { kind: 'ringbus/copy', port: port2, transfer: [port2] }
+}

@@ -1,0 +1,71 @@
+// The messages of the copying transport, used where threads cannot share memory (a browser page
+// that is not cross-origin isolated, or a handle made with { transport: 'copy' }). The creating
+// thread owns the log; a worker sends it what it publishes and receives what it reads, in
+// batches, by structured clone. Both sides import this file, so the protocol is written once.
+import * as errors from '../errors.js'
+import type { Delivered } from '../topic/topic.js'
+import type { PublishOptions, SeekTarget, SkippedEvent, StartPosition, TopicOptions, TopicStats } from '../types.js'
+
+/** Batches a subscription may have in flight to a worker before its reader waits for an ack. */
+export const CREDIT = 4
+
+/** One record a worker published; `batch` for a publishBatch call (all or nothing, as on the owner). */
+export type WireRecord =
+  | { topic: string; value: unknown; options: PublishOptions | undefined }
+  | { topic: string; batch: Array<PublishOptions & { value: unknown }> }
+
+export interface WireReaderOptions {
+  from: StartPosition | undefined
+  reset: 'earliest' | 'latest' | undefined
+  maxPollRecords: number | undefined
+}
+
+/** Worker -> owner. `seq` numbers requests the owner answers with a 'done'. */
+export type ToOwner =
+  | { op: 'publish'; records: WireRecord[] }
+  | { op: 'topic'; name: string; options: TopicOptions | undefined }
+  | { op: 'subscribe'; id: number; target: string; options: WireReaderOptions }
+  | { op: 'pause' | 'resume' | 'close'; id: number }
+  | { op: 'seek'; id: number; epoch: number; target: SeekTarget }
+  | { op: 'delivered'; id: number }
+  | { op: 'idle' | 'sync' | 'closed'; seq: number }
+
+export interface Assignment {
+  topic: string
+  partition: number
+  /** The next offset the reader will deliver. */
+  next: number | undefined
+}
+
+/** Owner -> worker. */
+export type ToWorker =
+  | { op: 'batch'; id: number; epoch: number; messages: Delivered[] }
+  | { op: 'assigned'; id: number; epoch: number; assignments: Assignment[] }
+  | { op: 'skipped'; event: SkippedEvent }
+  | { op: 'error'; error: WireError; topic: string; partition: number; offset: number }
+  | { op: 'done'; seq: number; stats: Record<string, TopicStats> }
+
+/** An error as it crosses the port: its class name, message and context (a class cannot be cloned). */
+export interface WireError {
+  name: string
+  message: string
+  context: Record<string, unknown>
+}
+
+export function toWire(error: unknown): WireError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error), context: {} }
+  const context: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(error)) {
+    if (key !== 'name' && key !== 'retriable' && (value === null || typeof value !== 'object' || Array.isArray(value))) context[key] = value
+  }
+  return { name: error.name, message: error.message, context }
+}
+
+/** The error again, as its ringbus class when it is one. */
+export function fromWire(wire: WireError): Error {
+  const Class = (errors as unknown as Record<string, typeof errors.BusError>)[wire.name]
+  if (typeof Class === 'function' && (Class === errors.BusError || Class.prototype instanceof errors.BusError)) {
+    return new Class(wire.message, wire.context as errors.ErrorContext & { size: number; max: number })
+  }
+  return Object.assign(new Error(wire.message), { name: wire.name }, wire.context)
+}

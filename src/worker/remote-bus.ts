@@ -1,0 +1,430 @@
+// The worker's side of the copying transport: the same typed API as a bus, for a thread that
+// cannot share the log's memory. What it publishes is copied (structured clone, at publish time,
+// so later changes to the value do not leak in) and sent to the creating thread once per turn;
+// what it reads comes back in batches. Two things differ from a shared bus, because only the
+// creating thread assigns offsets: publish returns offset -1 (and partition -1 unless one was
+// given), like Kafka's producer with acks=0, and errors the log raises later (a full partition
+// with onFull 'reject', say) are reported on bus.events 'error'. `await bus.flush()` waits until
+// the creating thread has appended everything published so far.
+import { EventEmitter } from 'eventemitter3'
+import { realClock, type Clock } from '../clock.js'
+import { asyncDispose } from '../dispose.js'
+import { BusClosedError, CodecError, InvalidArgumentError } from '../errors.js'
+import { consumeReader } from '../reader/consume.js'
+import {
+  checkHandler, closeOnAbort, highWaterMark, Listeners, readerOptions, subscription,
+  type ConsumeOptions, type ReaderLike, type Subscription, type Unsubscribe,
+} from '../reader/surface.js'
+import { compileSubscription, validateTopicName } from '../topic/names.js'
+import type { Delivered } from '../topic/topic.js'
+import type {
+  BatchRecord, BusEvents, Matching, Message, PublishOptions, RecordMetadata, SeekTarget, Subscribable, SubscribeOptions,
+  TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
+} from '../types.js'
+import { fromWire, type Assignment, type ToOwner, type ToWorker, type WireRecord } from './copy-wire.js'
+import { keepAlive, unref, type CopyHandle } from './handle.js'
+
+/** Records a long synchronous burst sends at a time (else they go at the end of the turn). */
+const OUTBOX_MAX = 256
+
+type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
+  ? [value?: T[K], options?: PublishOptions]
+  : [value: T[K], options?: PublishOptions]
+
+/** A subscription of this worker, read by the creating thread and delivered here. */
+class RemoteReader implements ReaderLike {
+  paused = false
+  closed = false
+  onClose: (() => void) | undefined
+  private epoch = 0
+  private readonly queue: Delivered[][] = []
+  private pos = 0
+  private running = false
+  private readonly positions = new Map<string, Assignment>()
+
+  constructor(readonly id: number, readonly matches: (topic: string) => boolean, private readonly bus: RemoteBus,
+    private readonly handler: (message: Delivered) => unknown) {}
+
+  receive(message: Extract<ToWorker, { op: 'batch' | 'assigned' }>): void {
+    if (message.op === 'assigned') {
+      if (message.epoch !== this.epoch) return
+      for (const a of message.assignments) this.positions.set(`${a.topic}/${a.partition}`, a)
+      return
+    }
+    if (message.epoch !== this.epoch || this.closed) this.bus.acknowledge(this.id) // overtaken by a seek
+    else {
+      this.queue.push(message.messages)
+      this.run()
+    }
+  }
+
+  private run(): void {
+    if (this.running || this.paused || this.closed) return
+    this.running = true
+    this.loop()
+  }
+
+  private loop(): void {
+    while (this.queue.length > 0 && !this.paused && !this.closed) {
+      const batch = this.queue[0]
+      while (this.pos < batch.length) {
+        if (this.paused || this.closed) return this.stop()
+        const message = batch[this.pos++]
+        const at = this.positions.get(`${message.topic}/${message.partition}`)
+        if (at === undefined) this.positions.set(`${message.topic}/${message.partition}`, { topic: message.topic, partition: message.partition, next: message.offset + 1 })
+        else at.next = message.offset + 1
+        let result: unknown
+        try {
+          result = this.handler(message)
+        } catch (error) {
+          this.bus.report(error, message)
+          continue
+        }
+        if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+          (result as PromiseLike<unknown>).then(() => this.loop(), (error: unknown) => { this.bus.report(error, message); this.loop() })
+          return
+        }
+      }
+      this.queue.shift()
+      this.pos = 0
+      this.bus.acknowledge(this.id)
+    }
+    this.stop()
+  }
+
+  private stop(): void {
+    this.running = false
+    this.bus.settled()
+  }
+
+  /** Nothing of this reader is waiting to be handed over here. */
+  idle(): boolean {
+    return this.closed || this.paused || (!this.running && this.queue.length === 0)
+  }
+
+  /** Drops what was received but not delivered, acknowledging it so the creating thread goes on. */
+  private drop(): void {
+    for (let i = this.queue.length; i > 0; i--) this.bus.acknowledge(this.id)
+    this.queue.length = 0
+    this.pos = 0
+  }
+
+  pause(): void {
+    if (this.paused || this.closed) return
+    this.paused = true
+    this.bus.send({ op: 'pause', id: this.id })
+  }
+
+  resume(): void {
+    if (!this.paused || this.closed) return
+    this.paused = false
+    this.bus.send({ op: 'resume', id: this.id })
+    this.run()
+  }
+
+  seek(target: SeekTarget): void {
+    if (typeof target !== 'object' || target === null) throw new InvalidArgumentError('seek takes { partition?, offset } or { timestamp }', { argument: 'target' })
+    const byTime = 'timestamp' in target
+    const value = byTime ? target.timestamp : target.offset
+    if (typeof value !== 'number' || !Number.isFinite(value) || (!byTime && (!Number.isInteger(value) || value < 0))) {
+      throw new InvalidArgumentError(`seek needs a ${byTime ? 'finite timestamp' : 'non-negative integer offset'}, got ${String(value)}`, { argument: byTime ? 'timestamp' : 'offset' })
+    }
+    this.epoch++
+    this.drop()
+    this.positions.clear()
+    this.bus.send({ op: 'seek', id: this.id, epoch: this.epoch, target })
+  }
+
+  assignments(): Array<{ topic: string; partition: number }> {
+    return [...this.positions.values()].map(({ topic, partition }) => ({ topic, partition }))
+  }
+
+  position(topic: string, partition: number): number | undefined {
+    return this.positions.get(`${topic}/${partition}`)?.next
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.drop()
+    this.bus.send({ op: 'close', id: this.id })
+    this.bus.readerClosed(this)
+    this.onClose?.()
+  }
+}
+
+export class RemoteBus<T extends TopicMap = TopicMap> implements AsyncDisposable {
+  readonly events = new EventEmitter<BusEvents>()
+  private outbox: WireRecord[] = []
+  private flushScheduled = false
+  private seq = 0
+  private readonly replies = new Map<number, () => void>()
+  private readonly readers = new Map<number, RemoteReader>()
+  private nextReader = 1
+  private snapshot: Record<string, TopicStats> = {}
+  private closed = false
+  private idleWaiters: Array<() => void> = []
+  private readonly listeners = new Listeners((target, handler) => this.reader(target, handler, undefined), (error, message) => this.report(error, message))
+
+  /** @internal use attachBus() */
+  constructor(private readonly port: MessagePort, readonly clock: Clock = realClock) {
+    port.onmessage = (event: MessageEvent) => this.receive(event.data as ToWorker)
+    unref(port)
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BusClosedError('the bus is closed')
+  }
+
+  // ---- the port ---------------------------------------------------------------------------------
+
+  /** Sends a request after everything published before it, in order. */
+  send(message: ToOwner): void {
+    this.sendOutbox()
+    this.port.postMessage(message)
+  }
+
+  private readonly sendOutbox = (): void => {
+    this.flushScheduled = false
+    if (this.outbox.length === 0) return
+    const records = this.outbox
+    this.outbox = []
+    this.port.postMessage({ op: 'publish', records } satisfies ToOwner)
+  }
+
+  /** A request the creating thread answers once it has handled everything sent before it. */
+  private request(op: 'sync' | 'idle' | 'closed'): Promise<void> {
+    const seq = ++this.seq
+    const answered = new Promise<void>((resolve) => this.replies.set(seq, resolve))
+    this.send({ op, seq })
+    this.keep()
+    return answered
+  }
+
+  /** The thread stays alive while it reads or waits for an answer, like one listening on a port. */
+  private keep(): void {
+    keepAlive(this.port, !this.closed && (this.readers.size > 0 || this.replies.size > 0))
+  }
+
+  private receive(message: ToWorker): void {
+    switch (message.op) {
+      case 'batch':
+      case 'assigned': {
+        const reader = this.readers.get(message.id)
+        if (reader !== undefined) reader.receive(message)
+        else if (message.op === 'batch') this.acknowledge(message.id)
+        return
+      }
+      case 'skipped':
+        this.events.emit('skipped', message.event)
+        return
+      case 'error':
+        this.report(fromWire(message.error), message)
+        return
+      case 'done': {
+        this.snapshot = message.stats
+        const resolve = this.replies.get(message.seq)
+        this.replies.delete(message.seq)
+        this.keep()
+        resolve?.()
+      }
+    }
+  }
+
+  acknowledge(id: number): void {
+    if (!this.closed) this.port.postMessage({ op: 'delivered', id } satisfies ToOwner)
+  }
+
+  report(error: unknown, where: { topic: string; partition: number; offset: number }): void {
+    const event = { error, topic: where.topic, partition: where.partition, offset: where.offset }
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', event)
+    else console.error(`ringbus: failed on ${where.topic}/${where.partition}@${where.offset} (listen on bus.events 'error' to handle this)`, error)
+  }
+
+  /** @internal */
+  sync(): Promise<void> {
+    return this.request('sync')
+  }
+
+  // ---- topics and publishing ----------------------------------------------------------------------
+
+  /** Declares a topic in the creating thread; its partitions are as declared (or as known). */
+  topic<K extends TopicName<T>>(name: K, options?: TopicOptions): { name: K; partitions: number } {
+    this.assertOpen()
+    validateTopicName(name)
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('topic options must be an object', { argument: 'options' })
+    if (options?.codec !== undefined && typeof options.codec !== 'string') {
+      throw new InvalidArgumentError('a custom codec cannot cross threads: declare the topic in the thread that created the bus', { topic: name, argument: 'codec' })
+    }
+    this.send({ op: 'topic', name, options })
+    return { name, partitions: options?.partitions ?? this.snapshot[name]?.partitions.length ?? 1 }
+  }
+
+  /** Copies the value now (a later change to it does not reach the log). */
+  private snapshotOf(topic: string, value: unknown): unknown {
+    if (value === null || typeof value !== 'object') return value
+    try {
+      return structuredClone(value)
+    } catch (error) {
+      throw new CodecError(`this value cannot be copied to another thread for topic ${topic}: ${(error as Error)?.message ?? error}`, { topic, cause: error })
+    }
+  }
+
+  private checkOptions(topic: string, options: PublishOptions | undefined, now: number): PublishOptions {
+    if (options === undefined) return { timestamp: now }
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('publish options must be an object', { topic, argument: 'options' })
+    const { key, headers, partition, timestamp = now } = options
+    if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array)) throw new InvalidArgumentError(`key must be a string or Uint8Array, got ${typeof key}`, { topic, argument: 'key' })
+    if (headers !== undefined && (typeof headers !== 'object' || headers === null || Array.isArray(headers) ||
+      Object.values(headers).some((v) => typeof v !== 'string' && !(v instanceof Uint8Array)))) {
+      throw new InvalidArgumentError('headers must be an object of string -> string | Uint8Array', { topic, argument: 'headers' })
+    }
+    if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) throw new InvalidArgumentError(`partition ${String(partition)} does not exist in topic ${topic}`, { topic, argument: 'partition' })
+    if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) throw new InvalidArgumentError(`timestamp must be a finite number of ms, got ${String(timestamp)}`, { topic, argument: 'timestamp' })
+    return { key, headers, partition, timestamp }
+  }
+
+  private queue(record: WireRecord): void {
+    // sent once per turn, or every OUTBOX_MAX records of a long synchronous burst
+    if (this.outbox.push(record) >= OUTBOX_MAX) this.sendOutbox()
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true
+      queueMicrotask(this.sendOutbox)
+    }
+  }
+
+  /**
+   * Sends one record to the creating thread, which appends it. Returns offset -1: only that
+   * thread assigns offsets (await flush() to know it was appended).
+   */
+  publish<K extends TopicName<T>>(topic: K, ...args: PublishArgs<T, K>): RecordMetadata<K>
+  publish(topic: string, value?: unknown, options?: PublishOptions): RecordMetadata {
+    this.assertOpen()
+    validateTopicName(topic)
+    const checked = this.checkOptions(topic, options, this.clock.now())
+    this.queue({ topic, value: this.snapshotOf(topic, value), options: checked })
+    return { topic, partition: checked.partition ?? -1, offset: -1, timestamp: checked.timestamp! }
+  }
+
+  /** Sends records that the creating thread appends together (all or nothing, as there). */
+  publishBatch<K extends TopicName<T>>(topic: K, records: ReadonlyArray<BatchRecord<T[K]>>): RecordMetadata<K>[] {
+    this.assertOpen()
+    validateTopicName(topic)
+    if (!Array.isArray(records)) throw new InvalidArgumentError('publishBatch takes an array of { value, key?, headers? }', { topic, argument: 'records' })
+    const now = this.clock.now()
+    const batch = records.map((record, i) => {
+      if (typeof record !== 'object' || record === null) throw new InvalidArgumentError(`record ${i} must be an object with a value`, { topic, argument: 'records' })
+      return { ...this.checkOptions(topic, record, now), value: this.snapshotOf(topic, record.value) }
+    })
+    this.queue({ topic, batch })
+    return batch.map((r) => ({ topic, partition: r.partition ?? -1, offset: -1, timestamp: r.timestamp! }))
+  }
+
+  /** EventEmitter sugar: publish without options; true when a reader of this thread matches the topic. */
+  emit<K extends TopicName<T>>(topic: K, ...args: ValueArgs<T, K>): boolean
+  emit(topic: string, value?: unknown): boolean {
+    ;(this as RemoteBus).publish(topic, value)
+    return [...this.readers.values()].some((reader) => reader.matches(topic))
+  }
+
+  /** Resolves when the creating thread has appended everything this thread published so far. */
+  async flush(): Promise<void> {
+    if (this.closed) return
+    await this.request('sync')
+  }
+
+  // ---- reading ----------------------------------------------------------------------------------
+
+  private reader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): RemoteReader {
+    this.assertOpen()
+    const matches = compileSubscription(target)
+    const { from, reset, maxPollRecords } = readerOptions(options)
+    const reader = new RemoteReader(this.nextReader++, matches, this as RemoteBus, handler)
+    this.readers.set(reader.id, reader)
+    this.keep()
+    this.send({ op: 'subscribe', id: reader.id, target, options: { from, reset, maxPollRecords } })
+    closeOnAbort(reader, options?.signal)
+    return reader
+  }
+
+  readerClosed(reader: RemoteReader): void {
+    this.readers.delete(reader.id)
+    this.keep()
+    this.settled()
+  }
+
+  subscribe<P extends Subscribable<T>>(target: P, handler: (message: Message<T, Matching<T, P>>) => unknown, options?: SubscribeOptions): Subscription {
+    checkHandler(handler)
+    return subscription(this.reader(target, handler as (message: Delivered) => unknown, options))
+  }
+
+  consume<P extends Subscribable<T>>(target: P, options?: ConsumeOptions): AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable {
+    const mark = highWaterMark(options)
+    return consumeReader((push) => this.reader(target, push, options), mark) as AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
+  }
+
+  on<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
+    return this.listeners.add(target, fn as (value: unknown, message: Delivered) => unknown, false)
+  }
+
+  once<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
+    return this.listeners.add(target, fn as (value: unknown, message: Delivered) => unknown, true)
+  }
+
+  off<P extends Subscribable<T>>(target: P, fn: Function): void {
+    this.listeners.remove(target, fn)
+  }
+
+  // ---- idleness, stats, close ---------------------------------------------------------------------
+
+  settled(): void {
+    if (this.idleWaiters.length === 0 || this.flushScheduled) return
+    for (const reader of this.readers.values()) if (!reader.idle()) return
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  /**
+   * Resolves when the creating thread has appended what this thread published, and everything
+   * deliverable to this thread's readers was delivered and settled.
+   */
+  async idle(): Promise<void> {
+    this.assertOpen()
+    await this.request('idle')
+    await new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve)
+      this.settled()
+    })
+  }
+
+  /** The creating thread's figures as of its last answer (attachBus, flush, idle). */
+  stats(): Record<string, TopicStats> {
+    this.assertOpen()
+    return structuredClone(this.snapshot)
+  }
+
+  /** Sends what is pending, waits until the creating thread has it, and leaves. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    for (const reader of [...this.readers.values()]) reader.close()
+    const bye = this.request('closed')
+    this.closed = true
+    await bye
+    this.port.close()
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  [asyncDispose](): Promise<void> {
+    return this.close()
+  }
+}
+
+/** The worker side of a copying handle. */
+export async function attachRemote<T extends TopicMap>(handle: CopyHandle, clock: Clock | undefined): Promise<RemoteBus<T>> {
+  const bus = new RemoteBus<T>(handle.port, clock)
+  await bus.sync()
+  return bus
+}

@@ -1,0 +1,136 @@
+// The copying transport from the user's side: a worker on a handle without shared memory gets
+// the same API, with the differences that only the creating thread assigning offsets brings
+// (publish returns offset -1; errors the log raises later arrive on bus.events 'error').
+import { Worker } from 'node:worker_threads'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createBus, type Bus } from '../../src/index.js'
+
+const workers: Worker[] = []
+const buses: Bus[] = []
+
+afterEach(async () => {
+  vi.unstubAllGlobals()
+  await Promise.all(workers.splice(0).map((w) => w.terminate()))
+  for (const bus of buses.splice(0)) await bus.close()
+})
+
+async function plainBus(): Promise<Bus> {
+  const bus = await createBus({ maxBytes: 4 * 1024 * 1024 })
+  buses.push(bus)
+  return bus
+}
+
+function scenario(bus: Bus, name: string, args: Record<string, unknown> = {}): { worker: Worker; next: (type: string) => Promise<any> } {
+  const handle = bus.handle()
+  const worker = new Worker(new URL('./fixtures/scenario.mjs', import.meta.url), { workerData: { handle, name, args }, transferList: handle.transfer as never[] })
+  workers.push(worker)
+  const next = (type: string) => new Promise<any>((resolve, reject) => {
+    const on = (m: { type: string }) => { if (m.type === type) { worker.off('message', on); resolve(m) } }
+    worker.on('message', on)
+    worker.once('error', reject)
+  })
+  return { worker, next }
+}
+
+async function result(run: { next: (type: string) => Promise<any> }): Promise<any> {
+  const { value, error } = await run.next('result')
+  if (error !== undefined) throw new Error(`the worker failed: ${error}`)
+  return value
+}
+
+describe('a worker on a copying handle', () => {
+  it('publishes with offset -1 (the creating thread assigns it), copies the value at publish, keeps key and headers', async () => {
+    const bus = await plainBus()
+    bus.topic('meta', { partitions: 2 })
+    const out = await result(scenario(bus, 'metadata'))
+    expect(out.one).toMatchObject({ topic: 'meta', partition: 1, offset: -1 })
+    expect(typeof out.one.timestamp).toBe('number')
+    expect(out.keyed).toMatchObject({ partition: -1, offset: -1 })
+    expect(out.batch.map((r: { offset: number }) => r.offset)).toEqual([-1, -1])
+    // flush() waited until all four were appended, and the stats it brought back say so
+    expect(out.stats.reduce((a: number, b: number) => a + b, 0)).toBe(4)
+    const got: Array<{ partition: number; offset: number; timestamp: number; key: unknown; headers: unknown; value: any }> = []
+    bus.subscribe('meta', (m) => { got.push(m) }, { from: 'earliest' })
+    await bus.idle()
+    const first = got.find((m) => m.value.seq === 1)!
+    expect(first).toMatchObject({ partition: 1, offset: 0, key: 'k', headers: { h: 'v' }, timestamp: out.one.timestamp })
+    expect(first.value.tags).toEqual(['a'])
+    // the creating thread chose the keyed record's partition, as it does for its own records
+    expect(got.find((m) => m.value.seq === 2)!.partition).toBe(bus.publish('meta', { seq: 5 }, { key: 'k' }).partition)
+  })
+
+  it('throws on bad input at once, and reports what the log refuses later on bus.events', async () => {
+    const bus = await plainBus()
+    bus.topic('full', { retention: { maxBytes: 1024 }, onFull: 'reject' })
+    bus.topic('errs')
+    const out = await result(scenario(bus, 'errors'))
+    expect(out.sync).toEqual(['CodecError', 'InvalidTopicError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError'])
+    const full = out.async.filter((e: { name: string }) => e.name === 'BackPressureError')
+    expect(full.length).toBeGreaterThan(0)
+    expect(full[0]).toMatchObject({ topic: 'full', retriable: true, offset: -1 })
+    expect(out.async.filter((e: { name: string }) => e.name === 'InvalidArgumentError')).toEqual([
+      { name: 'InvalidArgumentError', topic: 'errs', partition: -1, offset: -1, retriable: false },
+    ])
+    // what was accepted is in the log, intact; the refused records are not
+    const stats = bus.stats()
+    expect(stats.full.partitions[0].endOffset).toBe(40 - full.length)
+    expect(stats.errs.partitions[0].endOffset).toBe(0)
+  })
+
+  it('reads from any position: seek, pause and resume, position, assignments, consume and once', async () => {
+    const bus = await plainBus()
+    for (let seq = 0; seq < 100; seq++) bus.publish('r', { seq }, { key: `k${seq}`, headers: { n: String(seq) } })
+    const out = await result(scenario(bus, 'reader'))
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
+    expect(out.first).toEqual(range(50, 100))
+    expect(out.position).toBe(100)
+    expect(out.assignments).toEqual([{ topic: 'r', partition: 0 }])
+    expect(out.afterSeek).toEqual(range(95, 100))
+    expect(out.whilePaused).toBe(0)
+    expect(out.resumed).toEqual([100])
+    expect(out.consumed).toEqual(range(0, 5))
+    expect(out.once).toEqual([101])
+    expect(out.message).toMatchObject({ topic: 'r', partition: 0, offset: 50, key: 'k50', headers: { n: '50' }, value: { seq: 50 }, attempt: 1 })
+  })
+
+  it('a slow worker holds its reader back instead of piling up messages; nothing is lost or reordered', async () => {
+    const bus = await plainBus()
+    const expected = 5000
+    const run = scenario(bus, 'slow', { expected })
+    await run.next('ready')
+    for (let seq = 0; seq < expected; seq++) bus.publish('slow', { seq })
+    run.worker.postMessage({ type: 'published' })
+    expect(await result(run)).toEqual({ count: expected, ordered: true })
+  })
+
+  it('a reader overtaken by retention while paused is told what it lost, in its own thread', async () => {
+    const bus = await createBus({ maxBytes: 1024 * 1024, segmentBytes: 4096 })
+    buses.push(bus)
+    bus.topic('tiny', { retention: { maxBytes: 8192 } })
+    const mainSkips: unknown[] = []
+    bus.events.on('skipped', (e) => mainSkips.push(e))
+    bus.publish('tiny', { seq: 0 })
+    const run = scenario(bus, 'skipped')
+    await run.next('ready')
+    for (let seq = 1; seq < 2000; seq++) bus.publish('tiny', { seq, pad: 'y'.repeat(40) })
+    run.worker.postMessage({ type: 'published' })
+    const out = await result(run)
+    expect(out.events).toHaveLength(1)
+    const start = bus.stats().tiny.partitions[0].startOffset
+    expect(out.events[0]).toMatchObject({ topic: 'tiny', partition: 0, from: 1, to: start, count: start - 1 })
+    expect(out.first).toBe(0)
+    expect(out.count).toBe(1 + 2000 - start)
+    expect(mainSkips).toEqual([]) // the worker's reader, not one of this thread's
+  })
+
+  it('createBus({ shared: true }) without shared memory (a page that is not cross-origin isolated) falls back to copying', async () => {
+    vi.stubGlobal('SharedArrayBuffer', undefined)
+    const bus = await createBus({ shared: true })
+    vi.unstubAllGlobals()
+    buses.push(bus)
+    expect(bus.core.shared).toBe(false)
+    bus.topic('meta', { partitions: 2 })
+    const out = await result(scenario(bus, 'metadata'))
+    expect(out.stats.reduce((a: number, b: number) => a + b, 0)).toBe(4)
+  })
+})
