@@ -32,7 +32,7 @@ function counted(workers, target) {
   })))
 }
 
-function fanout({ id, title, raw, batch, perOp, anchorName, anchorMode, goal }) {
+function fanout({ id, title, raw, batch, perOp, anchorName, anchorMode, goal, copying }) {
   return {
     id,
     title,
@@ -43,8 +43,12 @@ function fanout({ id, title, raw, batch, perOp, anchorName, anchorMode, goal }) 
       bus.topic('fan', raw ? { codec: 'raw' } : {})
       const ringWorkers = await Promise.all(Array.from({ length: WORKERS }, () => spawn('ringbus', { topic: 'fan', every: perOp, raw }, bus)))
       const postWorkers = await Promise.all(Array.from({ length: WORKERS }, () => spawn(anchorMode, { every: perOp, raw })))
+      // the transport for threads without shared memory, on a plain bus: for the record, no goal
+      const copyBus = copying ? await createBus({ maxBytes: 64 << 20 }) : undefined
+      const copyWorkers = copying ? await Promise.all(Array.from({ length: WORKERS }, () => spawn('ringbus', { topic: 'fan', every: perOp, raw }, copyBus))) : []
       const ring = { sent: 0, i: 0 }
       const post = { sent: 0, i: 0 }
+      const copy = { sent: 0, i: 0 }
       const next = (state) => { const v = values[state.i]; state.i = (state.i + 1) & (pool - 1); return v }
       return {
         anchor: anchorName,
@@ -52,6 +56,7 @@ function fanout({ id, title, raw, batch, perOp, anchorName, anchorMode, goal }) 
           `${WORKERS} consumer threads; ${perOp} ${raw ? 'distinct 100-byte Uint8Arrays' : 'distinct ~100-byte objects'} per op; an op ends when every consumer has ${raw ? 'read' : 'decoded'} all of them`,
           `ringbus: createBus({ shared: true }), ${raw ? "codec 'raw', publishBatch of " + batch : 'default msgpack codec, publish x' + perOp}; consumers attachBus + subscribe (records read from shared memory)`,
           `${anchorName}: ${anchorMode === 'post-batch' ? `arrays of ${batch} objects posted to each consumer (structured clone per thread)` : 'each record posted to each consumer on its own'}`,
+          ...(copying ? ['ringbus copying: a plain bus (no shared memory), the same consumers on copying handles (batches posted per consumer)'] : []),
         ],
         contenders: [
           {
@@ -90,11 +95,23 @@ function fanout({ id, title, raw, batch, perOp, anchorName, anchorMode, goal }) 
               await done
             },
           },
+          ...(copying ? [{
+            name: 'ringbus copying',
+            async: true,
+            messagesPerOp: perOp,
+            fn: async () => {
+              const done = counted(copyWorkers, copy.sent + perOp)
+              for (let k = 0; k < perOp; k++) copyBus.publish('fan', next(copy))
+              copy.sent += perOp
+              await done
+            },
+          }] : []),
         ],
         goals: [{ label: `ringbus shared log >= ${goal}x ${anchorName}`, contender: 'ringbus shared log', vs: anchorName, atLeast: goal }],
         teardown: async () => {
-          await Promise.all([...ringWorkers, ...postWorkers].map((w) => w.terminate()))
+          await Promise.all([...ringWorkers, ...postWorkers, ...copyWorkers].map((w) => w.terminate()))
           await bus.close()
+          await copyBus?.close()
         },
       }
     },
@@ -103,7 +120,7 @@ function fanout({ id, title, raw, batch, perOp, anchorName, anchorMode, goal }) 
 
 export const fanoutObjects = fanout({
   id: 'fanout-objects', title: 'fan-out of ~100-byte objects to 2 worker threads, decoded there', raw: false, batch: 256, perOp: 2560,
-  anchorName: 'postMessage batches of 256', anchorMode: 'post-batch', goal: 1.5,
+  anchorName: 'postMessage batches of 256', anchorMode: 'post-batch', goal: 1.5, copying: true,
 })
 
 export const fanoutRaw = fanout({

@@ -88,6 +88,8 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   private wokeThisTurn = false
   private watching = false
   private readonly host
+  /** Copying handles to end when this bus closes. */
+  private readonly closers: Array<() => void> = []
   /** Set by attachBus: tells the creating thread this worker closed its bus. */
   onClose: (() => void) | undefined
   /** Set by attachBus: keeps a worker thread alive while it has readers waiting for records. */
@@ -554,6 +556,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
       idle: () => this.idle(),
       stats: () => this.stats(),
       exit,
+      onClose: (fn) => this.closers.push(fn),
     })
   }
 
@@ -570,6 +573,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     if (this.watching) this.core.wakeAll() // ends this thread's wait
     this.core.releaseLane()
     this.onClose?.()
+    for (const end of this.closers.splice(0)) end()
     const waiters = this.idleWaiters
     this.idleWaiters = []
     for (const resolve of waiters) resolve()

@@ -18,6 +18,8 @@ export interface CopyOwner {
   idle(): Promise<void>
   stats(): Record<string, TopicStats>
   exit(event: WorkerExit): void
+  /** Registers what to do when the owning bus closes. */
+  onClose(fn: () => void): void
 }
 
 /** One of the worker's subscriptions, read here. */
@@ -76,6 +78,11 @@ class CopyHost {
   constructor(private readonly port: MessagePort, private readonly owner: CopyOwner) {
     port.onmessage = (event: MessageEvent) => this.receive(event.data as ToOwner)
     onPortClose(port, () => this.end())
+    // the bus closing closes the port: the worker's bus learns it is gone ('close' there too)
+    owner.onClose(() => {
+      this.gone = true
+      port.close()
+    })
     unref(port)
   }
 

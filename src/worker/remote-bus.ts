@@ -22,7 +22,7 @@ import type {
   TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
 } from '../types.js'
 import { fromWire, type Assignment, type ToOwner, type ToWorker, type WireRecord } from './copy-wire.js'
-import { keepAlive, unref, type CopyHandle } from './handle.js'
+import { keepAlive, onPortClose, unref, type CopyHandle } from './handle.js'
 
 /** Records a long synchronous burst sends at a time (else they go at the end of the turn). */
 const OUTBOX_MAX = 256
@@ -169,7 +169,19 @@ export class RemoteBus<T extends TopicMap = TopicMap> implements AsyncDisposable
   /** @internal use attachBus() */
   constructor(private readonly port: MessagePort, readonly clock: Clock = realClock) {
     port.onmessage = (event: MessageEvent) => this.receive(event.data as ToWorker)
+    onPortClose(port, () => this.ended())
     unref(port)
+  }
+
+  /** The creating thread's bus closed (or this one did): nothing more will come; nobody waits forever. */
+  private ended(): void {
+    this.closed = true
+    for (const reader of [...this.readers.values()]) reader.close()
+    for (const resolve of this.replies.values()) resolve()
+    this.replies.clear()
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const resolve of waiters) resolve()
   }
 
   private assertOpen(): void {
@@ -181,7 +193,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> implements AsyncDisposable
   /** Sends a request after everything published before it, in order. */
   send(message: ToOwner): void {
     this.sendOutbox()
-    this.port.postMessage(message)
+    this.port.postMessage(message) // a closed port drops it
   }
 
   private readonly sendOutbox = (): void => {
@@ -412,9 +424,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> implements AsyncDisposable
     this.closed = true
     await bye
     this.port.close()
-    const waiters = this.idleWaiters
-    this.idleWaiters = []
-    for (const resolve of waiters) resolve()
+    this.ended()
   }
 
   [asyncDispose](): Promise<void> {

@@ -123,6 +123,15 @@ describe('a worker on a copying handle', () => {
     expect(mainSkips).toEqual([]) // the worker's reader, not one of this thread's
   })
 
+  it('a worker waiting for records when the creating thread closes its bus stops waiting; later calls throw BusClosedError', async () => {
+    const bus = await createBus()
+    bus.publish('gone', 1)
+    const run = scenario(bus, 'ownerGone')
+    await run.next('ready')
+    await bus.close()
+    expect(await result(run)).toEqual({ got: [1], after: 'BusClosedError' })
+  })
+
   it('createBus({ shared: true }) without shared memory (a page that is not cross-origin isolated) falls back to copying', async () => {
     vi.stubGlobal('SharedArrayBuffer', undefined)
     const bus = await createBus({ shared: true })
