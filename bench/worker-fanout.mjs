@@ -128,39 +128,43 @@ export const fanoutRaw = fanout({
   anchorName: 'postMessage one at a time', anchorMode: 'post-one', goal: 10,
 })
 
-/** One-way latency main -> worker, p50 and p99, ringbus vs postMessage, sends interleaved. */
+/**
+ * One-way latency main -> idle worker, p50 and p99, ringbus vs postMessage: one record in flight
+ * at a time, contenders interleaved with the order rotated.
+ */
 export async function latency(cfg, log) {
   const samplesPerRound = cfg.quick ? 50 : 1000
   const rounds = cfg.rounds
   const bus = await createBus({ shared: true, maxBytes: 8 << 20 })
-  bus.topic('ping', {})
-  const ringWorker = await spawn('latency-ringbus', { topic: 'ping', every: samplesPerRound }, bus)
-  const postWorker = await spawn('latency-post', { every: samplesPerRound })
+  const workers = {
+    ringbus: await spawn('latency-ringbus', { topic: 'ping', every: samplesPerRound }, bus),
+    postMessage: await spawn('latency-post', { every: samplesPerRound }),
+  }
   const collect = (w) => new Promise((resolve) => w.once('message', (m) => resolve(m.samples)))
   const pause = () => new Promise((resolve) => setTimeout(resolve, 1))
-  const all = { ringbus: [], postMessage: [] }
-  for (let r = 0; r < rounds; r++) {
-    const ringDone = collect(ringWorker)
-    const postDone = collect(postWorker)
-    for (let i = 0; i < samplesPerRound; i++) {
-      // the consumer is idle (waiting) when each record is sent: this is wake-up latency
-      if (i % 2 === r % 2) {
-        bus.publish('ping', { sentAt: performance.timeOrigin + performance.now() })
-        postWorker.postMessage({ sentAt: performance.timeOrigin + performance.now() })
-      } else {
-        postWorker.postMessage({ sentAt: performance.timeOrigin + performance.now() })
-        bus.publish('ping', { sentAt: performance.timeOrigin + performance.now() })
-      }
-      await pause()
-    }
-    all.ringbus.push(...(await ringDone))
-    all.postMessage.push(...(await postDone))
+  const now = () => performance.timeOrigin + performance.now()
+  const send = {
+    ringbus: () => bus.publish('ping', { sentAt: now() }),
+    postMessage: () => workers.postMessage.postMessage({ sentAt: now() }),
   }
-  await Promise.all([ringWorker.terminate(), postWorker.terminate()])
+  const names = Object.keys(workers)
+  const all = Object.fromEntries(names.map((name) => [name, []]))
+  for (let r = 0; r < rounds; r++) {
+    const done = names.map((name) => collect(workers[name]).then((samples) => all[name].push(...samples)))
+    for (let i = 0; i < samplesPerRound; i++) {
+      // one record in flight at a time, to a consumer that is idle (waiting): wake-up latency
+      for (let k = 0; k < names.length; k++) {
+        send[names[(i + r + k) % names.length]]()
+        await pause()
+      }
+    }
+    await Promise.all(done)
+  }
+  await Promise.all(Object.values(workers).map((w) => w.terminate()))
   await bus.close()
   const pct = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))] }
   const rows = Object.entries(all).map(([name, xs]) => ({ name, samples: xs.length, p50: pct(xs, 0.5), p99: pct(xs, 0.99) }))
-  log(`  ${'contender'.padEnd(12)} ${'samples'.padStart(8)} ${'p50 us'.padStart(8)} ${'p99 us'.padStart(8)}`)
-  for (const row of rows) log(`  ${row.name.padEnd(12)} ${String(row.samples).padStart(8)} ${(row.p50 * 1000).toFixed(1).padStart(8)} ${(row.p99 * 1000).toFixed(1).padStart(8)}`)
+  log(`  ${'contender'.padEnd(17)} ${'samples'.padStart(8)} ${'p50 us'.padStart(8)} ${'p99 us'.padStart(8)}`)
+  for (const row of rows) log(`  ${row.name.padEnd(17)} ${String(row.samples).padStart(8)} ${(row.p50 * 1000).toFixed(1).padStart(8)} ${(row.p99 * 1000).toFixed(1).padStart(8)}`)
   return rows
 }

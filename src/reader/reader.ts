@@ -4,6 +4,7 @@
 import { STATUS_OUT_OF_RANGE } from '../core/abi.js'
 import type { LogCore } from '../core/log.js'
 import { statusError } from '../core/status.js'
+import { nextTurn, SLICE_MS } from './turns.js'
 import { CodecError, InvalidArgumentError } from '../errors.js'
 import type { Topic, Delivered } from '../topic/topic.js'
 import type { SeekTarget, SkippedEvent, StartPosition } from '../types.js'
@@ -170,9 +171,16 @@ export class Reader {
   }
 
   private loop(): void {
+    const started = performance.now()
     for (;;) {
       if (this.paused || this.closed) break
-      if (this.batchPos === this.batch.length && !this.fetch()) break
+      if (this.batchPos === this.batch.length) {
+        if (performance.now() - started > SLICE_MS) {
+          nextTurn(() => this.loop()) // still running: idle() waits for the rest
+          return
+        }
+        if (!this.fetch()) break
+      }
       // the batch holds materialised messages, so a handler that publishes (and so may recycle
       // log memory) cannot change what the rest of the batch sees
       const message = this.batch[this.batchPos++]

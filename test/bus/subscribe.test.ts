@@ -390,6 +390,29 @@ describe('handlers', () => {
   })
 })
 
+describe('sharing the thread', () => {
+  it('a long replay hands over records in slices: timers and I/O run between them, order is kept', async () => {
+    const bus = await newBus({ maxBytes: 16 * 1024 * 1024 })
+    const count = 20_000
+    bus.publishBatch('long', Array.from({ length: count }, (_, seq) => ({ value: seq })))
+    let delivered = 0
+    let inOrder = true
+    // about 5 us per record: some 100 ms in all, far more than one slice
+    bus.subscribe('long', (msg) => {
+      if (msg.value !== delivered) inOrder = false
+      delivered++
+      for (const until = performance.now() + 0.005; performance.now() < until;);
+    }, { from: 'earliest' })
+    let atTimer = -1
+    setTimeout(() => { atTimer = delivered }, 0)
+    await bus.idle() // waits for the whole replay, across the slices
+    expect(delivered).toBe(count)
+    expect(inOrder).toBe(true)
+    expect(atTimer).toBeGreaterThan(0)
+    expect(atTimer).toBeLessThan(count) // the timer ran while the replay was under way
+  })
+})
+
 describe('bus.consume()', () => {
   it('yields messages in order; break ends the loop and closes the reader', async () => {
     const bus = await newBus()
