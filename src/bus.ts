@@ -147,8 +147,11 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
 
   // ---- publishing -----------------------------------------------------------------------------
 
-  /** Validates, encodes and partitions one record. */
-  private prepare(topic: Topic, value: unknown, options: PublishOptions | undefined, into: Prepared, now: number): Prepared {
+  /**
+   * Validates, encodes and partitions one record. `staged`: the record is staged before anything
+   * else is encoded, so the codec may reuse its buffer (encodeTransient).
+   */
+  private prepare(topic: Topic, value: unknown, options: PublishOptions | undefined, into: Prepared, now: number, staged = false): Prepared {
     let key: Key | undefined
     let headers: Headers | undefined
     let partition: number | undefined
@@ -182,7 +185,8 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
       flags |= FLAG_REF_VALUE
     } else {
       try {
-        valueBytes = topic.codec.encode(value)
+        const codec = topic.codec
+        valueBytes = staged && codec.encodeTransient !== undefined ? codec.encodeTransient(value) : codec.encode(value)
       } catch (error) {
         throw new CodecError(`codec ${topic.codecName} cannot encode this value for topic ${topic.name}: ${(error as Error)?.message ?? error}`, { topic: topic.name, cause: error })
       }
@@ -268,7 +272,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   publish<K extends TopicName<T>>(topic: K, ...args: PublishArgs<T, K>): RecordMetadata<K>
   publish(topic: string, value?: unknown, options?: PublishOptions): RecordMetadata {
     const now = this.clock.now()
-    const r = this.prepare(this.writable(topic), value, options, this.scratch, now)
+    const r = this.prepare(this.writable(topic), value, options, this.scratch, now, true)
     this.stage(r)
     if (this.core.commit(now) !== 1) throw this.failure(r, this.core.statusAt(0))
     const offset = this.core.offsetAt(0)

@@ -1,6 +1,6 @@
 // Value codecs. msgpack (msgpackr, with shared record structures per topic) is the default;
 // json, raw bytes and user codecs share one small interface.
-import { Packr } from 'msgpackr'
+import { Packr, RESET_BUFFER_MODE } from 'msgpackr'
 import { TOPIC_CODEC_CUSTOM, TOPIC_CODEC_JSON, TOPIC_CODEC_MSGPACK, TOPIC_CODEC_RAW, TOPIC_CODEC_REF } from '../core/abi.js'
 import { InvalidArgumentError } from '../errors.js'
 
@@ -9,6 +9,11 @@ export interface Codec<V = unknown> {
   /** Values are kept as objects by the publishing thread instead of being encoded (codec 'ref'). */
   readonly byReference?: boolean
   encode(value: V): Uint8Array
+  /**
+   * Optional: like encode, but the bytes may be overwritten by the next call (they are copied
+   * into the log at once). Saves an allocation per record.
+   */
+  encodeTransient?(value: V): Uint8Array
   /** Gets a copy of the record's bytes that it may keep (log memory itself is recycled). */
   decode(bytes: Uint8Array): V
   /** Optional fast path: decode bytes [start, end) of `source` without making a view. */
@@ -28,6 +33,7 @@ export function msgpackCodec(): Codec {
   return {
     name: 'msgpack',
     encode: (value) => packr.pack(value),
+    encodeTransient: (value) => packr.pack(value, RESET_BUFFER_MODE),
     decode: (bytes) => packr.unpack(bytes),
     decodeRange: (source, start, end) => packr.unpack(source, { start, end }),
   }

@@ -4,7 +4,7 @@
 // that meets an unknown id reloads the table (msgpackr's getStructures); one that learns a new
 // shape saves the table under a lock in the topic directory, and only if nobody saved a newer one
 // since it loaded (msgpackr's isCompatible), the same protocol lmdb-js uses across processes.
-import { Packr } from 'msgpackr'
+import { Packr, RESET_BUFFER_MODE } from 'msgpackr'
 import type { LogCore } from '../core/log.js'
 import type { Codec } from './codecs.js'
 
@@ -56,6 +56,7 @@ export function sharedMsgpackCodec(core: LogCore, topic: number): Codec {
   return {
     name: 'msgpack',
     encode: (value) => packr.pack(value),
+    encodeTransient: (value) => packr.pack(value, RESET_BUFFER_MODE),
     decode: (bytes) => packr.unpack(bytes),
     decodeRange: (source, start, end) => packr.unpack(source, { start, end }),
   }
