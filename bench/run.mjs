@@ -114,7 +114,7 @@ for (const scenario of selected) {
 
 if (cfg.only === undefined || cfg.only.includes('latency')) {
   log('')
-  log('== one-way latency, main thread -> idle worker thread (sends interleaved, 1 ms apart) [latency]')
+  log('== one-way latency, main thread -> idle worker thread (one record in flight at a time, 1 ms apart, contenders interleaved) [latency]')
   report.latency = await latency(cfg, log)
 }
 
