@@ -190,7 +190,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> implements AsyncDisposable
 
   // ---- the port ---------------------------------------------------------------------------------
 
-  /** Sends a request after everything published before it, in order. */
+  /** @internal Sends a request after everything published before it, in order. */
   send(message: ToOwner): void {
     this.sendOutbox()
     this.port.postMessage(message) // a closed port drops it
@@ -243,10 +243,12 @@ export class RemoteBus<T extends TopicMap = TopicMap> implements AsyncDisposable
     }
   }
 
+  /** @internal A batch of subscription `id` was handled (or dropped): the creating thread may send more. */
   acknowledge(id: number): void {
     if (!this.closed) this.port.postMessage({ op: 'delivered', id } satisfies ToOwner)
   }
 
+  /** @internal */
   report(error: unknown, where: { topic: string; partition: number; offset: number }): void {
     const event = { error, topic: where.topic, partition: where.partition, offset: where.offset }
     if (this.events.listenerCount('error') > 0) this.events.emit('error', event)
@@ -359,6 +361,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> implements AsyncDisposable
     return reader
   }
 
+  /** @internal */
   readerClosed(reader: RemoteReader): void {
     this.readers.delete(reader.id)
     this.keep()
@@ -389,6 +392,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> implements AsyncDisposable
 
   // ---- idleness, stats, close ---------------------------------------------------------------------
 
+  /** @internal Resolves idle() waiters once no reader here has anything left to hand over. */
   settled(): void {
     if (this.idleWaiters.length === 0 || this.flushScheduled) return
     for (const reader of this.readers.values()) if (!reader.idle()) return
