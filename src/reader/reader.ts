@@ -111,6 +111,15 @@ export class Reader {
     this.wake()
   }
 
+  /** Moves one partition of one topic back (or on) to `offset`, clamped to the log. */
+  rewind(topic: string, partition: number, offset: number): void {
+    const a = this.attachments.find((x) => x.topic.name === topic && x.partition === partition)
+    if (a === undefined) return
+    a.next = this.clamp(a.id, offset)
+    if (this.batchFrom === a) this.dropBatch()
+    this.wake()
+  }
+
   private dropBatch(): void {
     this.batch = []
     this.batchPos = 0

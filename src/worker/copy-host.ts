@@ -29,6 +29,8 @@ class Outlet {
   pending: Delivered[] = []
   inFlight = 0
   paused = false
+  /** Per topic/partition, the first offset handed to this outlet since the last seek. */
+  readonly firstTaken = new Map<string, number>()
   private scheduled = false
   private waiting: (() => void) | undefined
 
@@ -36,6 +38,8 @@ class Outlet {
 
   /** The reader's handler: gathers messages into batches; waits when the worker is behind. */
   readonly take = (message: Delivered): Promise<void> | undefined => {
+    const key = `${message.topic}/${message.partition}`
+    if (!this.firstTaken.has(key)) this.firstTaken.set(key, message.offset)
     this.pending.push(message)
     if (this.pending.length >= this.max) this.post()
     else if (!this.scheduled) {
@@ -55,6 +59,11 @@ class Outlet {
 
   acked(): void {
     this.inFlight--
+    this.release()
+  }
+
+  /** Lets a reader that waits for credit go on (to stop, when it was paused or closed). */
+  release(): void {
     const waiting = this.waiting
     this.waiting = undefined
     waiting?.()
@@ -152,15 +161,7 @@ class CopyHost {
       }
       case 'seek': {
         const outlet = this.outlets.get(message.id)
-        if (outlet === undefined) return
-        outlet.epoch = message.epoch
-        outlet.pending = []
-        try {
-          outlet.reader.seek(message.target)
-        } catch (error) {
-          this.fail(error)
-        }
-        this.send({ op: 'assigned', id: outlet.id, epoch: outlet.epoch, assignments: outlet.assignments() })
+        if (outlet !== undefined) this.seek(outlet, message)
         return
       }
       case 'pause':
@@ -169,6 +170,9 @@ class CopyHost {
         if (outlet === undefined) return
         outlet.paused = message.op === 'pause'
         outlet.reader[message.op]()
+        // a paused reader must not stay blocked waiting for credit the worker will not give
+        // while paused (it would never count as idle)
+        if (outlet.paused) outlet.release()
         this.settled()
         return
       }
@@ -193,12 +197,39 @@ class CopyHost {
     }
   }
 
+  /**
+   * The worker dropped every batch of the old epoch it had not handled, whatever the partition.
+   * The partitions the seek names move; every other one goes back to just after what the worker
+   * handled since the last seek, or else to the first record handed over since then.
+   */
+  private seek(outlet: Outlet, message: Extract<ToOwner, { op: 'seek' }>): void {
+    const { target } = message
+    outlet.epoch = message.epoch
+    outlet.pending = []
+    let moved = (partition: number): boolean => 'timestamp' in target || target.partition === undefined || target.partition === partition
+    try {
+      outlet.reader.seek(target)
+    } catch (error) {
+      this.fail(error)
+      moved = () => false
+    }
+    const delivered = new Map(message.delivered.map((d) => [`${d.topic}/${d.partition}`, d.next]))
+    for (const { topic, partition } of outlet.reader.assignments()) {
+      if (moved(partition)) continue
+      const key = `${topic}/${partition}`
+      const back = delivered.get(key) ?? outlet.firstTaken.get(key)
+      if (back !== undefined) outlet.reader.rewind(topic, partition, back)
+    }
+    outlet.firstTaken.clear()
+    this.send({ op: 'assigned', id: outlet.id, epoch: outlet.epoch, assignments: outlet.assignments() })
+  }
+
   private closeOutlet(id: number): void {
     const outlet = this.outlets.get(id)
     if (outlet === undefined) return
     this.outlets.delete(id)
     outlet.reader.close()
-    outlet.acked() // a reader waiting for credit is let go
+    outlet.release() // a reader waiting for credit is let go
     this.settled()
   }
 

@@ -26,7 +26,7 @@ export type ToOwner =
   | { op: 'topic'; name: string; options: TopicOptions | undefined }
   | { op: 'subscribe'; id: number; target: string; options: WireReaderOptions }
   | { op: 'pause' | 'resume' | 'close'; id: number }
-  | { op: 'seek'; id: number; epoch: number; target: SeekTarget }
+  | { op: 'seek'; id: number; epoch: number; target: SeekTarget; delivered: Assignment[] }
   | { op: 'delivered'; id: number }
   | { op: 'idle' | 'sync' | 'closed'; seq: number }
 

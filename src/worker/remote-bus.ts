@@ -41,6 +41,8 @@ class RemoteReader implements ReaderLike {
   private pos = 0
   private running = false
   private readonly positions = new Map<string, Assignment>()
+  /** What this thread handed to the handler since the last seek: next offset per topic/partition. */
+  private readonly delivered = new Map<string, Assignment>()
 
   constructor(readonly id: number, readonly matches: (topic: string) => boolean, private readonly bus: RemoteBus,
     private readonly handler: (message: Delivered) => unknown) {}
@@ -70,9 +72,10 @@ class RemoteReader implements ReaderLike {
       while (this.pos < batch.length) {
         if (this.paused || this.closed) return this.stop()
         const message = batch[this.pos++]
-        const at = this.positions.get(`${message.topic}/${message.partition}`)
-        if (at === undefined) this.positions.set(`${message.topic}/${message.partition}`, { topic: message.topic, partition: message.partition, next: message.offset + 1 })
-        else at.next = message.offset + 1
+        const key = `${message.topic}/${message.partition}`
+        const next = { topic: message.topic, partition: message.partition, next: message.offset + 1 }
+        this.positions.set(key, next)
+        this.delivered.set(key, next)
         let result: unknown
         try {
           result = this.handler(message)
@@ -119,7 +122,7 @@ class RemoteReader implements ReaderLike {
     if (!this.paused || this.closed) return
     this.paused = false
     this.bus.send({ op: 'resume', id: this.id })
-    this.run()
+    queueMicrotask(() => this.run()) // as on a shared bus: nothing is delivered inside resume()
   }
 
   seek(target: SeekTarget): void {
@@ -131,8 +134,9 @@ class RemoteReader implements ReaderLike {
     }
     this.epoch++
     this.drop()
+    this.bus.send({ op: 'seek', id: this.id, epoch: this.epoch, target, delivered: [...this.delivered.values()] })
+    this.delivered.clear()
     this.positions.clear()
-    this.bus.send({ op: 'seek', id: this.id, epoch: this.epoch, target })
   }
 
   assignments(): Array<{ topic: string; partition: number }> {
