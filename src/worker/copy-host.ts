@@ -6,7 +6,7 @@
 import type { Reader, ReaderHost } from '../reader/reader.js'
 import type { Delivered } from '../topic/topic.js'
 import type { BatchRecord, PublishOptions, SubscribeOptions, TopicOptions, TopicStats } from '../types.js'
-import { CREDIT, toWire, type Assignment, type ToOwner, type ToWorker } from './copy-wire.js'
+import { CREDIT, toColumns, toWire, type Assignment, type ToOwner, type ToWorker } from './copy-wire.js'
 import { onPortClose, unref, type CopyHandle, type WorkerExit } from './handle.js'
 
 /** What the copying transport needs of the bus that owns the log. */
@@ -106,7 +106,7 @@ class CopyHost {
   postBatch(outlet: Outlet, messages: Delivered[]): void {
     if (this.gone) return
     try {
-      this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, messages } satisfies ToWorker)
+      this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, batch: toColumns(messages) } satisfies ToWorker)
     } catch (error) {
       // a value that cannot be cloned (a 'ref' value holding a function, say): the others still go
       const sendable = messages.filter((message) => {
@@ -118,7 +118,7 @@ class CopyHost {
           return false
         }
       })
-      this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, messages: sendable } satisfies ToWorker)
+      this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, batch: toColumns(sendable) } satisfies ToWorker)
     }
   }
 

@@ -3,8 +3,8 @@
 // thread owns the log; a worker sends it what it publishes and receives what it reads, in
 // batches, by structured clone. Both sides import this file, so the protocol is written once.
 import * as errors from '../errors.js'
-import type { Delivered } from '../topic/topic.js'
-import type { PublishOptions, SeekTarget, SkippedEvent, StartPosition, TopicOptions, TopicStats } from '../types.js'
+import { NO_HEADERS, type Delivered } from '../topic/topic.js'
+import type { Headers, Key, PublishOptions, SeekTarget, SkippedEvent, StartPosition, TopicOptions, TopicStats } from '../types.js'
 
 /** Batches a subscription may have in flight to a worker before its reader waits for an ack. */
 export const CREDIT = 4
@@ -39,11 +39,49 @@ export interface Assignment {
 
 /** Owner -> worker. */
 export type ToWorker =
-  | { op: 'batch'; id: number; epoch: number; messages: Delivered[] }
+  | { op: 'batch'; id: number; epoch: number; batch: WireBatch }
   | { op: 'assigned'; id: number; epoch: number; assignments: Assignment[] }
   | { op: 'skipped'; event: SkippedEvent }
   | { op: 'error'; error: WireError; topic: string; partition: number; offset: number }
   | { op: 'done'; seq: number; stats: Record<string, TopicStats> }
+
+/**
+ * Delivered records by column: fewer objects for structured clone to walk than one message
+ * object per record (empty headers and absent keys travel as undefined).
+ */
+export interface WireBatch {
+  topics: string[]
+  partitions: number[]
+  offsets: number[]
+  timestamps: number[]
+  keys: Array<Key | undefined>
+  headers: Array<Headers | undefined>
+  values: unknown[]
+}
+
+export function toColumns(messages: Delivered[]): WireBatch {
+  const n = messages.length
+  const batch: WireBatch = { topics: new Array(n), partitions: new Array(n), offsets: new Array(n), timestamps: new Array(n), keys: new Array(n), headers: new Array(n), values: new Array(n) }
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]
+    batch.topics[i] = m.topic
+    batch.partitions[i] = m.partition
+    batch.offsets[i] = m.offset
+    batch.timestamps[i] = m.timestamp
+    batch.keys[i] = m.key
+    batch.headers[i] = m.headers === NO_HEADERS ? undefined : m.headers
+    batch.values[i] = m.value
+  }
+  return batch
+}
+
+/** Record i of a batch as the message a handler gets. */
+export function fromColumns(batch: WireBatch, i: number): Delivered {
+  return {
+    topic: batch.topics[i], partition: batch.partitions[i], offset: batch.offsets[i], timestamp: batch.timestamps[i],
+    key: batch.keys[i], headers: batch.headers[i] ?? NO_HEADERS, value: batch.values[i], attempt: 1,
+  }
+}
 
 /** An error as it crosses the port: its class name, message and context (a class cannot be cloned). */
 export interface WireError {

@@ -21,7 +21,7 @@ import type {
   BatchRecord, BusEvents, Matching, Message, PublishOptions, RecordMetadata, SeekTarget, Subscribable, SubscribeOptions,
   TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
 } from '../types.js'
-import { fromWire, type Assignment, type ToOwner, type ToWorker, type WireRecord } from './copy-wire.js'
+import { fromColumns, fromWire, type Assignment, type ToOwner, type ToWorker, type WireBatch, type WireRecord } from './copy-wire.js'
 import { keepAlive, onPortClose, unref, type CopyHandle } from './handle.js'
 
 /** Records a long synchronous burst sends at a time (else they go at the end of the turn). */
@@ -37,8 +37,10 @@ class RemoteReader implements ReaderLike {
   closed = false
   onClose: (() => void) | undefined
   private epoch = 0
-  private readonly queue: Delivered[][] = []
+  private readonly queue: WireBatch[] = []
+  /** Next record of queue[0] to deliver, and the first whose position is not recorded yet. */
   private pos = 0
+  private recorded = 0
   private running = false
   private readonly positions = new Map<string, Assignment>()
   /** What this thread handed to the handler since the last seek: next offset per topic/partition. */
@@ -55,7 +57,7 @@ class RemoteReader implements ReaderLike {
     }
     if (message.epoch !== this.epoch || this.closed) this.bus.acknowledge(this.id) // overtaken by a seek
     else {
-      this.queue.push(message.messages)
+      this.queue.push(message.batch)
       this.run()
     }
   }
@@ -69,13 +71,10 @@ class RemoteReader implements ReaderLike {
   private loop(): void {
     while (this.queue.length > 0 && !this.paused && !this.closed) {
       const batch = this.queue[0]
-      while (this.pos < batch.length) {
+      const length = batch.values.length
+      while (this.pos < length) {
         if (this.paused || this.closed) return this.stop()
-        const message = batch[this.pos++]
-        const key = `${message.topic}/${message.partition}`
-        const next = { topic: message.topic, partition: message.partition, next: message.offset + 1 }
-        this.positions.set(key, next)
-        this.delivered.set(key, next)
+        const message = fromColumns(batch, this.pos++)
         let result: unknown
         try {
           result = this.handler(message)
@@ -88,8 +87,9 @@ class RemoteReader implements ReaderLike {
           return
         }
       }
+      this.record()
       this.queue.shift()
-      this.pos = 0
+      this.pos = this.recorded = 0
       this.bus.acknowledge(this.id)
     }
     this.stop()
@@ -105,11 +105,24 @@ class RemoteReader implements ReaderLike {
     return this.closed || this.paused || (!this.running && this.queue.length === 0)
   }
 
+  /** Records the positions of what was delivered from the current batch (once per batch, or when asked). */
+  private record(): void {
+    const batch = this.queue[0]
+    for (let i = this.recorded; i < this.pos; i++) {
+      const next = { topic: batch.topics[i], partition: batch.partitions[i], next: batch.offsets[i] + 1 }
+      const key = `${next.topic}/${next.partition}`
+      this.positions.set(key, next)
+      this.delivered.set(key, next)
+    }
+    this.recorded = this.pos
+  }
+
   /** Drops what was received but not delivered, acknowledging it so the creating thread goes on. */
   private drop(): void {
+    if (this.queue.length > 0) this.record()
     for (let i = this.queue.length; i > 0; i--) this.bus.acknowledge(this.id)
     this.queue.length = 0
-    this.pos = 0
+    this.pos = this.recorded = 0
   }
 
   pause(): void {
@@ -140,10 +153,12 @@ class RemoteReader implements ReaderLike {
   }
 
   assignments(): Array<{ topic: string; partition: number }> {
+    if (this.queue.length > 0) this.record()
     return [...this.positions.values()].map(({ topic, partition }) => ({ topic, partition }))
   }
 
   position(topic: string, partition: number): number | undefined {
+    if (this.queue.length > 0) this.record()
     return this.positions.get(`${topic}/${partition}`)?.next
   }
 
