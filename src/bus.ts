@@ -10,8 +10,7 @@ import { LogCore, frameLength } from './core/log.js'
 import { statusError } from './core/status.js'
 import { BusClosedError, BusError, CodecError, InvalidArgumentError, RecordTooLargeError } from './errors.js'
 import { Reader, type ReaderHost } from './reader/reader.js'
-import { consumeReader } from './reader/consume.js'
-import { checkHandler, closeOnAbort, highWaterMark, Listeners, readerOptions, subscription, type ConsumeOptions, type Subscription, type Unsubscribe } from './reader/surface.js'
+import { closeOnAbort, readerOptions, ReadingSurface } from './reader/surface.js'
 import { compileSubscription } from './topic/names.js'
 import { TopicRegistry } from './topic/registry.js'
 import { attachCore, createHandle, detachCore, keepAlive, notAHandle, type BusHandle, type WorkerExit } from './worker/handle.js'
@@ -19,8 +18,8 @@ import { createCopyHandle } from './worker/copy-host.js'
 import { attachRemote, type RemoteBus } from './worker/remote-bus.js'
 import { resolveTopicOptions, type Delivered, type Topic } from './topic/topic.js'
 import type {
-  BatchRecord, BusEvents, BusOptions, Headers, Key, Matching, Message, PublishOptions, RecordMetadata,
-  SkippedEvent, Subscribable, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
+  BatchRecord, BusEvents, BusOptions, Headers, Key, PublishOptions, RecordMetadata,
+  SkippedEvent, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
   ValueArgs,
 } from './types.js'
 
@@ -62,7 +61,7 @@ interface Prepared {
   headers: Headers | undefined
 }
 
-export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
+export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implements AsyncDisposable {
   /** Lifecycle events (skipped, error, topic.created), apart from topics so names never clash. */
   readonly events = new EventEmitter<BusEvents>()
   readonly clock: Clock
@@ -70,7 +69,6 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
   /** User topics by name (the registry's map). */
   private readonly topics: Map<string, Topic>
   private readonly readers = new Set<Reader>()
-  private readonly listeners = new Listeners((target, handler) => this.reader(target, handler, undefined), (error, message) => this.report(error, message))
   private readonly dirty = new Set<Topic>()
   private deliveryScheduled = false
   private idleWaiters: Array<() => void> = []
@@ -97,6 +95,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
 
   /** @internal use createBus() */
   constructor(readonly core: LogCore, options: BusOptions) {
+    super()
     this.clock = options.clock ?? realClock
     this.shared = core.shared
     this.registry = new TopicRegistry(core, this.clock, options, {
@@ -355,6 +354,10 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
 
   // ---- reading --------------------------------------------------------------------------------
 
+  protected openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): Reader {
+    return this.reader(target, handler, options)
+  }
+
   /** A reader in this thread; `hooks` send its reports elsewhere (a copying worker's reader). */
   private reader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined,
     hooks?: Pick<ReaderHost, 'skipped' | 'handlerFailed'>): Reader {
@@ -392,46 +395,6 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
       this.keepAlive?.(false)
     }
     void loop()
-  }
-
-  /**
-   * An independent reader of a topic or AMQP pattern (`order.*`, `order.#`): it receives every
-   * record from its start position on. Async handlers are awaited, one record at a time.
-   * @example
-   * const sub = bus.subscribe('order.*', (msg) => console.log(msg.topic, msg.value), { from: 'earliest' })
-   */
-  subscribe<P extends Subscribable<T>>(target: P, handler: (message: Message<T, Matching<T, P>>) => unknown, options?: SubscribeOptions): Subscription {
-    checkHandler(handler)
-    return subscription(this.reader(target, handler as (message: Delivered) => unknown, options))
-  }
-
-  /**
-   * The records of a topic or pattern as an async iterator; `break` or aborting the signal ends
-   * the loop without throwing.
-   * @example for await (const msg of bus.consume('order.placed', { from: 'earliest', signal })) {}
-   */
-  consume<P extends Subscribable<T>>(target: P, options?: ConsumeOptions): AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable {
-    const mark = highWaterMark(options)
-    return consumeReader((push) => this.reader(target, push, options), mark) as AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
-  }
-
-  /**
-   * A live listener (from 'latest', no group): fn(value, message). Returns a function that
-   * removes it, also usable with `using`.
-   * @example const off = bus.on('order.placed', (order) => send(order.userId)); off()
-   */
-  on<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
-    return this.listeners.add(target, fn as (value: unknown, message: Delivered) => unknown, false)
-  }
-
-  /** Like on(), removed after the first record. */
-  once<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
-    return this.listeners.add(target, fn as (value: unknown, message: Delivered) => unknown, true)
-  }
-
-  /** Removes listeners added with on()/once() for this target and function. */
-  off<P extends Subscribable<T>>(target: P, fn: Function): void {
-    this.listeners.remove(target, fn)
   }
 
   // ---- delivery and idleness ------------------------------------------------------------------
@@ -481,7 +444,7 @@ export class Bus<T extends TopicMap = TopicMap> implements AsyncDisposable {
     })
   }
 
-  private report(error: unknown, where: { topic: string; partition: number; offset: number }): void {
+  protected report(error: unknown, where: { topic: string; partition: number; offset: number }): void {
     const event = { error, topic: where.topic, partition: where.partition, offset: where.offset }
     if (this.events.listenerCount('error') > 0) this.events.emit('error', event)
     else console.error(`ringbus: handler failed on ${where.topic}/${where.partition}@${where.offset} (listen on bus.events 'error' to handle this)`, error)

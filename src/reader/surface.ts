@@ -1,10 +1,11 @@
-// What subscribe(), on() and consume() look like to users, written once for every kind of reader:
+// What subscribe(), on() and consume() look like to users, written once for every kind of bus:
 // a reader in this thread over the log (Reader) and one fed by another thread (the copying
 // transport's RemoteReader) present the same Subscription and listener semantics.
 import { asyncDispose, dispose } from '../dispose.js'
 import { InvalidArgumentError } from '../errors.js'
 import type { Delivered } from '../topic/topic.js'
-import type { SeekTarget, SubscribeOptions } from '../types.js'
+import type { Matching, Message, SeekTarget, Subscribable, SubscribeOptions, TopicMap } from '../types.js'
+import { consumeReader } from './consume.js'
 import type { ReaderOptions } from './reader.js'
 
 /** Stops a listener added with on()/once(); also a Disposable. */
@@ -140,5 +141,57 @@ export class Listeners {
   remove(target: string, fn: Function): void {
     const readers = this.byFn.get(fn)?.get(target)
     for (const reader of readers?.splice(0) ?? []) reader.close()
+  }
+}
+
+/**
+ * The reading half of the typed API, shared by Bus (this thread's log) and RemoteBus (a copying
+ * worker): each opens readers its own way, and reports failed listeners its own way.
+ */
+export abstract class ReadingSurface<T extends TopicMap> {
+  private readonly listeners = new Listeners((target, handler) => this.openReader(target, handler, undefined), (error, message) => this.report(error, message))
+
+  protected abstract openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): ReaderLike
+
+  protected abstract report(error: unknown, where: { topic: string; partition: number; offset: number }): void
+
+  /**
+   * An independent reader of a topic or AMQP pattern (`order.*`, `order.#`): it receives every
+   * record from its start position on. Async handlers are awaited, one record at a time.
+   * @example
+   * const sub = bus.subscribe('order.*', (msg) => console.log(msg.topic, msg.value), { from: 'earliest' })
+   */
+  subscribe<P extends Subscribable<T>>(target: P, handler: (message: Message<T, Matching<T, P>>) => unknown, options?: SubscribeOptions): Subscription {
+    checkHandler(handler)
+    return subscription(this.openReader(target, handler as (message: Delivered) => unknown, options))
+  }
+
+  /**
+   * The records of a topic or pattern as an async iterator; `break` or aborting the signal ends
+   * the loop without throwing.
+   * @example for await (const msg of bus.consume('order.placed', { from: 'earliest', signal })) {}
+   */
+  consume<P extends Subscribable<T>>(target: P, options?: ConsumeOptions): AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable {
+    const mark = highWaterMark(options)
+    return consumeReader((push) => this.openReader(target, push, options), mark) as AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
+  }
+
+  /**
+   * A live listener (from 'latest', no group): fn(value, message). Returns a function that
+   * removes it, also usable with `using`.
+   * @example const off = bus.on('order.placed', (order) => send(order.userId)); off()
+   */
+  on<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
+    return this.listeners.add(target, fn as (value: unknown, message: Delivered) => unknown, false)
+  }
+
+  /** Like on(), removed after the first record. */
+  once<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
+    return this.listeners.add(target, fn as (value: unknown, message: Delivered) => unknown, true)
+  }
+
+  /** Removes listeners added with on()/once() for this target and function. */
+  off<P extends Subscribable<T>>(target: P, fn: Function): void {
+    this.listeners.remove(target, fn)
   }
 }

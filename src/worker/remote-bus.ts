@@ -10,15 +10,11 @@ import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
 import { BusClosedError, CodecError, InvalidArgumentError } from '../errors.js'
-import { consumeReader } from '../reader/consume.js'
-import {
-  checkHandler, closeOnAbort, highWaterMark, Listeners, readerOptions, subscription,
-  type ConsumeOptions, type ReaderLike, type Subscription, type Unsubscribe,
-} from '../reader/surface.js'
+import { closeOnAbort, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
 import type { Delivered } from '../topic/topic.js'
 import type {
-  BatchRecord, BusEvents, Matching, Message, PublishOptions, RecordMetadata, SeekTarget, Subscribable, SubscribeOptions,
+  BatchRecord, BusEvents, PublishOptions, RecordMetadata, SeekTarget, SubscribeOptions,
   TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
 } from '../types.js'
 import { fromColumns, fromWire, type Assignment, type ToOwner, type ToWorker, type WireBatch, type WireRecord } from './copy-wire.js'
@@ -172,7 +168,7 @@ class RemoteReader implements ReaderLike {
   }
 }
 
-export class RemoteBus<T extends TopicMap = TopicMap> implements AsyncDisposable {
+export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implements AsyncDisposable {
   readonly events = new EventEmitter<BusEvents>()
   private outbox: WireRecord[] = []
   private flushScheduled = false
@@ -183,10 +179,10 @@ export class RemoteBus<T extends TopicMap = TopicMap> implements AsyncDisposable
   private snapshot: Record<string, TopicStats> = {}
   private closed = false
   private idleWaiters: Array<() => void> = []
-  private readonly listeners = new Listeners((target, handler) => this.reader(target, handler, undefined), (error, message) => this.report(error, message))
 
   /** @internal use attachBus() */
   constructor(private readonly port: MessagePort, readonly clock: Clock = realClock) {
+    super()
     port.onmessage = (event: MessageEvent) => this.receive(event.data as ToWorker)
     onPortClose(port, () => this.ended())
     unref(port)
@@ -368,7 +364,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> implements AsyncDisposable
 
   // ---- reading ----------------------------------------------------------------------------------
 
-  private reader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): RemoteReader {
+  protected openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): RemoteReader {
     this.assertOpen()
     const matches = compileSubscription(target)
     const { from, reset, maxPollRecords } = readerOptions(options)
@@ -385,28 +381,6 @@ export class RemoteBus<T extends TopicMap = TopicMap> implements AsyncDisposable
     this.readers.delete(reader.id)
     this.keep()
     this.settled()
-  }
-
-  subscribe<P extends Subscribable<T>>(target: P, handler: (message: Message<T, Matching<T, P>>) => unknown, options?: SubscribeOptions): Subscription {
-    checkHandler(handler)
-    return subscription(this.reader(target, handler as (message: Delivered) => unknown, options))
-  }
-
-  consume<P extends Subscribable<T>>(target: P, options?: ConsumeOptions): AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable {
-    const mark = highWaterMark(options)
-    return consumeReader((push) => this.reader(target, push, options), mark) as AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
-  }
-
-  on<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
-    return this.listeners.add(target, fn as (value: unknown, message: Delivered) => unknown, false)
-  }
-
-  once<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
-    return this.listeners.add(target, fn as (value: unknown, message: Delivered) => unknown, true)
-  }
-
-  off<P extends Subscribable<T>>(target: P, fn: Function): void {
-    this.listeners.remove(target, fn)
   }
 
   // ---- idleness, stats, close ---------------------------------------------------------------------
