@@ -3,6 +3,7 @@
 // ordinary loads and stores (ASC_FEATURE_THREADS is a compile-time constant).
 // Critical sections are a few hundred instructions (one frame copy at most), so spinning beats
 // parking; Atomics.wait is not allowed on a browser main thread anyway.
+import { LOCK_SPIN_LIMIT } from '../src/core/abi'
 
 // @ts-ignore: decorator
 @inline export function aload32(addr: usize): u32 {
@@ -55,9 +56,23 @@ export function syncSetToken(token: u32): void {
   laneToken = token == 0 ? 1 : token
 }
 
-export function lockAcquire(addr: usize): void {
+/**
+ * Takes the lock, spinning while another thread holds it: holders are inside short, non-blocking
+ * critical sections. Gives up (false) after LOCK_SPIN_LIMIT tries, which only happens when the
+ * holder stalled or died inside the core: a thread that waited for ever could be the very one
+ * that would notice the death and recover the lock.
+ */
+export function lockAcquire(addr: usize): bool {
+  for (let tries: u32 = 0; tries < <u32>LOCK_SPIN_LIMIT; tries++) {
+    if (acas32(addr, 0, laneToken) == 0) return true
+  }
+  return false
+}
+
+/** Takes a lock whose sections are a handful of stores (the block pool): waits for as long as it takes. */
+export function lockAcquireShort(addr: usize): void {
   while (acas32(addr, 0, laneToken) != 0) {
-    // spin: the holder is inside a short, non-blocking critical section
+    // spin
   }
 }
 

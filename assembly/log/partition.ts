@@ -10,7 +10,7 @@ import {
   PART_PENDING_END, PART_PENDING_TAIL, PART_SEGMENT_CAPACITY, PART_SIZE, PART_START_OFFSET, PART_TAIL, POLL_STRIDE, SEG_BASE_OFFSET, SEG_EPOCH,
   SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_LAST_INDEXED, SEG_LIMIT, SEG_MAX_TIMESTAMP, SEG_NEXT,
   SEG_OWNER, SEG_OWN_MAX_TIMESTAMP, SEG_RECORDS, SEG_TAIL, STATUS_BAD_ARGUMENT, STATUS_FULL,
-  STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE, STATUS_UNKNOWN_PARTITION,
+  STATUS_BUSY, STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE, STATUS_UNKNOWN_PARTITION,
 } from '../../src/core/abi'
 import { aadd32, aload32, aload64, astore32, astore64, lockAcquire, lockRelease } from '../sync'
 import { indexAdd, indexSeekDelta, indexSeekTime, scanTime } from './index-search'
@@ -46,7 +46,7 @@ export function logAddPartition(ctl: usize, maxBytes: u32, segmentCapacity: u32,
 export function logConfigure(ctl: usize, p: i32, maxBytes: u32, segmentCapacity: u32, maxAgeMs: f64, reject: bool): i32 {
   if (!partValid(ctl, p)) return STATUS_UNKNOWN_PARTITION
   const part = partAddr(ctl, p)
-  lockAcquire(part + PART_LOCK)
+  if (!lockAcquire(part + PART_LOCK)) return STATUS_BUSY
   const status = configure(ctl, part, maxBytes, segmentCapacity, maxAgeMs, reject)
   lockRelease(part + PART_LOCK)
   return status
@@ -191,7 +191,10 @@ export function logAppend(ctl: usize, frames: usize, count: i32, now: f64, out: 
           break
         }
         part = partAddr(ctl, p)
-        lockAcquire(part + PART_LOCK)
+        if (!lockAcquire(part + PART_LOCK)) {
+          store<f64>(out + (<usize>i << 3), STATUS_BUSY)
+          break
+        }
         held = p
       }
       result = appendLocked(ctl, p, part, frame, length, now)
@@ -239,7 +242,7 @@ export function logPoll(ctl: usize, cursor: usize, out: usize, max: i32, maxByte
   let block = load<u32>(cursor, CUR_SEGMENT)
   if (block == 0 || aload32(blockAddr(ctl, block) + SEG_EPOCH) != load<u32>(cursor, CUR_EPOCH) ||
     aload32(blockAddr(ctl, block) + SEG_OWNER) != <u32>(p + 1)) {
-    lockAcquire(part + PART_LOCK)
+    if (!lockAcquire(part + PART_LOCK)) return STATUS_BUSY
     const inRange = next >= aload64(part + PART_START_OFFSET)
     const found = inRange && locate(ctl, part, cursor, next)
     lockRelease(part + PART_LOCK)
@@ -291,7 +294,7 @@ export function logPoll(ctl: usize, cursor: usize, out: usize, max: i32, maxByte
 export function logOffsetForTime(ctl: usize, p: i32, ts: f64): f64 {
   if (!partValid(ctl, p)) return STATUS_UNKNOWN_PARTITION
   const part = partAddr(ctl, p)
-  lockAcquire(part + PART_LOCK)
+  if (!lockAcquire(part + PART_LOCK)) return STATUS_BUSY
   let result = <f64>aload64(part + PART_END_OFFSET)
   let block = load<u32>(part, PART_HEAD)
   // segments keep the partition's running max timestamp, so the first one reaching ts holds
@@ -325,7 +328,7 @@ export function logRetain(ctl: usize, now: f64): i32 {
     if ((aload32(part + PART_FLAGS) & PART_IN_USE) == 0) continue
     const maxAge = load<f64>(part, PART_MAX_AGE)
     if (maxAge <= 0) continue
-    lockAcquire(part + PART_LOCK)
+    if (!lockAcquire(part + PART_LOCK)) continue // its next pass retries
     for (;;) {
       const head = load<u32>(part, PART_HEAD)
       if (head == 0 || !(now - load<f64>(blockAddr(ctl, head), SEG_OWN_MAX_TIMESTAMP) > maxAge)) break

@@ -9,7 +9,7 @@ import {
   SEG_EPOCH, SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_INDEX_COUNT, SEG_LAST_INDEXED, SEG_LIMIT,
   SEG_MAX_TIMESTAMP, SEG_NEXT, SEG_OWNER, SEG_OWN_MAX_TIMESTAMP, SEG_RECORDS, SEG_TAIL,
 } from '../../src/core/abi'
-import { aadd32, aload32, aload64, astore32, astore64, lockAcquire, lockRelease, lockTry } from '../sync'
+import { aadd32, aload32, aload64, astore32, astore64, lockAcquireShort, lockRelease, lockTry } from '../sync'
 
 // @ts-ignore: decorator
 @inline export function blockAddr(ctl: usize, block: u32): usize {
@@ -38,7 +38,7 @@ export function frameAreaMax(ctl: usize): u32 {
 }
 
 function poolPop(ctl: usize): u32 {
-  lockAcquire(ctl + CTL_POOL_LOCK)
+  lockAcquireShort(ctl + CTL_POOL_LOCK)
   const head = load<u32>(ctl, CTL_FREE_HEAD)
   if (head != 0) {
     store<u32>(ctl, load<u32>(blockAddr(ctl, head), SEG_NEXT), CTL_FREE_HEAD)
@@ -49,7 +49,7 @@ function poolPop(ctl: usize): u32 {
 }
 
 function poolPush(ctl: usize, block: u32): void {
-  lockAcquire(ctl + CTL_POOL_LOCK)
+  lockAcquireShort(ctl + CTL_POOL_LOCK)
   store<u32>(blockAddr(ctl, block), load<u32>(ctl, CTL_FREE_HEAD), SEG_NEXT)
   store<u32>(ctl, block, CTL_FREE_HEAD)
   store<u32>(ctl, load<u32>(ctl, CTL_FREE_COUNT) + 1, CTL_FREE_COUNT)

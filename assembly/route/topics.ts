@@ -2,7 +2,7 @@
 // resolves a topic name to the same partitions. Creating, growing and reconfiguring take the
 // directory lock; finding a topic reads ready entries without it.
 import {
-  CTL_MAX_TOPICS, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_TOPIC_LOCK, PART_REJECT, STATUS_BAD_ARGUMENT,
+  CTL_MAX_TOPICS, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_TOPIC_LOCK, PART_REJECT, STATUS_BAD_ARGUMENT, STATUS_BUSY,
   STATUS_LIMIT, TOPIC_CODEC, TOPIC_FLAGS, TOPIC_IDS, TOPIC_MAX_AGE, TOPIC_MAX_BYTES, TOPIC_MAX_NAME,
   TOPIC_MAX_PARTITIONS, TOPIC_NAME, TOPIC_NAME_LENGTH, TOPIC_PARTITIONS, TOPIC_SIZE, TOPIC_STATE,
   TOPIC_VERSION,
@@ -57,7 +57,7 @@ function bump(entry: usize): void {
 export function topicCreate(ctl: usize, name: usize, length: i32, partitions: i32, maxBytes: u32, segmentCapacity: u32,
   maxAgeMs: f64, reject: bool, codec: u32): i32 {
   if (length < 1 || length > TOPIC_MAX_NAME || partitions < 1 || partitions > TOPIC_MAX_PARTITIONS) return STATUS_BAD_ARGUMENT
-  lockAcquire(ctl + CTL_TOPIC_LOCK)
+  if (!lockAcquire(ctl + CTL_TOPIC_LOCK)) return STATUS_BUSY
   let t = topicFind(ctl, name, length)
   if (t < 0) {
     t = <i32>load<u32>(ctl, CTL_TOPIC_COUNT)
@@ -89,7 +89,7 @@ export function topicCreate(ctl: usize, name: usize, length: i32, partitions: i3
 export function topicConfigure(ctl: usize, t: i32, partitions: i32, maxBytes: u32, segmentCapacity: u32, maxAgeMs: f64, reject: bool): i32 {
   if (t < 0 || <u32>t >= aload32(ctl + CTL_TOPIC_COUNT)) return STATUS_BAD_ARGUMENT
   const entry = topicEntry(ctl, t)
-  lockAcquire(ctl + CTL_TOPIC_LOCK)
+  if (!lockAcquire(ctl + CTL_TOPIC_LOCK)) return STATUS_BUSY
   let status = 0
   const count = <i32>load<u32>(entry, TOPIC_PARTITIONS)
   for (let i = 0; i < count && status >= 0; i++) {

@@ -18,6 +18,16 @@ export const STATUS_UNKNOWN_PARTITION = -4
 export const STATUS_BAD_ARGUMENT = -5
 /** The partition table is full. */
 export const STATUS_LIMIT = -6
+/**
+ * A lock stayed taken for as long as a spin is allowed (LOCK_SPIN_LIMIT tries): its holder is
+ * stalled, or died inside the core and is not recovered yet. Nothing was changed; try again.
+ */
+export const STATUS_BUSY = -7
+/**
+ * How many times a thread tries a taken lock before it gives up with STATUS_BUSY: about 50 ms
+ * on the development VM, far beyond any critical section or ordinary scheduling delay.
+ */
+export const LOCK_SPIN_LIMIT = 1 << 24
 
 // ---------------------------------------------------------------------------------------------
 // Control block, at the address the host passes as `ctl` to every call.

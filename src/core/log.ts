@@ -6,7 +6,7 @@ import {
   FRAME_HEADER, FRAME_KEY_HASH, FRAME_KEY_LENGTH, FRAME_TIMESTAMP, FRAME_VALUE_LENGTH, IDX_SIZE,
   INDEX_INTERVAL, PART_REJECT, PART_SIZE, POLL_STRIDE, SEG_HEADER, TOPIC_CODEC, TOPIC_FLAGS, TOPIC_IDS,
   TOPIC_MAX_AGE, TOPIC_MAX_BYTES, TOPIC_NAME, TOPIC_NAME_LENGTH, TOPIC_PARTITIONS, TOPIC_SIZE, TOPIC_VERSION,
-  CTL_TOPIC_COUNT, CTL_WAKE, CTL_WAITERS, TOPIC_STRUCTURES_LOCK,
+  CTL_TOPIC_COUNT, CTL_WAKE, CTL_WAITERS, LOCK_SPIN_LIMIT, STATUS_BUSY, TOPIC_STRUCTURES_LOCK,
 } from './abi.js'
 import { loadCore, type WasmSource } from './load.js'
 import { statusError } from './status.js'
@@ -427,8 +427,9 @@ export class LogCore {
    */
   withStructuresLock<R>(t: number, fn: () => R): R {
     const word = (this.layout.topics + t * TOPIC_SIZE + TOPIC_STRUCTURES_LOCK) >> 2
-    while (Atomics.compareExchange(this.i32, word, 0, this.laneToken) !== 0) {
-      // the holder only reads one record and appends one
+    // the holder only reads one record and appends one; one that never lets go died (see lockAcquire)
+    for (let tries = 0; Atomics.compareExchange(this.i32, word, 0, this.laneToken) !== 0; tries++) {
+      if (tries === LOCK_SPIN_LIMIT) throw statusError(STATUS_BUSY, { argument: 'structures' })
     }
     try {
       return fn()
@@ -644,7 +645,11 @@ export class LogCore {
   segments(p: number): number { return this.x.logSegments(CTL, p) }
   evicted(p: number): number { return this.x.logEvicted(CTL, p) }
   freeSegments(): number { return this.x.logFreeSegments(CTL) }
-  offsetForTime(p: number, ts: number): number { return this.x.logOffsetForTime(CTL, p, ts) }
+  offsetForTime(p: number, ts: number): number {
+    const offset = this.x.logOffsetForTime(CTL, p, ts)
+    if (offset < 0) throw statusError(offset, { partition: p })
+    return offset
+  }
   /** Age retention at `now`; returns the number of segments removed. */
   retain(now: number): number { return this.x.logRetain(CTL, now) }
 }

@@ -1,6 +1,6 @@
 // The one place where the core's status codes become typed errors with context.
 import {
-  STATUS_BAD_ARGUMENT, STATUS_FULL, STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE,
+  STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_FULL, STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE,
   STATUS_UNKNOWN_PARTITION,
 } from './abi.js'
 import {
@@ -26,6 +26,9 @@ export function statusError(status: number, context: StatusContext = {}): BusErr
       return new InvalidArgumentError(`unknown partition${where}`, context)
     case STATUS_LIMIT:
       return new InvalidArgumentError(`partition table is full${where}: raise maxPartitions`, context)
+    case STATUS_BUSY:
+      return new BackPressureError(`the log is locked by another thread that has not let go for a while${where}: ` +
+        'it is stalled, or it died inside the core and is released once its exit is noticed; try again', { ...context, reason: 'busy' })
     case STATUS_BAD_ARGUMENT:
       return new InvalidArgumentError(`the core rejected an argument${where}`, context)
     default:

@@ -1,10 +1,10 @@
 // An independent reader (a subscription without a group): one cursor per partition of every
 // topic it matches, fetching a batch from one partition at a time and handing records to the
 // handler in offset order. Async handlers are awaited, so a partition never runs ahead.
-import { STATUS_OUT_OF_RANGE } from '../core/abi.js'
+import { STATUS_BUSY, STATUS_OUT_OF_RANGE } from '../core/abi.js'
 import type { LogCore } from '../core/log.js'
 import { statusError } from '../core/status.js'
-import { nextTurn, SLICE_MS } from './turns.js'
+import { nextTurn, retryLater, SLICE_MS } from './turns.js'
 import { CodecError, InvalidArgumentError } from '../errors.js'
 import type { Topic, Delivered } from '../topic/topic.js'
 import type { SeekTarget, SkippedEvent, StartPosition } from '../types.js'
@@ -28,6 +28,9 @@ interface Attachment {
 }
 
 export type Handler = (message: Delivered) => unknown
+
+const BUSY_PAUSE_MIN = 10
+const BUSY_PAUSE_MAX = 1000
 
 export interface ReaderOptions {
   from: StartPosition
@@ -160,6 +163,8 @@ export class Reader {
   }
 
   private woken = false
+  /** Real-time pause before trying a partition that was busy again (ms). */
+  private busyPause = BUSY_PAUSE_MIN
 
   /** Runs the reader in a microtask: nothing is delivered inside subscribe(), seek() or resume(). */
   wake(): void {
@@ -253,6 +258,15 @@ export class Reader {
       core.seekCursor(a.slot, a.next)
       n = core.poll(a.slot, max)
     }
+    if (n === STATUS_BUSY) {
+      // another thread holds the partition past any critical section: it stalled, or died and
+      // is released once its exit is noticed, which this thread may be the one to do. Each try
+      // spins a while, so the pauses between tries grow and leave the event loop time for that.
+      retryLater(() => this.wake(), this.busyPause)
+      this.busyPause = Math.min(this.busyPause * 2, BUSY_PAUSE_MAX)
+      return []
+    }
+    this.busyPause = BUSY_PAUSE_MIN
     if (n < 0) throw statusError(n, { topic: a.topic.name, partition: a.partition })
     for (let i = 0; i < n;) {
       // each run of frames that lie end to end is read from one source (on a shared core, one

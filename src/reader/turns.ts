@@ -7,3 +7,9 @@ export const SLICE_MS = 10
 export const nextTurn = (fn: () => void): void => {
   ;(globalThis.setImmediate ?? setTimeout)(fn)
 }
+
+/** Runs `fn` after `ms` of real time (a partition another thread holds for now); never keeps a process alive. */
+export const retryLater = (fn: () => void, ms: number): void => {
+  const handle = setTimeout(fn, ms)
+  ;(handle as { unref?: () => void }).unref?.()
+}

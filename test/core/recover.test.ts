@@ -8,6 +8,8 @@ import {
   SEG_BASE_OFFSET, SEG_NEXT, SEG_HEADER, SEG_INDEX_COUNT,
 } from '../../src/core/abi.js'
 import { LogCore, frameLength } from '../../src/core/log.js'
+import { STATUS_BUSY } from '../../src/core/abi.js'
+import { errors } from '../../src/index.js'
 
 const value = (n: number) => new Uint8Array(40).fill(n)
 
@@ -118,5 +120,31 @@ describe('recovery after a thread died inside the core', () => {
     dv.setUint32(part + PART_LOCK, 5, true) // held by token 5, alive
     expect(a.recoverLane(9)).toEqual({ lane: -1, released: 0 })
     expect(dv.getUint32(part + PART_LOCK, true)).toBe(5)
+  })
+
+  it('a lock a dead thread holds makes others give up with STATUS_BUSY (never spin for ever) until it is recovered', async () => {
+    const a = await LogCore.create({ maxBytes: 1 << 20, shared: true, segmentBytes: 8192 })
+    const p = a.addPartition({ maxBytes: 0, maxAgeMs: 5, reject: false })
+    a.stage(p, 1, 0, 0, undefined, undefined, value(1))
+    expect(a.commit(1)).toBe(1)
+    const dv = new DataView(a.memory.buffer)
+    const part = a.layout.partitions + p * PART_SIZE
+    const token = 11
+    dv.setUint32(part + PART_LOCK, token, true) // its holder died inside the core
+    // appending, repositioning a reader, finding an offset by time and configuring all give up
+    a.stage(p, 2, 0, 0, undefined, undefined, value(2))
+    expect(a.commit(2)).toBe(0)
+    expect(a.statusAt(0)).toBe(STATUS_BUSY)
+    a.discardStaged()
+    const cursor = a.openCursor(p, 0)
+    expect(a.poll(cursor, 10)).toBe(STATUS_BUSY)
+    expect(() => a.offsetForTime(p, 0)).toThrow(errors.BackPressureError)
+    expect(a.retain(1000)).toBe(0) // age retention skips the partition, and retries on its next pass
+    // and the log is as it was: once the holder is recovered everything goes on
+    expect(a.recoverLane(token).released).toBe(1)
+    expect(a.poll(cursor, 10)).toBe(1)
+    a.stage(p, 3, 0, 0, undefined, undefined, value(3))
+    expect(a.commit(3)).toBe(1)
+    expect(a.offsetAt(0)).toBe(1)
   })
 })
