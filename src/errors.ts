@@ -47,10 +47,15 @@ export class CodecError extends BusError {
   override name = 'CodecError'
 }
 
-/** The partition is full and its policy is onFull 'reject', or no memory could be freed. */
+/**
+ * The partition is full and its policy is onFull 'reject', or no memory could be freed; or
+ * (`reason: 'busy'`) another thread holds the partition far longer than any append takes: it
+ * stalled, or died inside the core and is released once its exit is noticed.
+ */
 export class BackPressureError extends BusError {
   override name = 'BackPressureError'
   override readonly retriable = true
+  declare readonly reason?: 'busy'
 }
 
 export class OffsetOutOfRangeError extends BusError {
