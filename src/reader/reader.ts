@@ -4,6 +4,7 @@
 import { STATUS_BUSY, STATUS_OUT_OF_RANGE } from '../core/abi.js'
 import type { LogCore } from '../core/log.js'
 import { statusError } from '../core/status.js'
+import { handOver } from './surface.js'
 import { nextTurn, retryLater, SLICE_MS } from './turns.js'
 import { CodecError, InvalidArgumentError } from '../errors.js'
 import type { Topic, Delivered } from '../topic/topic.js'
@@ -107,10 +108,7 @@ export class Reader {
     const partition = byTime ? undefined : target.partition
     const chosen = this.attachments.filter((a) => partition === undefined || a.partition === partition)
     if (chosen.length === 0) throw new InvalidArgumentError(`this reader holds no partition ${String(partition)}`, { argument: 'partition' })
-    for (const a of chosen) {
-      a.next = byTime ? core.offsetForTime(a.id, value) : this.clamp(a.id, value)
-      if (this.batchFrom === a) this.dropBatch()
-    }
+    for (const a of chosen) this.moveTo(a, byTime ? core.offsetForTime(a.id, value) : this.clamp(a.id, value))
     this.wake()
   }
 
@@ -118,9 +116,14 @@ export class Reader {
   rewind(topic: string, partition: number, offset: number): void {
     const a = this.attachments.find((x) => x.topic.name === topic && x.partition === partition)
     if (a === undefined) return
-    a.next = this.clamp(a.id, offset)
-    if (this.batchFrom === a) this.dropBatch()
+    this.moveTo(a, this.clamp(a.id, offset))
     this.wake()
+  }
+
+  /** The next fetch of `a` starts at `offset`; records of it fetched but not handed over are dropped. */
+  private moveTo(a: Attachment, offset: number): void {
+    a.next = offset
+    if (this.batchFrom === a) this.dropBatch()
   }
 
   private dropBatch(): void {
@@ -184,34 +187,23 @@ export class Reader {
     this.loop()
   }
 
+  /** Continues the delivery loop (after an async handler settled, or in the next turn). */
+  private readonly proceed = (): void => this.loop()
+
   private loop(): void {
     const started = performance.now()
     for (;;) {
       if (this.paused || this.closed) break
       if (this.batchPos === this.batch.length) {
         if (performance.now() - started > SLICE_MS) {
-          nextTurn(() => this.loop()) // still running: idle() waits for the rest
+          nextTurn(this.proceed) // still running: idle() waits for the rest
           return
         }
         if (!this.fetch()) break
       }
       // the batch holds materialised messages, so a handler that publishes (and so may recycle
       // log memory) cannot change what the rest of the batch sees
-      const message = this.batch[this.batchPos++]
-      let result: unknown
-      try {
-        result = this.handler(message)
-      } catch (error) {
-        this.host.handlerFailed(error, message)
-        continue
-      }
-      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-        (result as PromiseLike<unknown>).then(
-          () => this.loop(),
-          (error: unknown) => { this.host.handlerFailed(error, message); this.loop() },
-        )
-        return
-      }
+      if (handOver(this.handler, this.batch[this.batchPos++], this.host.handlerFailed, this.proceed)) return
     }
     this.running = false
     this.host.readerSettled(this)

@@ -145,7 +145,7 @@ class CopyHost {
         }
         return
       case 'subscribe': {
-        const outlet = new Outlet(message.id, this, message.options.maxPollRecords ?? 256)
+        const outlet = new Outlet(message.id, this, message.options.maxPollRecords)
         try {
           outlet.reader = this.owner.read(message.target, outlet.take, message.options, {
             skipped: (event) => this.send({ op: 'skipped', event }),

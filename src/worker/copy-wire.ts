@@ -4,7 +4,8 @@
 // batches, by structured clone. Both sides import this file, so the protocol is written once.
 import * as errors from '../errors.js'
 import { NO_HEADERS, type Delivered } from '../topic/topic.js'
-import type { Headers, Key, PublishOptions, SeekTarget, SkippedEvent, StartPosition, TopicOptions, TopicStats } from '../types.js'
+import type { ReaderOptions } from '../reader/reader.js'
+import type { Headers, Key, PublishOptions, SeekTarget, SkippedEvent, TopicOptions, TopicStats } from '../types.js'
 
 /** Batches a subscription may have in flight to a worker before its reader waits for an ack. */
 export const CREDIT = 4
@@ -14,17 +15,11 @@ export type WireRecord =
   | { topic: string; value: unknown; options: PublishOptions | undefined }
   | { topic: string; batch: Array<PublishOptions & { value: unknown }> }
 
-export interface WireReaderOptions {
-  from: StartPosition | undefined
-  reset: 'earliest' | 'latest' | undefined
-  maxPollRecords: number | undefined
-}
-
 /** Worker -> owner. `seq` numbers requests the owner answers with a 'done'. */
 export type ToOwner =
   | { op: 'publish'; records: WireRecord[] }
   | { op: 'topic'; name: string; options: TopicOptions | undefined }
-  | { op: 'subscribe'; id: number; target: string; options: WireReaderOptions }
+  | { op: 'subscribe'; id: number; target: string; options: ReaderOptions } // checked by the worker
   | { op: 'pause' | 'resume' | 'close'; id: number }
   | { op: 'seek'; id: number; epoch: number; target: SeekTarget; delivered: Assignment[] }
   | { op: 'delivered'; id: number }

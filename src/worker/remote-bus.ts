@@ -10,7 +10,7 @@ import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
 import { BusClosedError, CodecError, InvalidArgumentError } from '../errors.js'
-import { closeOnAbort, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
+import { closeOnAbort, handOver, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
 import type { Delivered } from '../topic/topic.js'
 import type {
@@ -64,24 +64,16 @@ class RemoteReader implements ReaderLike {
     this.loop()
   }
 
+  private readonly proceed = (): void => this.loop()
+  private readonly report = (error: unknown, where: { topic: string; partition: number; offset: number }): void => this.bus.report(error, where)
+
   private loop(): void {
     while (this.queue.length > 0 && !this.paused && !this.closed) {
       const batch = this.queue[0]
       const length = batch.values.length
       while (this.pos < length) {
         if (this.paused || this.closed) return this.stop()
-        const message = fromColumns(batch, this.pos++)
-        let result: unknown
-        try {
-          result = this.handler(message)
-        } catch (error) {
-          this.bus.report(error, message)
-          continue
-        }
-        if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-          (result as PromiseLike<unknown>).then(() => this.loop(), (error: unknown) => { this.bus.report(error, message); this.loop() })
-          return
-        }
+        if (handOver(this.handler, fromColumns(batch, this.pos++), this.report, this.proceed)) return
       }
       this.record()
       this.queue.shift()
@@ -353,7 +345,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   emit<K extends TopicName<T>>(topic: K, ...args: ValueArgs<T, K>): boolean
   emit(topic: string, value?: unknown): boolean {
     ;(this as RemoteBus).publish(topic, value)
-    return [...this.readers.values()].some((reader) => reader.matches(topic))
+    for (const reader of this.readers.values()) if (reader.matches(topic)) return true
+    return false
   }
 
   /** Resolves when the creating thread has appended everything this thread published so far. */
