@@ -9,7 +9,7 @@
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
-import { BusClosedError, CodecError, InvalidArgumentError } from '../errors.js'
+import { BusClosedError, CodecError, InvalidArgumentError, RequestTimeoutError } from '../errors.js'
 import { closeOnAbort, handOver, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
 import type { Delivered } from '../topic/topic.js'
@@ -178,6 +178,12 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     port.onmessage = (event: MessageEvent) => this.receive(event.data as ToWorker)
     onPortClose(port, () => this.ended())
     unref(port)
+  }
+
+  /** @internal Gives up on a creating thread that never answered: the port closes, nothing stays alive. */
+  abandon(): void {
+    this.port.close()
+    this.ended()
   }
 
   /** The creating thread's bus closed (or this one did): nothing more will come; nobody waits forever. */
@@ -422,9 +428,24 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   }
 }
 
-/** The worker side of a copying handle. */
-export async function attachRemote<T extends TopicMap>(handle: CopyHandle, clock: Clock | undefined): Promise<RemoteBus<T>> {
+/**
+ * The worker side of a copying handle: ready once the creating thread answered, which it must
+ * do within `timeoutMs` (a port nobody serves would otherwise keep attachBus waiting for ever).
+ */
+export async function attachRemote<T extends TopicMap>(handle: CopyHandle, clock: Clock | undefined, timeoutMs: number): Promise<RemoteBus<T>> {
   const bus = new RemoteBus<T>(handle.port, clock)
-  await bus.sync()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RequestTimeoutError(`the creating thread did not answer attachBus within ${timeoutMs} ms: is its bus open, and was this handle made by it?`,
+      { argument: 'timeoutMs' })), timeoutMs)
+  })
+  try {
+    await Promise.race([bus.sync(), timedOut])
+  } catch (error) {
+    bus.abandon()
+    throw error
+  } finally {
+    clearTimeout(timer)
+  }
   return bus
 }
