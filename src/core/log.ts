@@ -19,6 +19,7 @@ interface CoreExports {
   topicConfigure(ctl: number, t: number, partitions: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
   logAddPartition(ctl: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
   logConfigure(ctl: number, p: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
+  logKeep(ctl: number, p: number): number
   logAppend(ctl: number, frames: number, count: number, now: number, out: number): number
   logPoll(ctl: number, cursor: number, out: number, max: number, maxBytes: number): number
   logPollValid(ctl: number, cursor: number): number
@@ -299,6 +300,12 @@ export class LogCore {
     const id = this.x.logAddPartition(CTL, config.maxBytes, this.segmentCapacity(config.maxBytes), config.maxAgeMs, config.reject ? 1 : 0)
     if (id < 0) throw statusError(id)
     return id
+  }
+
+  /** Other partitions may no longer take this one's blocks when the pool runs out. */
+  keepPartition(id: number): void {
+    const status = this.x.logKeep(CTL, id)
+    if (status < 0) throw statusError(status, { partition: id })
   }
 
   configurePartition(id: number, config: PartitionConfig): void {
