@@ -14,6 +14,7 @@ export function consumeReader(open: (push: (message: Delivered) => void) => Read
     if (buffer.length - head >= highWaterMark) reader.pause()
     wake?.()
   })
+  reader.onClose(() => wake?.())
   const done = (): IteratorResult<Delivered> => {
     reader.close()
     buffer.length = head = 0
@@ -29,7 +30,7 @@ export function consumeReader(open: (push: (message: Delivered) => void) => Read
           return { value, done: false }
         }
         if (reader.closed) return done()
-        await new Promise<void>((resolve) => { wake = resolve; reader.onClose = resolve })
+        await new Promise<void>((resolve) => { wake = resolve })
         wake = undefined
       }
     },

@@ -31,7 +31,7 @@ type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
 class RemoteReader implements ReaderLike {
   paused = false
   closed = false
-  onClose: (() => void) | undefined
+  private readonly closeHooks: Array<() => void> = []
   private epoch = 0
   private readonly queue: WireBatch[] = []
   /** Next record of queue[0] to deliver, and the first whose position is not recorded yet. */
@@ -156,7 +156,12 @@ class RemoteReader implements ReaderLike {
     this.drop()
     this.bus.send({ op: 'close', id: this.id })
     this.bus.readerClosed(this)
-    this.onClose?.()
+    for (const fn of this.closeHooks.splice(0)) fn()
+  }
+
+  onClose(fn: () => void): void {
+    if (this.closed) fn()
+    else this.closeHooks.push(fn)
   }
 }
 

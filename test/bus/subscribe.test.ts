@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { errors, manualClock, type HandlerErrorEvent } from '../../src/index.js'
 import { SMALL, collect, deferred, replay, turns, useBuses, type AnyMessage } from './helpers.js'
@@ -275,6 +276,19 @@ describe('subscription control', () => {
     await bus.idle()
     expect(dead).toHaveLength(0)
     expect(dead.sub.closed).toBe(true)
+  })
+
+  it('one signal for many subscriptions keeps no abort listener (nor its reader) for those that closed', async () => {
+    const bus = await newBus()
+    const ac = new AbortController()
+    for (let i = 0; i < 10_000; i++) await bus.subscribe('t', () => {}, { signal: ac.signal }).close()
+    for (let i = 0; i < 10; i++) await bus.consume('t', { signal: ac.signal }).return!()
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0)
+    const live = collect(bus, 't', { signal: ac.signal })
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1)
+    ac.abort()
+    expect(live.sub.closed).toBe(true)
+    expect(bus.stats().t?.readers ?? 0).toBe(0)
   })
 
   it('assignments() lists every partition held; commit() is for groups and throws', async () => {

@@ -77,6 +77,12 @@ describe('a worker on a copying handle', () => {
     expect(stats.errs.partitions[0].endOffset).toBe(0)
   })
 
+  it('one signal for thousands of subscriptions keeps no abort listener for those that closed', async () => {
+    const bus = await plainBus()
+    const out = await result(scenario(bus, 'abortListeners', { cycles: 2000 }))
+    expect(out).toEqual({ afterClose: 0, whileOpen: 1, closedByAbort: true, afterAbort: 0 })
+  })
+
   it('reads from any position: seek, pause and resume, position, assignments, consume and once', async () => {
     const bus = await plainBus()
     for (let seq = 0; seq < 100; seq++) bus.publish('r', { seq }, { key: `k${seq}`, headers: { n: String(seq) } })
