@@ -6,6 +6,13 @@ import { SMALL, collect, deferred, replay, turns, useBuses, type AnyMessage } fr
 const newBus = useBuses()
 const values = (got: AnyMessage[]) => got.map((m) => m.value)
 const coords = (got: AnyMessage[]) => got.map((m) => [m.partition, m.offset])
+/** Whether a promise has settled after a few turns of the event loop. */
+const settledYet = async (promise: Promise<unknown>): Promise<boolean> => {
+  let settled = false
+  promise.then(() => { settled = true }, () => { settled = true })
+  await turns()
+  return settled
+}
 
 describe('start positions', () => {
   it("defaults to 'latest': only records published after subscribing", async () => {
@@ -504,6 +511,36 @@ describe('bus.consume()', () => {
     }
     expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => i))
     expect(reported).toEqual([])
+  })
+
+  it('next() calls made before the records arrive get them in order', async () => {
+    const bus = await newBus()
+    const iterator = bus.consume('t')
+    const first = iterator.next()
+    const second = iterator.next()
+    const third = iterator.next()
+    bus.publish('t', 'a')
+    bus.publish('t', 'b')
+    await bus.idle()
+    expect(await Promise.all([settledYet(first), settledYet(second)])).toEqual([true, true])
+    expect(await first).toMatchObject({ done: false, value: { value: 'a', offset: 0 } })
+    expect(await second).toMatchObject({ done: false, value: { value: 'b', offset: 1 } })
+    expect(await settledYet(third)).toBe(false)
+    bus.publish('t', 'c')
+    expect(await third).toMatchObject({ done: false, value: { value: 'c', offset: 2 } })
+    await iterator.return!()
+  })
+
+  it('return() settles the next() calls still waiting with done', async () => {
+    const bus = await newBus()
+    const iterator = bus.consume('t')
+    const waiting = [iterator.next(), iterator.next()]
+    await turns()
+    await expect(iterator.return!()).resolves.toEqual({ value: undefined, done: true })
+    expect(await settledYet(Promise.all(waiting))).toBe(true)
+    expect(await Promise.all(waiting)).toEqual([{ value: undefined, done: true }, { value: undefined, done: true }])
+    await expect(iterator.next()).resolves.toEqual({ value: undefined, done: true })
+    expect(bus.stats().t?.readers ?? 0).toBe(0)
   })
 
   it('consume with an already aborted signal yields nothing', async () => {
