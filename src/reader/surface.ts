@@ -68,7 +68,10 @@ export function readerOptions(options: SubscribeOptions | undefined): ReaderOpti
   if (!Number.isInteger(maxPollRecords) || maxPollRecords < 1) throw new InvalidArgumentError(`maxPollRecords must be a positive integer, got ${String(maxPollRecords)}`, { argument: 'maxPollRecords' })
   const signal = options?.signal
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' })
-  return { from, reset, maxPollRecords }
+  // a copy of just the position: a later change to the caller's object does not move the reader,
+  // and nothing else in it has to cross a port (the copying transport sends these options)
+  const start = typeof from === 'string' ? from : 'timestamp' in from ? { timestamp: from.timestamp } : { offset: from.offset, partition: from.partition }
+  return { from: start, reset, maxPollRecords }
 }
 
 export function checkHandler(handler: unknown): void {
