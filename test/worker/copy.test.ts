@@ -115,6 +115,22 @@ describe('a worker on a copying handle', () => {
     await worker.close()
   })
 
+  it('a record of the creating thread that cannot be copied to the worker is reported there; the others of its batch arrive', async () => {
+    const bus = await plainBus()
+    const run = scenario(bus, 'ownerUnclonable')
+    await run.next('ready')
+    bus.publish('o', 0, { headers: new Proxy({ h: 'v' }, {}) })
+    const headers: Record<string, unknown> = { h: 'v' }
+    bus.publish('o', 1, { headers: headers as Record<string, string> })
+    headers.late = () => {} // same-thread readers (the worker's, here) get the object itself
+    bus.publish('o', { n: 2, fn() {} }) // msgpack drops the function in the log; this thread keeps the object
+    bus.publish('o', 3, { headers: { h: 'v' } })
+    run.worker.postMessage({ type: 'published' })
+    const out = await result(run)
+    expect(out.got).toEqual([[3, 3, { h: 'v' }]])
+    expect(out.errors).toEqual([0, 1, 2].map((offset) => ({ name: 'CodecError', topic: 'o', partition: 0, offset })))
+  })
+
   it('one signal for thousands of subscriptions keeps no abort listener for those that closed', async () => {
     const bus = await plainBus()
     const out = await result(scenario(bus, 'abortListeners', { cycles: 2000 }))
