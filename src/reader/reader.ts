@@ -50,8 +50,8 @@ export class Reader {
   private running = false
   paused = false
   closed = false
-  /** Called once when the reader closes (consume() uses it to end a waiting loop). */
-  onClose: (() => void) | undefined
+  /** Run once when the reader closes: consume() ends a waiting loop, closeOnAbort drops its listener. */
+  private readonly closeHooks: Array<() => void> = []
 
   constructor(
     private readonly host: ReaderHost,
@@ -154,7 +154,13 @@ export class Reader {
     this.attachments.length = 0
     this.dropBatch()
     this.host.readerClosed(this)
-    this.onClose?.()
+    for (const fn of this.closeHooks.splice(0)) fn()
+  }
+
+  /** Runs `fn` once when the reader closes (at once if it has). */
+  onClose(fn: () => void): void {
+    if (this.closed) fn()
+    else this.closeHooks.push(fn)
   }
 
   /** Nothing left to hand over now: paused, closed, or every partition read to its end. */

@@ -3,6 +3,7 @@
 // most CREDIT unacknowledged batches per subscription (a slow worker holds its reader back
 // instead of piling up messages). The port is the data plane here, so it is also how a worker
 // that goes away is noticed.
+import { CodecError } from '../errors.js'
 import type { Reader, ReaderHost } from '../reader/reader.js'
 import type { Delivered } from '../topic/topic.js'
 import type { BatchRecord, PublishOptions, SubscribeOptions, TopicOptions, TopicStats } from '../types.js'
@@ -107,19 +108,33 @@ class CopyHost {
     if (this.gone) return
     try {
       this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, batch: toColumns(messages) } satisfies ToWorker)
-    } catch (error) {
-      // a value that cannot be cloned (a 'ref' value holding a function, say): the others still go
+    } catch {
+      // a record that cannot be cloned: same-thread readers get what this thread published itself
+      // (a 'ref' value, or a msgpack one, holding a function; headers changed after publish), and
+      // the worker's reader is one of them. The others still go.
       const sendable = messages.filter((message) => {
         try {
-          structuredClone(message.value)
+          structuredClone([message.value, message.key, message.headers])
           return true
-        } catch (cloneError) {
-          this.fail(cloneError, message)
+        } catch (error) {
+          this.fail(this.uncopyable(message, error), message)
           return false
         }
       })
-      this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, batch: toColumns(sendable) } satisfies ToWorker)
+      try {
+        this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, batch: toColumns(sendable) } satisfies ToWorker)
+      } catch (error) {
+        // cloned once but not twice (a getter that changed its mind): none of them goes, yet the
+        // empty batch is acknowledged like any other, so the reader does not wait for credit for ever
+        for (const message of sendable) this.fail(this.uncopyable(message, error), message)
+        this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, batch: toColumns([]) } satisfies ToWorker)
+      }
     }
+  }
+
+  private uncopyable(message: Delivered, error: unknown): CodecError {
+    return new CodecError(`record ${message.topic}/${message.partition}@${message.offset} cannot be copied to the worker: ${(error as Error)?.message ?? error}`,
+      { topic: message.topic, partition: message.partition, offset: message.offset, cause: error })
   }
 
   private receive(message: ToOwner): void {

@@ -31,7 +31,7 @@ type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
 class RemoteReader implements ReaderLike {
   paused = false
   closed = false
-  onClose: (() => void) | undefined
+  private readonly closeHooks: Array<() => void> = []
   private epoch = 0
   private readonly queue: WireBatch[] = []
   /** Next record of queue[0] to deliver, and the first whose position is not recorded yet. */
@@ -133,9 +133,12 @@ class RemoteReader implements ReaderLike {
     if (typeof value !== 'number' || !Number.isFinite(value) || (!byTime && (!Number.isInteger(value) || value < 0))) {
       throw new InvalidArgumentError(`seek needs a ${byTime ? 'finite timestamp' : 'non-negative integer offset'}, got ${String(value)}`, { argument: byTime ? 'timestamp' : 'offset' })
     }
+    // checked before the reader drops anything: what is sent must be cloneable
+    const partition = byTime ? undefined : target.partition
+    if (partition !== undefined && typeof partition !== 'number') throw new InvalidArgumentError(`this reader holds no partition ${String(partition)}`, { argument: 'partition' })
     this.epoch++
     this.drop()
-    this.bus.send({ op: 'seek', id: this.id, epoch: this.epoch, target, delivered: [...this.delivered.values()] })
+    this.bus.send({ op: 'seek', id: this.id, epoch: this.epoch, target: byTime ? { timestamp: value } : { partition, offset: value }, delivered: [...this.delivered.values()] })
     this.delivered.clear()
     this.positions.clear()
   }
@@ -156,7 +159,12 @@ class RemoteReader implements ReaderLike {
     this.drop()
     this.bus.send({ op: 'close', id: this.id })
     this.bus.readerClosed(this)
-    this.onClose?.()
+    for (const fn of this.closeHooks.splice(0)) fn()
+  }
+
+  onClose(fn: () => void): void {
+    if (this.closed) fn()
+    else this.closeHooks.push(fn)
   }
 }
 
@@ -214,7 +222,21 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (this.outbox.length === 0) return
     const records = this.outbox
     this.outbox = []
-    this.port.postMessage({ op: 'publish', records } satisfies ToOwner)
+    try {
+      this.port.postMessage({ op: 'publish', records } satisfies ToOwner)
+    } catch {
+      // publish copied every record, so this is not expected; should one still fail to clone, it
+      // must not take the other records of its turn with it, nor throw out of a microtask
+      for (const record of records) {
+        try {
+          this.port.postMessage({ op: 'publish', records: [record] } satisfies ToOwner)
+        } catch (error) {
+          const partition = ('options' in record ? record.options?.partition : undefined) ?? -1
+          this.report(new CodecError(`a record for topic ${record.topic} could not be sent to the creating thread: ${(error as Error)?.message ?? error}`,
+            { topic: record.topic, partition, offset: -1, cause: error }), { topic: record.topic, partition, offset: -1 })
+        }
+      }
+    }
   }
 
   /** A request the creating thread answers once it has handled everything sent before it. */
@@ -283,18 +305,38 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (options?.codec !== undefined && typeof options.codec !== 'string') {
       throw new InvalidArgumentError('a custom codec cannot cross threads: declare the topic in the thread that created the bus', { topic: name, argument: 'codec' })
     }
-    this.send({ op: 'topic', name, options })
+    this.send({ op: 'topic', name, options: this.copyOption(name, 'options', options) })
     return { name, partitions: options?.partitions ?? this.snapshot[name]?.partitions.length ?? 1 }
   }
 
   /** Copies the value now (a later change to it does not reach the log). */
   private snapshotOf(topic: string, value: unknown): unknown {
+    // the only primitives structured clone refuses; they would otherwise fail later, in the send
+    if (typeof value === 'symbol' || typeof value === 'function') {
+      throw new CodecError(`a ${typeof value} cannot be copied to another thread for topic ${topic}`, { topic })
+    }
     if (value === null || typeof value !== 'object') return value
     try {
       return structuredClone(value)
     } catch (error) {
       throw new CodecError(`this value cannot be copied to another thread for topic ${topic}: ${(error as Error)?.message ?? error}`, { topic, cause: error })
     }
+  }
+
+  /** Copies a key, headers or topic options now, as the value: sending them later cannot fail. */
+  private copyOption<V>(topic: string, argument: string, value: V): V {
+    if (value === undefined || typeof value === 'string') return value
+    try {
+      return structuredClone(value)
+    } catch (error) {
+      throw new InvalidArgumentError(`${argument} cannot be copied to another thread for topic ${topic}: ${(error as Error)?.message ?? error}`, { topic, argument, cause: error })
+    }
+  }
+
+  /** The checked options with key and headers copied. */
+  private copied(topic: string, options: PublishOptions): PublishOptions {
+    if (options.key === undefined && options.headers === undefined) return options
+    return { ...options, key: this.copyOption(topic, 'key', options.key), headers: this.copyOption(topic, 'headers', options.headers) }
   }
 
   private checkOptions(topic: string, options: PublishOptions | undefined, now: number): PublishOptions {
@@ -328,7 +370,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   publish(topic: string, value?: unknown, options?: PublishOptions): RecordMetadata {
     this.assertOpen()
     validateTopicName(topic)
-    const checked = this.checkOptions(topic, options, this.clock.now())
+    const checked = this.copied(topic, this.checkOptions(topic, options, this.clock.now()))
     this.queue({ topic, value: this.snapshotOf(topic, value), options: checked })
     return { topic, partition: checked.partition ?? -1, offset: -1, timestamp: checked.timestamp! }
   }
@@ -341,7 +383,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     const now = this.clock.now()
     const batch = records.map((record, i) => {
       if (typeof record !== 'object' || record === null) throw new InvalidArgumentError(`record ${i} must be an object with a value`, { topic, argument: 'records' })
-      return { ...this.checkOptions(topic, record, now), value: this.snapshotOf(topic, record.value) }
+      return { ...this.copied(topic, this.checkOptions(topic, record, now)), value: this.snapshotOf(topic, record.value) }
     })
     this.queue({ topic, batch })
     return batch.map((r) => ({ topic, partition: r.partition ?? -1, offset: -1, timestamp: r.timestamp! }))
