@@ -114,11 +114,16 @@ export class Reader {
     this.wake()
   }
 
-  /** Moves one partition of one topic back (or on) to `offset`, clamped to the log. */
+  /**
+   * Moves one partition of one topic back to `offset`, a position this reader held before (the
+   * copying transport restores what its worker had not handled yet). Unlike seek() it is not
+   * clamped to the log start: if retention removed the offset meanwhile, the next read resets
+   * and reports what was lost, as it would have without the move.
+   */
   rewind(topic: string, partition: number, offset: number): void {
     const a = this.attachments.find((x) => x.topic.name === topic && x.partition === partition)
     if (a === undefined) return
-    this.moveTo(a, this.clamp(a.id, offset))
+    this.moveTo(a, Math.min(offset, this.host.core.endOffset(a.id)))
     this.wake()
   }
 

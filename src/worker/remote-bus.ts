@@ -14,7 +14,7 @@ import { closeOnAbort, handOver, readerOptions, ReadingSurface, type ReaderLike 
 import { compileSubscription, validateTopicName } from '../topic/names.js'
 import type { Delivered } from '../topic/topic.js'
 import type {
-  BatchRecord, BusEvents, PublishOptions, RecordMetadata, SeekTarget, SubscribeOptions,
+  BatchRecord, BusEvents, PublishOptions, RecordMetadata, SeekTarget, SkippedEvent, SubscribeOptions,
   TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
 } from '../types.js'
 import { fromColumns, fromWire, type Assignment, type ToOwner, type ToWorker, type WireBatch, type WireRecord } from './copy-wire.js'
@@ -34,9 +34,10 @@ class RemoteReader implements ReaderLike {
   private readonly closeHooks: Array<() => void> = []
   private epoch = 0
   private readonly queue: WireBatch[] = []
-  /** Next record of queue[0] to deliver, and the first whose position is not recorded yet. */
+  /** Next record of queue[0] to deliver, the first whose position is not recorded yet, and its next skip report. */
   private pos = 0
   private recorded = 0
+  private skipPos = 0
   private running = false
   private readonly positions = new Map<string, Assignment>()
   /** What this thread handed to the handler since the last seek: next offset per topic/partition. */
@@ -71,13 +72,15 @@ class RemoteReader implements ReaderLike {
     while (this.queue.length > 0 && !this.paused && !this.closed) {
       const batch = this.queue[0]
       const length = batch.values.length
-      while (this.pos < length) {
+      for (;;) {
         if (this.paused || this.closed) return this.stop()
+        while (batch.skips !== undefined && this.skipPos < batch.skips.length && batch.skips[this.skipPos].at <= this.pos) this.skipped(batch.skips[this.skipPos++].event)
+        if (this.pos === length) break
         if (handOver(this.handler, fromColumns(batch, this.pos++), this.report, this.proceed)) return
       }
       this.record()
       this.queue.shift()
-      this.pos = this.recorded = 0
+      this.pos = this.recorded = this.skipPos = 0
       this.bus.acknowledge(this.id)
     }
     this.stop()
@@ -91,6 +94,16 @@ class RemoteReader implements ReaderLike {
   /** Nothing of this reader is waiting to be handed over here. */
   idle(): boolean {
     return this.closed || this.paused || (!this.running && this.queue.length === 0)
+  }
+
+  /** Reports records lost to retention; the position moves past them, as the creating thread's reader did. */
+  private skipped(event: SkippedEvent): void {
+    this.record()
+    const next = { topic: event.topic, partition: event.partition, next: event.to }
+    const key = `${event.topic}/${event.partition}`
+    this.positions.set(key, next)
+    this.delivered.set(key, next)
+    this.bus.events.emit('skipped', event)
   }
 
   /** Records the positions of what was delivered from the current batch (once per batch, or when asked). */
@@ -110,7 +123,7 @@ class RemoteReader implements ReaderLike {
     if (this.queue.length > 0) this.record()
     for (let i = this.queue.length; i > 0; i--) this.bus.acknowledge(this.id)
     this.queue.length = 0
-    this.pos = this.recorded = 0
+    this.pos = this.recorded = this.skipPos = 0
   }
 
   pause(): void {
@@ -262,9 +275,6 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
         else if (message.op === 'batch') this.acknowledge(message.id)
         return
       }
-      case 'skipped':
-        this.events.emit('skipped', message.event)
-        return
       case 'error':
         this.report(fromWire(message.error), message)
         return
