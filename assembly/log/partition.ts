@@ -28,8 +28,9 @@ function configure(ctl: usize, part: usize, maxBytes: u32, segmentCapacity: u32,
 }
 
 /**
- * Keeps the partition's blocks from other partitions when the pool runs out (its own retention
- * still applies). For bookkeeping every thread depends on, such as msgpack record structures.
+ * Keeps the partition's blocks from other partitions when the pool runs out, unless nothing else
+ * can give one (its own retention still applies). For bookkeeping every thread depends on, such
+ * as msgpack record structures.
  */
 export function logKeep(ctl: usize, p: i32): i32 {
   if (!partValid(ctl, p)) return STATUS_UNKNOWN_PARTITION

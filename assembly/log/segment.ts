@@ -85,27 +85,28 @@ export function segmentEvictHead(ctl: usize, part: usize): void {
 /**
  * With the pool empty, frees a block held by another partition that allows eviction: the oldest
  * closed segment anywhere; failing that, the segment of the partition whose newest record is
- * oldest (that partition is left empty, its readers are told what they lost). Never blocks: a
- * partition whose lock is busy is passed over.
+ * oldest (that partition is left empty, its readers are told what they lost). PART_KEEP
+ * partitions (bookkeeping every thread needs) give a block only when no other one can. Never
+ * blocks: a partition whose lock is busy is passed over.
  */
 function stealOldest(ctl: usize, self: i32): void {
   const count = <i32>aload32(ctl + CTL_PARTITION_COUNT)
   let victim: i32 = -1
-  let victimClosed = false
+  let victimRank: u32 = 0
   let oldest = Infinity
   for (let q = 0; q < count; q++) {
     if (q == self) continue
     const part = partAddr(ctl, q)
     const flags = aload32(part + PART_FLAGS)
-    if ((flags & PART_IN_USE) == 0 || (flags & (PART_REJECT | PART_KEEP)) != 0) continue
+    if ((flags & PART_IN_USE) == 0 || (flags & PART_REJECT) != 0) continue
     const head = load<u32>(part, PART_HEAD)
     if (head == 0) continue
-    const closed = head != load<u32>(part, PART_TAIL)
-    if (victimClosed && !closed) continue
+    // lower is taken first: data before bookkeeping, a closed segment before a partition's last
+    const rank: u32 = ((flags & PART_KEEP) != 0 ? 2 : 0) + (head != load<u32>(part, PART_TAIL) ? 0 : 1)
     const age = load<f64>(blockAddr(ctl, head), SEG_OWN_MAX_TIMESTAMP)
-    if (victim < 0 || (closed && !victimClosed) || age < oldest) {
+    if (victim < 0 || rank < victimRank || (rank == victimRank && age < oldest)) {
       victim = q
-      victimClosed = closed
+      victimRank = rank
       oldest = age
     }
   }

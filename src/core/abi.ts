@@ -88,7 +88,7 @@ export const PART_PENDING_END = 80
 export const PART_SIZE = 128
 export const PART_IN_USE = 1
 export const PART_REJECT = 2
-/** Other partitions may not take this one's blocks when the pool is empty (the bus's own bookkeeping). */
+/** Other partitions take this one's blocks only as a last resort when the pool is empty (the bus's own bookkeeping). */
 export const PART_KEEP = 4
 
 // ---------------------------------------------------------------------------------------------
