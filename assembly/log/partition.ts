@@ -227,9 +227,30 @@ function locate(ctl: usize, part: usize, cursor: usize, offset: i64): bool {
 }
 
 /**
- * Reads up to `max` committed records (or about `maxBytes`) from the cursor's position into
- * `out` as (frame address, offset) f64 pairs and advances the cursor. Returns the count, or
- * STATUS_OUT_OF_RANGE when the cursor's offset is below the log start offset.
+ * Makes the cursor's cached segment current: keeps it while its epoch is the one the cursor
+ * saw, else finds the segment again under the lock. Returns 1, 0 when the partition holds no
+ * segment, or a status.
+ */
+function cursorSegment(ctl: usize, p: i32, part: usize, cursor: usize, next: i64): i32 {
+  const block = load<u32>(cursor, CUR_SEGMENT)
+  if (block != 0 && aload32(blockAddr(ctl, block) + SEG_EPOCH) == load<u32>(cursor, CUR_EPOCH) &&
+    aload32(blockAddr(ctl, block) + SEG_OWNER) == <u32>(p + 1)) return 1
+  if (!lockAcquire(part + PART_LOCK)) return STATUS_BUSY
+  const inRange = next >= aload64(part + PART_START_OFFSET)
+  const found = inRange && locate(ctl, part, cursor, next)
+  lockRelease(part + PART_LOCK)
+  if (!inRange) return STATUS_OUT_OF_RANGE
+  return found ? 1 : 0
+}
+
+/**
+ * Reads up to `max` committed records (or about `maxBytes`) of ONE segment from the cursor's
+ * position into `out` as (frame address, offset) f64 pairs and advances the cursor. Returns the
+ * count, or STATUS_OUT_OF_RANGE when the cursor's offset is below the log start offset.
+ *
+ * The records lie end to end in the segment the cursor names when this returns, and the cursor
+ * holds the epoch that segment had before any of its frames were read: another thread may read
+ * them (or copy them out) and then ask logPollValid whether the segment was recycled meanwhile.
  */
 export function logPoll(ctl: usize, cursor: usize, out: usize, max: i32, maxBytes: u32): i32 {
   const p = load<i32>(cursor, CUR_PARTITION)
@@ -238,19 +259,10 @@ export function logPoll(ctl: usize, cursor: usize, out: usize, max: i32, maxByte
   let next = load<i64>(cursor, CUR_NEXT_OFFSET)
   if (next < aload64(part + PART_START_OFFSET)) return STATUS_OUT_OF_RANGE
   if (next >= aload64(part + PART_END_OFFSET)) return 0
+  const found = cursorSegment(ctl, p, part, cursor, next)
+  if (found <= 0) return found
 
   let block = load<u32>(cursor, CUR_SEGMENT)
-  if (block == 0 || aload32(blockAddr(ctl, block) + SEG_EPOCH) != load<u32>(cursor, CUR_EPOCH) ||
-    aload32(blockAddr(ctl, block) + SEG_OWNER) != <u32>(p + 1)) {
-    if (!lockAcquire(part + PART_LOCK)) return STATUS_BUSY
-    const inRange = next >= aload64(part + PART_START_OFFSET)
-    const found = inRange && locate(ctl, part, cursor, next)
-    lockRelease(part + PART_LOCK)
-    if (!inRange) return STATUS_OUT_OF_RANGE
-    if (!found) return 0
-    block = load<u32>(cursor, CUR_SEGMENT)
-  }
-
   let seg = blockAddr(ctl, block)
   let base = load<i64>(seg, SEG_BASE_OFFSET)
   let pos = <usize>load<u32>(cursor, CUR_POSITION)
@@ -264,17 +276,35 @@ export function logPoll(ctl: usize, cursor: usize, out: usize, max: i32, maxByte
       const following = aload32(seg + SEG_NEXT)
       end = seg + <usize>aload32(seg + SEG_TAIL)
       if (pos < end) continue
-      if (following == 0) break
+      // one segment per poll, so that one epoch vouches for everything returned
+      if (following == 0 || n > 0) break
+      const fseg = blockAddr(ctl, following)
+      const epoch = aload32(fseg + SEG_EPOCH)
+      if ((epoch & 1) != 0 || aload32(fseg + SEG_OWNER) != <u32>(p + 1) || load<i64>(fseg, SEG_BASE_OFFSET) != next) {
+        // the link was stale: both segments were evicted (and the block maybe reused) while this
+        // cursor stood at the end of the first; find the position again under the lock
+        store<u32>(cursor, 0, CUR_SEGMENT)
+        const again = cursorSegment(ctl, p, part, cursor, next)
+        if (again <= 0) return again
+        block = load<u32>(cursor, CUR_SEGMENT)
+        seg = blockAddr(ctl, block)
+        base = load<i64>(seg, SEG_BASE_OFFSET)
+        pos = <usize>load<u32>(cursor, CUR_POSITION)
+        end = seg + <usize>aload32(seg + SEG_TAIL)
+        continue
+      }
       block = following
-      seg = blockAddr(ctl, block)
-      base = load<i64>(seg, SEG_BASE_OFFSET)
+      seg = fseg
+      base = next
       pos = seg + SEG_HEADER
       end = seg + <usize>aload32(seg + SEG_TAIL)
       store<u32>(cursor, block, CUR_SEGMENT)
-      store<u32>(cursor, aload32(seg + SEG_EPOCH), CUR_EPOCH)
+      store<u32>(cursor, epoch, CUR_EPOCH)
       continue
     }
     const length = load<u32>(pos, FRAME_LENGTH)
+    // only a segment recycled under this poll has such a frame: stop, and logPollValid says so
+    if (length < <u32>FRAME_HEADER || (length & <u32>(FRAME_ALIGN - 1)) != 0 || pos + <usize>length > end) break
     const offset = base + <i64>load<u32>(pos, FRAME_DELTA)
     const o = out + (<usize>n << 4)
     store<f64>(o, <f64>pos)
@@ -288,6 +318,20 @@ export function logPoll(ctl: usize, cursor: usize, out: usize, max: i32, maxByte
   store<u32>(cursor, <u32>pos, CUR_POSITION)
   store<i64>(cursor, next, CUR_NEXT_OFFSET)
   return n
+}
+
+/**
+ * After a poll's frames were read (or copied out) by the host: true if the segment they lie in
+ * still has the epoch the cursor saw, i.e. nobody recycled it meanwhile and every byte read was
+ * committed data of that segment (the reading half of the segment seqlock).
+ */
+export function logPollValid(ctl: usize, cursor: usize): bool {
+  // an atomic read-modify-write is a full barrier: the host's reads of the frames are done
+  // before the epoch is read again (atomic.fence does not validate in this binaryen); the word
+  // is the cursor's own, which no other thread touches
+  const seen = aadd32(cursor + CUR_EPOCH, 0)
+  const block = load<u32>(cursor, CUR_SEGMENT)
+  return block != 0 && aload32(blockAddr(ctl, block) + SEG_EPOCH) == seen
 }
 
 /** Offset of the first record with timestamp >= ts (Kafka's offsetsForTimes), or the end offset. */

@@ -75,7 +75,8 @@ export function segmentEvictHead(ctl: usize, part: usize): void {
     store<u32>(part, next, PART_HEAD)
     astore64(part + PART_START_OFFSET, load<i64>(blockAddr(ctl, next), SEG_BASE_OFFSET))
   }
-  // A new epoch tells every reader holding a position in this block that it is gone.
+  // An odd epoch tells every reader holding a position in this block that it is gone (the
+  // segment seqlock, see abi.ts SEG_EPOCH).
   astore32(seg + SEG_OWNER, 0)
   aadd32(seg + SEG_EPOCH, 1)
   poolPush(ctl, block)
@@ -145,6 +146,8 @@ export function segmentRoll(ctl: usize, p: i32, part: usize): u32 {
   store<u32>(seg, SEG_HEADER + area, SEG_LIMIT)
   store<u32>(seg, 0, SEG_LAST_INDEXED)
   astore32(seg + SEG_TAIL, SEG_HEADER)
+  // even again: a reader that loads this epoch sees every field written above
+  astore32(seg + SEG_EPOCH, aload32(seg + SEG_EPOCH) + 1)
   const tail = load<u32>(part, PART_TAIL)
   // Linking last: a reader only follows `next` to a block that is ready to be read.
   if (tail != 0) astore32(blockAddr(ctl, tail) + SEG_NEXT, block)
@@ -158,7 +161,7 @@ export function segmentRoll(ctl: usize, p: i32, part: usize): u32 {
 export function segmentPoolInit(ctl: usize, count: u32): void {
   for (let b: u32 = 1; b <= count; b++) {
     const seg = blockAddr(ctl, b)
-    store<u32>(seg, 0, SEG_EPOCH)
+    store<u32>(seg, 1, SEG_EPOCH) // odd: free
     store<u32>(seg, 0, SEG_OWNER)
     store<u32>(seg, b < count ? b + 1 : 0, SEG_NEXT)
   }

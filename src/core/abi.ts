@@ -120,8 +120,14 @@ export const TOPIC_CODEC_CUSTOM = 4
 
 // ---------------------------------------------------------------------------------------------
 // Segment: one fixed-size block of the pool. Frames grow up from SEG_HEADER; the sparse index
-// grows down from the block's end. A block is recycled by bumping its epoch, which is how a
-// reader's cached position learns it became stale.
+// grows down from the block's end.
+//
+// The epoch is the segment's seqlock. It is odd while the block is free (or being set up) and
+// even while it is a live segment: eviction bumps it to odd (after moving the log start past the
+// block's records), segmentRoll bumps it to even once every header field is written and before
+// the block is linked. A reader that loaded an even epoch E, read frames below the committed
+// tail, and then finds the epoch still E, read a segment nobody recycled in between: its bytes
+// are intact. Any other outcome means retention overtook the reader (logPollValid).
 //
 //  0 epoch (u32)                     4 owner partition + 1 (0 = free)
 //  8 base offset (i64)              16 next segment of the partition / free list (block+1)

@@ -2,11 +2,11 @@
 // contract in abi.ts, stages frames for batch appends, runs cursors, and reads frames back.
 // Everything above it deals in partitions ids, offsets and bytes, never in addresses.
 import {
-  CUR_EPOCH, CUR_NEXT_OFFSET, CUR_PARTITION, CUR_SEGMENT, CUR_SIZE, FRAME_ALIGN, FRAME_FLAGS,
+  CUR_EPOCH, CUR_NEXT_OFFSET, CUR_PARTITION, CUR_POSITION, CUR_SEGMENT, CUR_SIZE, FRAME_ALIGN, FRAME_FLAGS,
   FRAME_HEADER, FRAME_KEY_HASH, FRAME_KEY_LENGTH, FRAME_TIMESTAMP, FRAME_VALUE_LENGTH, IDX_SIZE,
   INDEX_INTERVAL, PART_REJECT, PART_SIZE, POLL_STRIDE, SEG_HEADER, TOPIC_CODEC, TOPIC_FLAGS, TOPIC_IDS,
   TOPIC_MAX_AGE, TOPIC_MAX_BYTES, TOPIC_NAME, TOPIC_NAME_LENGTH, TOPIC_PARTITIONS, TOPIC_SIZE, TOPIC_VERSION,
-  CTL_TOPIC_COUNT, CTL_WAKE, CTL_WAITERS, LOCK_SPIN_LIMIT, STATUS_BUSY, TOPIC_STRUCTURES_LOCK,
+  CTL_TOPIC_COUNT, CTL_WAKE, CTL_WAITERS, LOCK_SPIN_LIMIT, STATUS_BUSY, STATUS_OUT_OF_RANGE, TOPIC_STRUCTURES_LOCK,
 } from './abi.js'
 import { loadCore, type WasmSource } from './load.js'
 import { statusError } from './status.js'
@@ -21,6 +21,7 @@ interface CoreExports {
   logConfigure(ctl: number, p: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
   logAppend(ctl: number, frames: number, count: number, now: number, out: number): number
   logPoll(ctl: number, cursor: number, out: number, max: number, maxBytes: number): number
+  logPollValid(ctl: number, cursor: number): number
   logOffsetForTime(ctl: number, p: number, ts: number): number
   logRetain(ctl: number, now: number): number
   logStartOffset(ctl: number, p: number): number
@@ -82,7 +83,7 @@ export interface CoreLayout {
 
 /**
  * Where the frames of a poll are read from: the core's memory itself, or (on a shared core) a
- * private copy, frame address X at bytes[X - base].
+ * private copy of them, frame address X at bytes[X - base].
  */
 export interface FrameSource {
   readonly bytes: Uint8Array
@@ -127,7 +128,6 @@ export const APPEND_MAX = 8192
 export const POLL_MAX = 4096
 const OUT_BYTES = APPEND_MAX * 8
 const PAGE = 65536
-const SLAB_BYTES = 16384
 
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
@@ -192,9 +192,8 @@ export class LogCore {
   private readonly maxCursors: number
   private write = 0
   private staged = 0
-  private slab = new Uint8Array(SLAB_BYTES)
-  private slabUsed = 0
-  private ownSource!: FrameSource
+  /** Where the last poll's frames are read from: the memory itself on a plain core. */
+  private polled!: FrameSource
   private readonly frameFields: FrameFields = { flags: 0, headersLength: 0, keyLength: 0, valueLength: 0, timestamp: 0 }
 
   static async create(options: CoreOptions): Promise<LogCore> {
@@ -274,7 +273,7 @@ export class LogCore {
     this.u32 = new Uint32Array(buffer)
     this.i32 = new Int32Array(buffer)
     this.f64 = new Float64Array(buffer)
-    this.ownSource = { bytes: this.u8, base: 0, view: undefined }
+    this.polled = { bytes: this.u8, base: 0, view: undefined }
   }
 
   /** Frame bytes per segment for a partition: about a quarter of its byte cap, so eviction is gradual. */
@@ -446,14 +445,17 @@ export class LogCore {
     return this.offsetAt(0)
   }
 
-  /** Reads the value bytes of the record at `offset` (a private cursor, opened and closed). */
+  /**
+   * Reads the value bytes of the record at `offset` (a private cursor, opened and closed);
+   * undefined when the log no longer holds it.
+   */
   readValue<R>(partition: number, offset: number, decode: (bytes: Uint8Array) => R): R | undefined {
     const slot = this.openCursor(partition, offset)
     try {
       if (this.poll(slot, 1) !== 1) return undefined
       const frame = this.polledFrame(0)
-      const start = frame + FRAME_HEADER + this.frameHeadersLength(frame) + this.frameKeyLength(frame)
-      return decode(this.copy(start, this.frameValueLength(frame)))
+      const { headersLength, keyLength, valueLength } = this.fields(frame, this.polled)
+      return decode(this.keep(this.polled, frame + FRAME_HEADER + headersLength + keyLength, valueLength))
     } finally {
       this.closeCursor(slot)
     }
@@ -528,9 +530,34 @@ export class LogCore {
     return this.u32[at] + this.u32[at + 1] * 0x100000000
   }
 
-  /** Reads up to `max` records; returns the count or a negative status (out of range). */
+  /**
+   * Reads up to `max` records of one segment at the cursor and moves it past them; returns the
+   * count or a negative status. STATUS_OUT_OF_RANGE: retention removed the cursor's offset, also
+   * when that happened while this thread was reading (the cursor then stays where it was).
+   * `polledSource` says where the frames are. On a shared core that is a private copy, checked
+   * against the segment's epoch after it was taken (the segment seqlock): decoders need plain
+   * memory (msgpackr's native string extractor throws on a SharedArrayBuffer, browsers'
+   * TextDecoder refuses shared views), and another thread may recycle the segment at any time.
+   */
   poll(slot: number, max: number, maxBytes = 0x7fffffff): number {
-    return this.x.logPoll(CTL, this.cursors + slot * CUR_SIZE, this.out, Math.min(max, POLL_MAX), maxBytes)
+    const cursor = this.cursors + slot * CUR_SIZE
+    if (!this.shared) return this.x.logPoll(CTL, cursor, this.out, Math.min(max, POLL_MAX), maxBytes)
+    const from = this.cursorOffset(slot)
+    const n = this.x.logPoll(CTL, cursor, this.out, Math.min(max, POLL_MAX), maxBytes)
+    if (n <= 0) return n
+    const start = this.polledFrame(0)
+    const bytes = this.u8.slice(start, this.u32[(cursor + CUR_POSITION) >> 2])
+    if (this.x.logPollValid(CTL, cursor) === 0) {
+      this.seekCursor(slot, from)
+      return STATUS_OUT_OF_RANGE
+    }
+    this.polled = { bytes, base: start, view: new DataView(bytes.buffer) }
+    return n
+  }
+
+  /** Where the frames of the last successful poll are read from. */
+  get polledSource(): FrameSource {
+    return this.polled
   }
 
   /** Frame address of the i-th record of the last poll. */
@@ -540,36 +567,6 @@ export class LogCore {
 
   polledOffset(i: number): number {
     return this.f64[(this.out >> 3) + i * POLL_STRIDE + 1]
-  }
-
-  /** The core's own memory as a frame source (plain cores decode in place). */
-  get memorySource(): FrameSource {
-    return this.ownSource
-  }
-
-  /**
-   * Records [i, end) of the last poll that lie end to end in memory, and where to read them. On a
-   * shared core that is a private copy: decoders need plain memory (msgpackr's native string
-   * extractor throws on a SharedArrayBuffer, browsers' TextDecoder refuses shared views), and
-   * another thread may reuse the segment; `valid(firstOffset)` tells whether it did not.
-   */
-  polledRun(i: number, n: number): { end: number; source: FrameSource } {
-    if (!this.shared) return { end: n, source: this.ownSource }
-    const start = this.polledFrame(i)
-    let stop = start + this.u32[start >> 2]
-    let end = i + 1
-    for (; end < n && this.polledFrame(end) === stop; end++) stop += this.u32[stop >> 2]
-    const bytes = this.u8.slice(start, stop)
-    return { end, source: { bytes, base: start, view: new DataView(bytes.buffer) } }
-  }
-
-  /**
-   * After copying a run starting at `firstOffset` of partition `p`: true if no eviction overtook
-   * it. Eviction moves the log start before a block is reused, so a log start still at or below
-   * the run's first offset proves the copy good (a seqlock on the log start).
-   */
-  copyValid(p: number, firstOffset: number): boolean {
-    return this.startOffset(p) <= firstOffset
   }
 
   /** The header fields of the frame at `frame`, read from `source`. */
@@ -595,9 +592,13 @@ export class LogCore {
     return f
   }
 
-  /** Bytes [at, at + length) a message may keep: copied out of the log, or a view of a private copy. */
+  /**
+   * Bytes [at, at + length) that a message may keep: a copy with an ArrayBuffer of its own, so
+   * that whatever a user does with it (keep it, write to it, transfer its buffer) touches nothing
+   * else: not the log, which is recycled, and not another record.
+   */
   keep(source: FrameSource, at: number, length: number): Uint8Array {
-    return source === this.ownSource ? this.copy(at, length) : source.bytes.subarray(at - source.base, at - source.base + length)
+    return source.bytes.slice(at - source.base, at - source.base + length)
   }
 
   frameTimestamp(frame: number): number {
@@ -618,23 +619,6 @@ export class LogCore {
 
   frameValueLength(frame: number): number {
     return this.u32[(frame + FRAME_VALUE_LENGTH) >> 2]
-  }
-
-  /**
-   * Copy of `length` bytes at `at` (log memory is recycled, so views must not escape). Small
-   * copies are carved from a shared slab, like Node's Buffer pool: one ArrayBuffer per record
-   * costs several times the copy.
-   */
-  copy(at: number, length: number): Uint8Array {
-    if (length > SLAB_BYTES >> 3) return this.u8.slice(at, at + length)
-    if (this.slabUsed + length > SLAB_BYTES) {
-      this.slab = new Uint8Array(SLAB_BYTES)
-      this.slabUsed = 0
-    }
-    const start = this.slabUsed
-    this.slab.set(this.u8.subarray(at, at + length), start)
-    this.slabUsed = start + ((length + 7) & ~7)
-    return new Uint8Array(this.slab.buffer, start, length)
   }
 
   // ---- partition state --------------------------------------------------------------------------

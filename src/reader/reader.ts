@@ -32,6 +32,8 @@ export type Handler = (message: Delivered) => unknown
 
 const BUSY_PAUSE_MIN = 10
 const BUSY_PAUSE_MAX = 1000
+/** Resets in a row within one fetch before the reader yields to the event loop. */
+const OVERTAKEN_MAX = 64
 
 export interface ReaderOptions {
   from: StartPosition
@@ -209,13 +211,22 @@ export class Reader {
     this.host.readerSettled(this)
   }
 
-  /** Fills the batch from the next partition with records, round-robin. */
+  /**
+   * Fills the batch from the next partition with records, round-robin. Runs in a microtask, so
+   * nothing may escape it: a partition that cannot be read is reported and passed over.
+   */
   private fetch(): boolean {
     const count = this.attachments.length
     for (let tried = 0; tried < count; tried++) {
       const a = this.attachments[this.turn]
       this.turn = this.turn + 1 === count ? 0 : this.turn + 1
-      const batch = this.read(a)
+      let batch: Delivered[]
+      try {
+        batch = this.read(a)
+      } catch (error) {
+        this.host.handlerFailed(error, { topic: a.topic.name, partition: a.partition, offset: a.next })
+        continue
+      }
       if (batch.length === 0) continue
       a.topic.delivered += batch.length
       this.batch = batch
@@ -229,58 +240,63 @@ export class Reader {
   /**
    * Up to maxPollRecords records of one partition: the ones this thread published and still
    * remembers come as the published objects; the rest are polled and decoded from the log.
+   * Retention may overtake the position any number of times (a fast writer in another thread):
+   * each time the reader resets and reports exactly what it lost, then reads on.
    */
   private read(a: Attachment): Delivered[] {
     const core = this.host.core
     const max = this.options.maxPollRecords
-    if (a.next < core.startOffset(a.id)) this.reset(a)
-    const end = core.endOffset(a.id)
-    if (a.next >= end) return []
-    const batch = a.topic.recentBatch(a.partition, a.next, Math.min(end, a.next + max))
-    if (batch.length > 0) {
-      a.next += batch.length
-      return batch
-    }
-    if (a.slot < 0) a.slot = core.openCursor(a.id, a.next)
-    else if (core.cursorOffset(a.slot) !== a.next) core.seekCursor(a.slot, a.next)
-    let n = core.poll(a.slot, max)
-    if (n === STATUS_OUT_OF_RANGE) {
-      // retention ran between the check above and the poll
-      this.reset(a)
-      core.seekCursor(a.slot, a.next)
-      n = core.poll(a.slot, max)
-    }
-    if (n === STATUS_BUSY) {
-      // another thread holds the partition past any critical section: it stalled, or died and
-      // is released once its exit is noticed, which this thread may be the one to do. Each try
-      // spins a while, so the pauses between tries grow and leave the event loop time for that.
-      retryLater(() => this.wake(), this.busyPause)
-      this.busyPause = Math.min(this.busyPause * 2, BUSY_PAUSE_MAX)
-      return []
-    }
-    this.busyPause = BUSY_PAUSE_MIN
-    if (n < 0) throw statusError(n, { topic: a.topic.name, partition: a.partition })
-    for (let i = 0; i < n;) {
-      // each run of frames that lie end to end is read from one source (on a shared core, one
-      // private copy, valid only if no other thread evicted the segment while it was taken)
-      const { end: j, source } = core.polledRun(i, n)
-      if (source !== core.memorySource && !core.copyValid(a.id, core.polledOffset(i))) {
-        // overtaken by retention while copying: what was lost is reported like any reset
-        a.next = core.polledOffset(i)
-        this.reset(a)
-        return batch
+    for (let overtaken = 0; ; overtaken++) {
+      if (a.next < core.startOffset(a.id)) this.reset(a)
+      const end = core.endOffset(a.id)
+      if (a.next >= end) return []
+      const recent = a.topic.recentBatch(a.partition, a.next, Math.min(end, a.next + max))
+      if (recent.length > 0) {
+        a.next += recent.length
+        return recent
       }
-      for (; i < j; i++) {
-        const offset = core.polledOffset(i)
-        try {
-          batch.push(a.topic.read(a.partition, core.polledFrame(i), offset, source))
-        } catch (error) {
-          // a record this codec cannot read is reported, not silently dropped
-          this.host.handlerFailed(error instanceof CodecError ? error : new CodecError(String(error), { cause: error }),
-            { topic: a.topic.name, partition: a.partition, offset })
-        }
+      if (a.slot < 0) a.slot = core.openCursor(a.id, a.next)
+      else if (core.cursorOffset(a.slot) !== a.next) core.seekCursor(a.slot, a.next)
+      const n = core.poll(a.slot, max)
+      if (n === STATUS_OUT_OF_RANGE) {
+        // retention removed the position before or while it was read: reset and go on, unless
+        // a writer keeps overtaking this reader within one turn; then let it breathe
+        if (overtaken < OVERTAKEN_MAX) continue
+        retryLater(() => this.wake(), 0)
+        return []
+      }
+      if (n === STATUS_BUSY) {
+        // another thread holds the partition past any critical section: it stalled, or died and
+        // is released once its exit is noticed, which this thread may be the one to do. Each try
+        // spins a while, so the pauses between tries grow and leave the event loop time for that.
+        retryLater(() => this.wake(), this.busyPause)
+        this.busyPause = Math.min(this.busyPause * 2, BUSY_PAUSE_MAX)
+        return []
+      }
+      this.busyPause = BUSY_PAUSE_MIN
+      if (n < 0) throw statusError(n, { topic: a.topic.name, partition: a.partition, offset: a.next })
+      return this.decode(a, n)
+    }
+  }
+
+  /** Messages for the n records the last poll returned, from wherever the core says they are. */
+  private decode(a: Attachment, n: number): Delivered[] {
+    const core = this.host.core
+    const source = core.polledSource
+    const batch: Delivered[] = new Array(n)
+    let kept = 0
+    for (let i = 0; i < n; i++) {
+      const offset = core.polledOffset(i)
+      try {
+        batch[kept++] = a.topic.read(a.partition, core.polledFrame(i), offset, source)
+      } catch (error) {
+        kept--
+        // a record this codec cannot read is reported, not silently dropped
+        this.host.handlerFailed(error instanceof CodecError ? error : new CodecError(String(error), { cause: error }),
+          { topic: a.topic.name, partition: a.partition, offset })
       }
     }
+    batch.length = kept
     a.next = core.cursorOffset(a.slot)
     return batch
   }

@@ -228,9 +228,9 @@ export class Topic {
 
   /**
    * Builds the Message for the record at `frame`, from the recent values when it is there, else
-   * by decoding it from `source` (see LogCore.polledRun).
+   * by decoding it from `source` (see LogCore.poll).
    */
-  read(partition: number, frame: number, offset: number, source: FrameSource = this.core.memorySource): Delivered {
+  read(partition: number, frame: number, offset: number, source: FrameSource): Delivered {
     const core = this.core
     const recent = this.recent[partition]
     const hit = recent === undefined ? -1 : recent.find(offset)
