@@ -10,7 +10,7 @@ import {
 import { indexReserve, partAddr, partValid, segmentPoolInit } from './log/segment'
 import { acas32, aload32, aload64, astore32 } from './sync'
 
-export { logAddPartition, logAppend, logConfigure, logOffsetForTime, logPoll, logPollValid, logRetain } from './log/partition'
+export { logAddPartition, logAppend, logConfigure, logKeep, logOffsetForTime, logPoll, logPollValid, logRetain } from './log/partition'
 export { murmur2 } from './route/murmur2'
 export { topicConfigure, topicCreate, topicFind } from './route/topics'
 export { logRecover } from './log/recover'

@@ -13,7 +13,7 @@ import { Reader, type ReaderHost } from './reader/reader.js'
 import { closeOnAbort, readerOptions, ReadingSurface } from './reader/surface.js'
 import { compileSubscription } from './topic/names.js'
 import { TopicRegistry } from './topic/registry.js'
-import { attachCore, createHandle, detachCore, keepAlive, notAHandle, type BusHandle, type WorkerExit } from './worker/handle.js'
+import { attachCore, claimHandle, createHandle, detachCore, keepAlive, notAHandle, type BusHandle, type WorkerExit } from './worker/handle.js'
 import { createCopyHandle } from './worker/copy-host.js'
 import { attachRemote, type RemoteBus } from './worker/remote-bus.js'
 import { resolveTopicOptions, type Delivered, type Topic } from './topic/topic.js'
@@ -33,7 +33,14 @@ type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
   : [value: T[K], options?: PublishOptions]
 
 /** Options of attachBus: the clock and any custom codecs this thread needs. */
-export type AttachOptions = Pick<BusOptions, 'clock' | 'codecs' | 'topicDefaults'>
+export type AttachOptions = Pick<BusOptions, 'clock' | 'codecs' | 'topicDefaults'> & {
+  /**
+   * How long to wait for the creating thread to answer a copying handle, in ms of real time
+   * (default 5000); then attachBus rejects with a RequestTimeoutError. A shared handle needs no
+   * answer.
+   */
+  timeoutMs?: number
+}
 
 /**
  * What attachBus returns: the bus API a worker uses, whichever transport carries it (a shared
@@ -560,8 +567,13 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
  */
 export async function attachBus<T extends TopicMap = TopicMap>(handle: BusHandle, options: AttachOptions = {}): Promise<WorkerBus<T>> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('attachBus options must be an object', { argument: 'options' })
+  const timeoutMs = options.timeoutMs ?? 5000
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new InvalidArgumentError(`timeoutMs must be a positive number, got ${String(timeoutMs)}`, { argument: 'timeoutMs' })
   if (typeof handle !== 'object' || handle === null) throw notAHandle()
-  if (handle.kind === 'ringbus/copy' && typeof handle.port?.postMessage === 'function') return attachRemote<T>(handle, options.clock)
+  if (handle.kind === 'ringbus/copy') {
+    claimHandle(handle)
+    return attachRemote<T>(handle, options.clock, timeoutMs)
+  }
   if (handle.kind !== 'ringbus/shared') throw notAHandle()
   const bus = new Bus<T>(attachCore(handle), options)
   bus.onClose = () => detachCore(handle)

@@ -5,7 +5,7 @@ import {
   CTL_INDEX_INTERVAL, CTL_MAX_PARTITIONS, CTL_PARTITION_COUNT, CUR_EPOCH, CUR_NEXT_OFFSET,
   CUR_PARTITION, CUR_POSITION, CUR_SEGMENT, FRAME_ALIGN, FRAME_DELTA, FRAME_HEADER,
   FRAME_HEADERS_LENGTH, FRAME_KEY_LENGTH, FRAME_LENGTH, FRAME_PARTITION, FRAME_TIMESTAMP,
-  FRAME_VALUE_LENGTH, PART_BYTES, PART_END_OFFSET, PART_FLAGS, PART_HEAD, PART_IN_USE,
+  FRAME_VALUE_LENGTH, PART_BYTES, PART_END_OFFSET, PART_FLAGS, PART_HEAD, PART_IN_USE, PART_KEEP,
   PART_LOCK, PART_MAX_AGE, PART_MAX_BYTES, PART_MAX_TIMESTAMP, PART_REJECT,
   PART_PENDING_END, PART_PENDING_TAIL, PART_SEGMENT_CAPACITY, PART_SIZE, PART_START_OFFSET, PART_TAIL, POLL_STRIDE, SEG_BASE_OFFSET, SEG_EPOCH,
   SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_LAST_INDEXED, SEG_LIMIT, SEG_MAX_TIMESTAMP, SEG_NEXT,
@@ -23,7 +23,20 @@ function configure(ctl: usize, part: usize, maxBytes: u32, segmentCapacity: u32,
   store<u32>(part, maxBytes, PART_MAX_BYTES)
   store<u32>(part, segmentCapacity, PART_SEGMENT_CAPACITY)
   store<f64>(part, maxAgeMs, PART_MAX_AGE)
-  astore32(part + PART_FLAGS, PART_IN_USE | (reject ? PART_REJECT : 0))
+  astore32(part + PART_FLAGS, PART_IN_USE | (reject ? PART_REJECT : 0) | (aload32(part + PART_FLAGS) & PART_KEEP))
+  return 0
+}
+
+/**
+ * Keeps the partition's blocks from other partitions when the pool runs out (its own retention
+ * still applies). For bookkeeping every thread depends on, such as msgpack record structures.
+ */
+export function logKeep(ctl: usize, p: i32): i32 {
+  if (!partValid(ctl, p)) return STATUS_UNKNOWN_PARTITION
+  const part = partAddr(ctl, p)
+  if (!lockAcquire(part + PART_LOCK)) return STATUS_BUSY
+  astore32(part + PART_FLAGS, aload32(part + PART_FLAGS) | PART_KEEP)
+  lockRelease(part + PART_LOCK)
   return 0
 }
 

@@ -4,7 +4,7 @@
 import {
   CTL_BLOCKS, CTL_BLOCK_SIZE, CTL_FREE_COUNT, CTL_FREE_HEAD, CTL_INDEX_INTERVAL, CTL_PARTITIONS,
   CTL_PARTITION_COUNT, CTL_POOL_LOCK, IDX_SIZE, PART_BYTES, PART_END_OFFSET, PART_EVICTED,
-  PART_FLAGS, PART_HEAD, PART_IN_USE, PART_LOCK, PART_MAX_TIMESTAMP, PART_REJECT,
+  PART_FLAGS, PART_HEAD, PART_IN_USE, PART_KEEP, PART_LOCK, PART_MAX_TIMESTAMP, PART_REJECT,
   PART_SEGMENTS, PART_SEGMENT_CAPACITY, PART_SIZE, PART_START_OFFSET, PART_TAIL, SEG_BASE_OFFSET,
   SEG_EPOCH, SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_INDEX_COUNT, SEG_LAST_INDEXED, SEG_LIMIT,
   SEG_MAX_TIMESTAMP, SEG_NEXT, SEG_OWNER, SEG_OWN_MAX_TIMESTAMP, SEG_RECORDS, SEG_TAIL,
@@ -97,7 +97,7 @@ function stealOldest(ctl: usize, self: i32): void {
     if (q == self) continue
     const part = partAddr(ctl, q)
     const flags = aload32(part + PART_FLAGS)
-    if ((flags & PART_IN_USE) == 0 || (flags & PART_REJECT) != 0) continue
+    if ((flags & PART_IN_USE) == 0 || (flags & (PART_REJECT | PART_KEEP)) != 0) continue
     const head = load<u32>(part, PART_HEAD)
     if (head == 0) continue
     const closed = head != load<u32>(part, PART_TAIL)

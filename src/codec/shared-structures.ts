@@ -22,8 +22,12 @@ class StructureStore {
     const name = `${INTERNAL_PREFIX}structures.${this.topic}`
     let t = this.core.findTopic(name)
     if (t < 0 && create) t = this.core.declareTopic(name, 1, { maxBytes: 256 * 1024, maxAgeMs: 0, reject: false }, 0)
-    if (t >= 0) this.id = this.core.topic(t).ids[0]
-    return this.id
+    if (t < 0) return -1
+    const id = this.core.topic(t).ids[0]
+    // the latest table is needed to decode every record of the topic still in the log: a full
+    // pool must take blocks from data, not from it (its own cap drops only superseded tables)
+    this.core.keepPartition(id)
+    return (this.id = id)
   }
 
   /** The latest table, or undefined before any was saved. */

@@ -60,7 +60,7 @@ export const CTL_SIZE = 128
 // ---------------------------------------------------------------------------------------------
 // Partition entry: CTL_PARTITIONS + id * PART_SIZE.
 //
-//  0 lock (u32, cmpxchg 0 -> 1)     4 flags (PART_IN_USE | PART_REJECT)
+//  0 lock (u32, cmpxchg 0 -> 1)     4 flags (PART_IN_USE | PART_REJECT | PART_KEEP)
 //  8 end offset (i64): offset the next record gets; stored atomically on commit
 // 16 log start offset (i64): first offset still held; moves up when segments are evicted
 // 24 max bytes (u32, 0 = no cap)    28 segment capacity (frame bytes per segment)
@@ -88,6 +88,8 @@ export const PART_PENDING_END = 80
 export const PART_SIZE = 128
 export const PART_IN_USE = 1
 export const PART_REJECT = 2
+/** Other partitions may not take this one's blocks when the pool is empty (the bus's own bookkeeping). */
+export const PART_KEEP = 4
 
 // ---------------------------------------------------------------------------------------------
 // Topic directory entry: CTL_TOPICS + index * TOPIC_SIZE. Every thread finds topics here, so a

@@ -10,7 +10,7 @@ import {
 } from './abi.js'
 import { loadCore, type WasmSource } from './load.js'
 import { statusError } from './status.js'
-import { InvalidArgumentError } from '../errors.js'
+import { BusError, InvalidArgumentError } from '../errors.js'
 
 interface CoreExports {
   logInit(ctl: number, blocks: number, blockSize: number, blockCount: number, partitions: number, maxPartitions: number, interval: number, topics: number, maxTopics: number): number
@@ -19,6 +19,7 @@ interface CoreExports {
   topicConfigure(ctl: number, t: number, partitions: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
   logAddPartition(ctl: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
   logConfigure(ctl: number, p: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
+  logKeep(ctl: number, p: number): number
   logAppend(ctl: number, frames: number, count: number, now: number, out: number): number
   logPoll(ctl: number, cursor: number, out: number, max: number, maxBytes: number): number
   logPollValid(ctl: number, cursor: number): number
@@ -236,10 +237,22 @@ export class LogCore {
     this.cursors = this.out + OUT_BYTES
   }
 
+  /**
+   * Takes a free lane for this thread's token. A token holds at most one lane: when two threads
+   * attach with the same token at once, the one with the lower lane keeps it and the other
+   * gives its lane back and fails (recovery frees lanes by token, so two would be freed as one).
+   */
   private takeLane(): number {
     const owners = this.layout.laneOwners >> 2
     for (let lane = 0; lane < this.layout.lanes; lane++) {
-      if (Atomics.compareExchange(this.i32, owners + lane, 0, this.laneToken) === 0) return lane
+      if (Atomics.compareExchange(this.i32, owners + lane, 0, this.laneToken) !== 0) continue
+      for (let other = 0; other < this.layout.lanes; other++) {
+        if (other !== lane && Atomics.load(this.i32, owners + other) === this.laneToken && other < lane) {
+          Atomics.compareExchange(this.i32, owners + lane, this.laneToken, 0)
+          throw new BusError('this handle is attached already in another thread: make a new one with bus.handle() for each thread', { argument: 'handle' })
+        }
+      }
+      return lane
     }
     throw new InvalidArgumentError(`all ${this.layout.lanes} lanes of this bus are in use: one per thread; raise 'lanes'`, { argument: 'lanes' })
   }
@@ -287,6 +300,12 @@ export class LogCore {
     const id = this.x.logAddPartition(CTL, config.maxBytes, this.segmentCapacity(config.maxBytes), config.maxAgeMs, config.reject ? 1 : 0)
     if (id < 0) throw statusError(id)
     return id
+  }
+
+  /** Other partitions may no longer take this one's blocks when the pool runs out. */
+  keepPartition(id: number): void {
+    const status = this.x.logKeep(CTL, id)
+    if (status < 0) throw statusError(status, { partition: id })
   }
 
   configurePartition(id: number, config: PartitionConfig): void {

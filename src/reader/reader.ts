@@ -50,8 +50,8 @@ export class Reader {
   private running = false
   paused = false
   closed = false
-  /** Called once when the reader closes (consume() uses it to end a waiting loop). */
-  onClose: (() => void) | undefined
+  /** Run once when the reader closes: consume() ends a waiting loop, closeOnAbort drops its listener. */
+  private readonly closeHooks: Array<() => void> = []
 
   constructor(
     private readonly host: ReaderHost,
@@ -114,11 +114,16 @@ export class Reader {
     this.wake()
   }
 
-  /** Moves one partition of one topic back (or on) to `offset`, clamped to the log. */
+  /**
+   * Moves one partition of one topic back to `offset`, a position this reader held before (the
+   * copying transport restores what its worker had not handled yet). Unlike seek() it is not
+   * clamped to the log start: if retention removed the offset meanwhile, the next read resets
+   * and reports what was lost, as it would have without the move.
+   */
   rewind(topic: string, partition: number, offset: number): void {
     const a = this.attachments.find((x) => x.topic.name === topic && x.partition === partition)
     if (a === undefined) return
-    this.moveTo(a, this.clamp(a.id, offset))
+    this.moveTo(a, Math.min(offset, this.host.core.endOffset(a.id)))
     this.wake()
   }
 
@@ -154,7 +159,13 @@ export class Reader {
     this.attachments.length = 0
     this.dropBatch()
     this.host.readerClosed(this)
-    this.onClose?.()
+    for (const fn of this.closeHooks.splice(0)) fn()
+  }
+
+  /** Runs `fn` once when the reader closes (at once if it has). */
+  onClose(fn: () => void): void {
+    if (this.closed) fn()
+    else this.closeHooks.push(fn)
   }
 
   /** Nothing left to hand over now: paused, closed, or every partition read to its end. */

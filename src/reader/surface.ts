@@ -41,7 +41,8 @@ export interface ReaderLike {
   close(): void
   readonly paused: boolean
   readonly closed: boolean
-  onClose: (() => void) | undefined
+  /** Runs `fn` once when the reader closes (at once if it has); several parties may watch. */
+  onClose(fn: () => void): void
 }
 
 const GROUP_OPTIONS = ['group', 'concurrency', 'maxAttempts', 'backoff', 'deadLetter', 'autoCommit'] as const
@@ -67,7 +68,10 @@ export function readerOptions(options: SubscribeOptions | undefined): ReaderOpti
   if (!Number.isInteger(maxPollRecords) || maxPollRecords < 1) throw new InvalidArgumentError(`maxPollRecords must be a positive integer, got ${String(maxPollRecords)}`, { argument: 'maxPollRecords' })
   const signal = options?.signal
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' })
-  return { from, reset, maxPollRecords }
+  // a copy of just the position: a later change to the caller's object does not move the reader,
+  // and nothing else in it has to cross a port (the copying transport sends these options)
+  const start = typeof from === 'string' ? from : 'timestamp' in from ? { timestamp: from.timestamp } : { offset: from.offset, partition: from.partition }
+  return { from: start, reset, maxPollRecords }
 }
 
 export function checkHandler(handler: unknown): void {
@@ -100,11 +104,16 @@ export function handOver(handler: (message: Delivered) => unknown, message: Deli
   return true
 }
 
-/** Closes the reader when the signal aborts (at once if it already has). */
+/**
+ * Closes the reader when the signal aborts (at once if it already has). A reader that closes
+ * first takes its listener off: one signal may serve many short-lived subscriptions.
+ */
 export function closeOnAbort(reader: ReaderLike, signal: AbortSignal | undefined): void {
   if (signal === undefined) return
-  if (signal.aborted) reader.close()
-  else signal.addEventListener('abort', () => reader.close(), { once: true })
+  if (signal.aborted) return reader.close()
+  const abort = (): void => reader.close()
+  signal.addEventListener('abort', abort, { once: true })
+  reader.onClose(() => signal.removeEventListener('abort', abort))
 }
 
 /** The user's view of a reader. */

@@ -3,10 +3,11 @@
 // most CREDIT unacknowledged batches per subscription (a slow worker holds its reader back
 // instead of piling up messages). The port is the data plane here, so it is also how a worker
 // that goes away is noticed.
+import { CodecError } from '../errors.js'
 import type { Reader, ReaderHost } from '../reader/reader.js'
 import type { Delivered } from '../topic/topic.js'
-import type { BatchRecord, PublishOptions, SubscribeOptions, TopicOptions, TopicStats } from '../types.js'
-import { CREDIT, toColumns, toWire, type Assignment, type ToOwner, type ToWorker } from './copy-wire.js'
+import type { BatchRecord, PublishOptions, SkippedEvent, SubscribeOptions, TopicOptions, TopicStats } from '../types.js'
+import { CREDIT, isSkip, toColumns, toWire, type Assignment, type Outgoing, type ToOwner, type ToWorker } from './copy-wire.js'
 import { onPortClose, unref, type CopyHandle, type WorkerExit } from './handle.js'
 
 /** What the copying transport needs of the bus that owns the log. */
@@ -26,10 +27,10 @@ export interface CopyOwner {
 class Outlet {
   reader!: Reader
   epoch = 0
-  pending: Delivered[] = []
+  pending: Outgoing[] = []
   inFlight = 0
   paused = false
-  /** Per topic/partition, the first offset handed to this outlet since the last seek. */
+  /** Per topic/partition, the first position handed to this outlet since the last seek. */
   readonly firstTaken = new Map<string, number>()
   private scheduled = false
   private waiting: (() => void) | undefined
@@ -38,15 +39,24 @@ class Outlet {
 
   /** The reader's handler: gathers messages into batches; waits when the worker is behind. */
   readonly take = (message: Delivered): Promise<void> | undefined => {
-    const key = `${message.topic}/${message.partition}`
-    if (!this.firstTaken.has(key)) this.firstTaken.set(key, message.offset)
-    this.pending.push(message)
+    this.queue(message.topic, message.partition, message.offset, message)
+    return this.inFlight < CREDIT ? undefined : new Promise((resolve) => { this.waiting = resolve })
+  }
+
+  /** The reader lost records to retention: the worker hears it in order with the records. */
+  readonly skip = (event: SkippedEvent): void => {
+    this.queue(event.topic, event.partition, event.from, { skipped: event })
+  }
+
+  private queue(topic: string, partition: number, position: number, entry: Outgoing): void {
+    const key = `${topic}/${partition}`
+    if (!this.firstTaken.has(key)) this.firstTaken.set(key, position)
+    this.pending.push(entry)
     if (this.pending.length >= this.max) this.post()
     else if (!this.scheduled) {
       this.scheduled = true
       queueMicrotask(() => { this.scheduled = false; this.post() })
     }
-    return this.inFlight < CREDIT ? undefined : new Promise((resolve) => { this.waiting = resolve })
   }
 
   post(): void {
@@ -103,23 +113,38 @@ class CopyHost {
     this.send({ op: 'error', error: toWire(error), topic: where.topic ?? '', partition: where.partition ?? -1, offset: where.offset ?? -1 })
   }
 
-  postBatch(outlet: Outlet, messages: Delivered[]): void {
+  postBatch(outlet: Outlet, messages: Outgoing[]): void {
     if (this.gone) return
     try {
       this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, batch: toColumns(messages) } satisfies ToWorker)
-    } catch (error) {
-      // a value that cannot be cloned (a 'ref' value holding a function, say): the others still go
+    } catch {
+      // a record that cannot be cloned: same-thread readers get what this thread published itself
+      // (a 'ref' value, or a msgpack one, holding a function; headers changed after publish), and
+      // the worker's reader is one of them. The others still go.
       const sendable = messages.filter((message) => {
+        if (isSkip(message)) return true
         try {
-          structuredClone(message.value)
+          structuredClone([message.value, message.key, message.headers])
           return true
-        } catch (cloneError) {
-          this.fail(cloneError, message)
+        } catch (error) {
+          this.fail(this.uncopyable(message, error), message)
           return false
         }
       })
-      this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, batch: toColumns(sendable) } satisfies ToWorker)
+      try {
+        this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, batch: toColumns(sendable) } satisfies ToWorker)
+      } catch (error) {
+        // cloned once but not twice (a getter that changed its mind): none of them goes, yet the
+        // empty batch is acknowledged like any other, so the reader does not wait for credit for ever
+        for (const message of sendable) if (!isSkip(message)) this.fail(this.uncopyable(message, error), message)
+        this.port.postMessage({ op: 'batch', id: outlet.id, epoch: outlet.epoch, batch: toColumns(sendable.filter(isSkip)) } satisfies ToWorker)
+      }
     }
+  }
+
+  private uncopyable(message: Delivered, error: unknown): CodecError {
+    return new CodecError(`record ${message.topic}/${message.partition}@${message.offset} cannot be copied to the worker: ${(error as Error)?.message ?? error}`,
+      { topic: message.topic, partition: message.partition, offset: message.offset, cause: error })
   }
 
   private receive(message: ToOwner): void {
@@ -148,7 +173,7 @@ class CopyHost {
         const outlet = new Outlet(message.id, this, message.options.maxPollRecords)
         try {
           outlet.reader = this.owner.read(message.target, outlet.take, message.options, {
-            skipped: (event) => this.send({ op: 'skipped', event }),
+            skipped: outlet.skip,
             handlerFailed: (error, where) => this.fail(error, where),
           })
         } catch (error) {

@@ -36,7 +36,6 @@ export interface Assignment {
 export type ToWorker =
   | { op: 'batch'; id: number; epoch: number; batch: WireBatch }
   | { op: 'assigned'; id: number; epoch: number; assignments: Assignment[] }
-  | { op: 'skipped'; event: SkippedEvent }
   | { op: 'error'; error: WireError; topic: string; partition: number; offset: number }
   | { op: 'done'; seq: number; stats: Record<string, TopicStats> }
 
@@ -52,20 +51,38 @@ export interface WireBatch {
   keys: Array<Key | undefined>
   headers: Array<Headers | undefined>
   values: unknown[]
+  /** Records the reader lost to retention, each reported before record `at` is handed over. */
+  skips: Array<{ at: number; event: SkippedEvent }> | undefined
 }
 
-export function toColumns(messages: Delivered[]): WireBatch {
-  const n = messages.length
-  const batch: WireBatch = { topics: new Array(n), partitions: new Array(n), offsets: new Array(n), timestamps: new Array(n), keys: new Array(n), headers: new Array(n), values: new Array(n) }
-  for (let i = 0; i < n; i++) {
-    const m = messages[i]
-    batch.topics[i] = m.topic
-    batch.partitions[i] = m.partition
-    batch.offsets[i] = m.offset
-    batch.timestamps[i] = m.timestamp
-    batch.keys[i] = m.key
-    batch.headers[i] = m.headers === NO_HEADERS ? undefined : m.headers
-    batch.values[i] = m.value
+/**
+ * A 'skipped' report travels in order with the records around it, so that a seek in the worker
+ * that drops records it has not handled drops their reports too: the creating thread's reader
+ * then moves back, finds the same loss again and reports it once (a report sent on its own
+ * would be made twice).
+ */
+export interface SkipMark {
+  skipped: SkippedEvent
+}
+
+export type Outgoing = Delivered | SkipMark
+
+export const isSkip = (entry: Outgoing): entry is SkipMark => 'skipped' in entry
+
+export function toColumns(entries: Outgoing[]): WireBatch {
+  const batch: WireBatch = { topics: [], partitions: [], offsets: [], timestamps: [], keys: [], headers: [], values: [], skips: undefined }
+  for (const m of entries) {
+    if (isSkip(m)) {
+      (batch.skips ??= []).push({ at: batch.values.length, event: m.skipped })
+      continue
+    }
+    batch.topics.push(m.topic)
+    batch.partitions.push(m.partition)
+    batch.offsets.push(m.offset)
+    batch.timestamps.push(m.timestamp)
+    batch.keys.push(m.key)
+    batch.headers.push(m.headers === NO_HEADERS ? undefined : m.headers)
+    batch.values.push(m.value)
   }
   return batch
 }

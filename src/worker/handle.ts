@@ -4,7 +4,7 @@
 // exited or crashed), so that its lane is given back. A copying handle (no shared memory) is
 // just the port: see copy-host.ts.
 import { LogCore, type CoreLayout } from '../core/log.js'
-import { InvalidArgumentError } from '../errors.js'
+import { BusError, InvalidArgumentError } from '../errors.js'
 
 /** What bus.handle() returns: post it to the worker with its transfer list. */
 export type BusHandle = SharedHandle | CopyHandle
@@ -74,11 +74,36 @@ export function createHandle(core: LogCore, onExit: (exit: WorkerExit) => void):
   return { kind: 'ringbus/shared', memory: core.memory, module: core.module, layout: core.layout, laneToken, port: port2, transfer: [port2] }
 }
 
+/** Ports of the handles attached in this thread. */
+const claimed = new WeakSet<object>()
+
+/**
+ * A handle attaches once: a second bus on it would share its lane (staging area and cursors)
+ * and its port, and closing either would free what the other still uses. The port is the
+ * handle's identity (it can only be transferred to one thread); the lane token guards the rest
+ * (LogCore.attach refuses a token that holds a lane already).
+ */
+export function claimHandle(handle: BusHandle): void {
+  if (typeof handle.port?.postMessage !== 'function') throw notAHandle()
+  if (claimed.has(handle.port)) {
+    throw new BusError('this handle is attached already: a handle serves one bus in one thread; make a new one with bus.handle() for each', { argument: 'handle' })
+  }
+  claimed.add(handle.port)
+}
+
 /** The worker side: joins the core and tells the creating thread which lane it took. */
 export function attachCore(handle: SharedHandle): LogCore {
-  if (!(handle.memory instanceof WebAssembly.Memory) || !(handle.module instanceof WebAssembly.Module)) throw notAHandle()
-  const core = LogCore.attach(handle.module, handle.memory, handle.layout, handle.laneToken)
-  handle.port.postMessage({ type: 'attached', lane: core.lane })
+  const { memory, module, layout, laneToken } = handle
+  if (!(memory instanceof WebAssembly.Memory) || !(module instanceof WebAssembly.Module) || typeof layout !== 'object' || layout === null ||
+    !Number.isInteger(laneToken) || laneToken < 2) throw notAHandle()
+  claimHandle(handle)
+  const core = LogCore.attach(module, memory, layout, laneToken)
+  try {
+    handle.port.postMessage({ type: 'attached', lane: core.lane })
+  } catch (error) {
+    core.releaseLane()
+    throw error
+  }
   unref(handle.port)
   return core
 }

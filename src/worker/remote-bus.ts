@@ -9,12 +9,12 @@
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
-import { BusClosedError, CodecError, InvalidArgumentError } from '../errors.js'
+import { BusClosedError, CodecError, InvalidArgumentError, RequestTimeoutError } from '../errors.js'
 import { closeOnAbort, handOver, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
 import type { Delivered } from '../topic/topic.js'
 import type {
-  BatchRecord, BusEvents, PublishOptions, RecordMetadata, SeekTarget, SubscribeOptions,
+  BatchRecord, BusEvents, PublishOptions, RecordMetadata, SeekTarget, SkippedEvent, SubscribeOptions,
   TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
 } from '../types.js'
 import { fromColumns, fromWire, type Assignment, type ToOwner, type ToWorker, type WireBatch, type WireRecord } from './copy-wire.js'
@@ -31,12 +31,13 @@ type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
 class RemoteReader implements ReaderLike {
   paused = false
   closed = false
-  onClose: (() => void) | undefined
+  private readonly closeHooks: Array<() => void> = []
   private epoch = 0
   private readonly queue: WireBatch[] = []
-  /** Next record of queue[0] to deliver, and the first whose position is not recorded yet. */
+  /** Next record of queue[0] to deliver, the first whose position is not recorded yet, and its next skip report. */
   private pos = 0
   private recorded = 0
+  private skipPos = 0
   private running = false
   private readonly positions = new Map<string, Assignment>()
   /** What this thread handed to the handler since the last seek: next offset per topic/partition. */
@@ -71,13 +72,15 @@ class RemoteReader implements ReaderLike {
     while (this.queue.length > 0 && !this.paused && !this.closed) {
       const batch = this.queue[0]
       const length = batch.values.length
-      while (this.pos < length) {
+      for (;;) {
         if (this.paused || this.closed) return this.stop()
+        while (batch.skips !== undefined && this.skipPos < batch.skips.length && batch.skips[this.skipPos].at <= this.pos) this.skipped(batch.skips[this.skipPos++].event)
+        if (this.pos === length) break
         if (handOver(this.handler, fromColumns(batch, this.pos++), this.report, this.proceed)) return
       }
       this.record()
       this.queue.shift()
-      this.pos = this.recorded = 0
+      this.pos = this.recorded = this.skipPos = 0
       this.bus.acknowledge(this.id)
     }
     this.stop()
@@ -91,6 +94,16 @@ class RemoteReader implements ReaderLike {
   /** Nothing of this reader is waiting to be handed over here. */
   idle(): boolean {
     return this.closed || this.paused || (!this.running && this.queue.length === 0)
+  }
+
+  /** Reports records lost to retention; the position moves past them, as the creating thread's reader did. */
+  private skipped(event: SkippedEvent): void {
+    this.record()
+    const next = { topic: event.topic, partition: event.partition, next: event.to }
+    const key = `${event.topic}/${event.partition}`
+    this.positions.set(key, next)
+    this.delivered.set(key, next)
+    this.bus.events.emit('skipped', event)
   }
 
   /** Records the positions of what was delivered from the current batch (once per batch, or when asked). */
@@ -110,7 +123,7 @@ class RemoteReader implements ReaderLike {
     if (this.queue.length > 0) this.record()
     for (let i = this.queue.length; i > 0; i--) this.bus.acknowledge(this.id)
     this.queue.length = 0
-    this.pos = this.recorded = 0
+    this.pos = this.recorded = this.skipPos = 0
   }
 
   pause(): void {
@@ -133,9 +146,12 @@ class RemoteReader implements ReaderLike {
     if (typeof value !== 'number' || !Number.isFinite(value) || (!byTime && (!Number.isInteger(value) || value < 0))) {
       throw new InvalidArgumentError(`seek needs a ${byTime ? 'finite timestamp' : 'non-negative integer offset'}, got ${String(value)}`, { argument: byTime ? 'timestamp' : 'offset' })
     }
+    // checked before the reader drops anything: what is sent must be cloneable
+    const partition = byTime ? undefined : target.partition
+    if (partition !== undefined && typeof partition !== 'number') throw new InvalidArgumentError(`this reader holds no partition ${String(partition)}`, { argument: 'partition' })
     this.epoch++
     this.drop()
-    this.bus.send({ op: 'seek', id: this.id, epoch: this.epoch, target, delivered: [...this.delivered.values()] })
+    this.bus.send({ op: 'seek', id: this.id, epoch: this.epoch, target: byTime ? { timestamp: value } : { partition, offset: value }, delivered: [...this.delivered.values()] })
     this.delivered.clear()
     this.positions.clear()
   }
@@ -156,7 +172,12 @@ class RemoteReader implements ReaderLike {
     this.drop()
     this.bus.send({ op: 'close', id: this.id })
     this.bus.readerClosed(this)
-    this.onClose?.()
+    for (const fn of this.closeHooks.splice(0)) fn()
+  }
+
+  onClose(fn: () => void): void {
+    if (this.closed) fn()
+    else this.closeHooks.push(fn)
   }
 }
 
@@ -178,6 +199,12 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     port.onmessage = (event: MessageEvent) => this.receive(event.data as ToWorker)
     onPortClose(port, () => this.ended())
     unref(port)
+  }
+
+  /** @internal Gives up on a creating thread that never answered: the port closes, nothing stays alive. */
+  abandon(): void {
+    this.port.close()
+    this.ended()
   }
 
   /** The creating thread's bus closed (or this one did): nothing more will come; nobody waits forever. */
@@ -208,7 +235,21 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (this.outbox.length === 0) return
     const records = this.outbox
     this.outbox = []
-    this.port.postMessage({ op: 'publish', records } satisfies ToOwner)
+    try {
+      this.port.postMessage({ op: 'publish', records } satisfies ToOwner)
+    } catch {
+      // publish copied every record, so this is not expected; should one still fail to clone, it
+      // must not take the other records of its turn with it, nor throw out of a microtask
+      for (const record of records) {
+        try {
+          this.port.postMessage({ op: 'publish', records: [record] } satisfies ToOwner)
+        } catch (error) {
+          const partition = ('options' in record ? record.options?.partition : undefined) ?? -1
+          this.report(new CodecError(`a record for topic ${record.topic} could not be sent to the creating thread: ${(error as Error)?.message ?? error}`,
+            { topic: record.topic, partition, offset: -1, cause: error }), { topic: record.topic, partition, offset: -1 })
+        }
+      }
+    }
   }
 
   /** A request the creating thread answers once it has handled everything sent before it. */
@@ -234,9 +275,6 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
         else if (message.op === 'batch') this.acknowledge(message.id)
         return
       }
-      case 'skipped':
-        this.events.emit('skipped', message.event)
-        return
       case 'error':
         this.report(fromWire(message.error), message)
         return
@@ -277,18 +315,38 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (options?.codec !== undefined && typeof options.codec !== 'string') {
       throw new InvalidArgumentError('a custom codec cannot cross threads: declare the topic in the thread that created the bus', { topic: name, argument: 'codec' })
     }
-    this.send({ op: 'topic', name, options })
+    this.send({ op: 'topic', name, options: this.copyOption(name, 'options', options) })
     return { name, partitions: options?.partitions ?? this.snapshot[name]?.partitions.length ?? 1 }
   }
 
   /** Copies the value now (a later change to it does not reach the log). */
   private snapshotOf(topic: string, value: unknown): unknown {
+    // the only primitives structured clone refuses; they would otherwise fail later, in the send
+    if (typeof value === 'symbol' || typeof value === 'function') {
+      throw new CodecError(`a ${typeof value} cannot be copied to another thread for topic ${topic}`, { topic })
+    }
     if (value === null || typeof value !== 'object') return value
     try {
       return structuredClone(value)
     } catch (error) {
       throw new CodecError(`this value cannot be copied to another thread for topic ${topic}: ${(error as Error)?.message ?? error}`, { topic, cause: error })
     }
+  }
+
+  /** Copies a key, headers or topic options now, as the value: sending them later cannot fail. */
+  private copyOption<V>(topic: string, argument: string, value: V): V {
+    if (value === undefined || typeof value === 'string') return value
+    try {
+      return structuredClone(value)
+    } catch (error) {
+      throw new InvalidArgumentError(`${argument} cannot be copied to another thread for topic ${topic}: ${(error as Error)?.message ?? error}`, { topic, argument, cause: error })
+    }
+  }
+
+  /** The checked options with key and headers copied. */
+  private copied(topic: string, options: PublishOptions): PublishOptions {
+    if (options.key === undefined && options.headers === undefined) return options
+    return { ...options, key: this.copyOption(topic, 'key', options.key), headers: this.copyOption(topic, 'headers', options.headers) }
   }
 
   private checkOptions(topic: string, options: PublishOptions | undefined, now: number): PublishOptions {
@@ -322,7 +380,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   publish(topic: string, value?: unknown, options?: PublishOptions): RecordMetadata {
     this.assertOpen()
     validateTopicName(topic)
-    const checked = this.checkOptions(topic, options, this.clock.now())
+    const checked = this.copied(topic, this.checkOptions(topic, options, this.clock.now()))
     this.queue({ topic, value: this.snapshotOf(topic, value), options: checked })
     return { topic, partition: checked.partition ?? -1, offset: -1, timestamp: checked.timestamp! }
   }
@@ -335,7 +393,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     const now = this.clock.now()
     const batch = records.map((record, i) => {
       if (typeof record !== 'object' || record === null) throw new InvalidArgumentError(`record ${i} must be an object with a value`, { topic, argument: 'records' })
-      return { ...this.checkOptions(topic, record, now), value: this.snapshotOf(topic, record.value) }
+      return { ...this.copied(topic, this.checkOptions(topic, record, now)), value: this.snapshotOf(topic, record.value) }
     })
     this.queue({ topic, batch })
     return batch.map((r) => ({ topic, partition: r.partition ?? -1, offset: -1, timestamp: r.timestamp! }))
@@ -422,9 +480,24 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   }
 }
 
-/** The worker side of a copying handle. */
-export async function attachRemote<T extends TopicMap>(handle: CopyHandle, clock: Clock | undefined): Promise<RemoteBus<T>> {
+/**
+ * The worker side of a copying handle: ready once the creating thread answered, which it must
+ * do within `timeoutMs` (a port nobody serves would otherwise keep attachBus waiting for ever).
+ */
+export async function attachRemote<T extends TopicMap>(handle: CopyHandle, clock: Clock | undefined, timeoutMs: number): Promise<RemoteBus<T>> {
   const bus = new RemoteBus<T>(handle.port, clock)
-  await bus.sync()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RequestTimeoutError(`the creating thread did not answer attachBus within ${timeoutMs} ms: is its bus open, and was this handle made by it?`,
+      { argument: 'timeoutMs' })), timeoutMs)
+  })
+  try {
+    await Promise.race([bus.sync(), timedOut])
+  } catch (error) {
+    bus.abandon()
+    throw error
+  } finally {
+    clearTimeout(timer)
+  }
   return bus
 }

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { errors, manualClock, type HandlerErrorEvent } from '../../src/index.js'
 import { SMALL, collect, deferred, replay, turns, useBuses, type AnyMessage } from './helpers.js'
@@ -5,6 +6,13 @@ import { SMALL, collect, deferred, replay, turns, useBuses, type AnyMessage } fr
 const newBus = useBuses()
 const values = (got: AnyMessage[]) => got.map((m) => m.value)
 const coords = (got: AnyMessage[]) => got.map((m) => [m.partition, m.offset])
+/** Whether a promise has settled after a few turns of the event loop. */
+const settledYet = async (promise: Promise<unknown>): Promise<boolean> => {
+  let settled = false
+  promise.then(() => { settled = true }, () => { settled = true })
+  await turns()
+  return settled
+}
 
 describe('start positions', () => {
   it("defaults to 'latest': only records published after subscribing", async () => {
@@ -277,6 +285,19 @@ describe('subscription control', () => {
     expect(dead.sub.closed).toBe(true)
   })
 
+  it('one signal for many subscriptions keeps no abort listener (nor its reader) for those that closed', async () => {
+    const bus = await newBus()
+    const ac = new AbortController()
+    for (let i = 0; i < 10_000; i++) await bus.subscribe('t', () => {}, { signal: ac.signal }).close()
+    for (let i = 0; i < 10; i++) await bus.consume('t', { signal: ac.signal }).return!()
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0)
+    const live = collect(bus, 't', { signal: ac.signal })
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1)
+    ac.abort()
+    expect(live.sub.closed).toBe(true)
+    expect(bus.stats().t?.readers ?? 0).toBe(0)
+  })
+
   it('assignments() lists every partition held; commit() is for groups and throws', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 3 })
@@ -490,6 +511,36 @@ describe('bus.consume()', () => {
     }
     expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => i))
     expect(reported).toEqual([])
+  })
+
+  it('next() calls made before the records arrive get them in order', async () => {
+    const bus = await newBus()
+    const iterator = bus.consume('t')
+    const first = iterator.next()
+    const second = iterator.next()
+    const third = iterator.next()
+    bus.publish('t', 'a')
+    bus.publish('t', 'b')
+    await bus.idle()
+    expect(await Promise.all([settledYet(first), settledYet(second)])).toEqual([true, true])
+    expect(await first).toMatchObject({ done: false, value: { value: 'a', offset: 0 } })
+    expect(await second).toMatchObject({ done: false, value: { value: 'b', offset: 1 } })
+    expect(await settledYet(third)).toBe(false)
+    bus.publish('t', 'c')
+    expect(await third).toMatchObject({ done: false, value: { value: 'c', offset: 2 } })
+    await iterator.return!()
+  })
+
+  it('return() settles the next() calls still waiting with done', async () => {
+    const bus = await newBus()
+    const iterator = bus.consume('t')
+    const waiting = [iterator.next(), iterator.next()]
+    await turns()
+    await expect(iterator.return!()).resolves.toEqual({ value: undefined, done: true })
+    expect(await settledYet(Promise.all(waiting))).toBe(true)
+    expect(await Promise.all(waiting)).toEqual([{ value: undefined, done: true }, { value: undefined, done: true }])
+    await expect(iterator.next()).resolves.toEqual({ value: undefined, done: true })
+    expect(bus.stats().t?.readers ?? 0).toBe(0)
   })
 
   it('consume with an already aborted signal yields nothing', async () => {

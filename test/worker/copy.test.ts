@@ -3,7 +3,7 @@
 // (publish returns offset -1; errors the log raises later arrive on bus.events 'error').
 import { Worker } from 'node:worker_threads'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createBus, type Bus } from '../../src/index.js'
+import { attachBus, createBus, type Bus, type CopyHandle, type HandlerErrorEvent } from '../../src/index.js'
 
 const workers: Worker[] = []
 const buses: Bus[] = []
@@ -75,6 +75,66 @@ describe('a worker on a copying handle', () => {
     const stats = bus.stats()
     expect(stats.full.partitions[0].endOffset).toBe(40 - full.length)
     expect(stats.errs.partitions[0].endOffset).toBe(0)
+  })
+
+  it('a value, key or headers that cannot be copied throw at publish; the rest of the turn still reaches the log', async () => {
+    const bus = await plainBus()
+    const out = await result(scenario(bus, 'unclonable'))
+    // symbol, function, a batch holding a symbol; a Proxy as headers, a key over a detached buffer,
+    // a seek to a symbol partition, topic options holding a function
+    expect(out.sync).toEqual(['CodecError', 'CodecError', 'CodecError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError'])
+    expect(out.async).toEqual([])
+    const got: Array<{ value: unknown; headers: unknown }> = []
+    bus.subscribe('good', (m) => { got.push(m) }, { from: 'earliest' })
+    await bus.idle()
+    expect(got.map((m) => m.value)).toEqual([0, 1, 2, 3])
+    expect(got[1].headers).toEqual({ h: 'v' }) // copied at publish: the later change did not reach the log
+  })
+
+  it('should a turn of records still fail to go, its other records go and the failure is reported on bus.events', async () => {
+    const bus = await plainBus()
+    const handle = bus.handle({ transport: 'copy' }) as CopyHandle
+    // publish copies every record, so nothing real fails here any more: a port that refuses one does
+    const post = handle.port.postMessage.bind(handle.port)
+    handle.port.postMessage = (message: any) => {
+      if (message?.op === 'publish' && message.records.some((r: { value?: unknown }) => r.value === 'poison')) throw new DOMException('poison could not be cloned.', 'DataCloneError')
+      post(message)
+    }
+    const worker = await attachBus(handle) // in this thread: the port is what matters
+    const reported: HandlerErrorEvent[] = []
+    worker.events.on('error', (e) => reported.push(e))
+    worker.publish('t', 'a')
+    worker.publish('t', 'poison', { partition: 0 })
+    worker.publish('t', 'b')
+    await worker.flush()
+    const got: unknown[] = []
+    bus.subscribe('t', (m) => { got.push(m.value) }, { from: 'earliest' })
+    await bus.idle()
+    expect(got).toEqual(['a', 'b'])
+    expect(reported).toMatchObject([{ topic: 't', partition: 0, offset: -1, error: { name: 'CodecError', topic: 't' } }])
+    await worker.close()
+  })
+
+  it('a record of the creating thread that cannot be copied to the worker is reported there; the others of its batch arrive', async () => {
+    const bus = await plainBus()
+    const run = scenario(bus, 'ownerUnclonable')
+    await run.next('ready')
+    bus.publish('o', 0, { headers: new Proxy({ h: 'v' }, {}) })
+    const headers: Record<string, unknown> = { h: 'v' }
+    bus.publish('o', 1, { headers: headers as Record<string, string> })
+    headers.late = () => {} // same-thread readers (the worker's, here) get the object itself
+    bus.publish('o', { n: 2, fn() {} }) // msgpack drops the function in the log; this thread keeps the object
+    bus.publish('o', 3, { headers: { h: 'v' } })
+    run.worker.postMessage({ type: 'published' })
+    const out = await result(run)
+    expect(out.got).toEqual([[3, 3, { h: 'v' }]])
+    expect(out.errors).toEqual([0, 1, 2].map((offset) => ({ name: 'CodecError', topic: 'o', partition: 0, offset })))
+  })
+
+  it('one signal for thousands of subscriptions keeps no abort listener for those that closed', async () => {
+    const bus = await plainBus()
+    const out = await result(scenario(bus, 'abortListeners', { cycles: 2000 }))
+    expect(out).toEqual({ afterClose: 0, whileOpen: 1, closedByAbort: true, afterAbort: 0 })
   })
 
   it('reads from any position: seek, pause and resume, position, assignments, consume and once', async () => {
