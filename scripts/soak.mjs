@@ -1,8 +1,8 @@
 // npm run soak -- --seconds N [--seed S] [--round R] [--no-copy-seeks]: the torture scenario of
 // test/torture/torture.test.ts, again and again (fresh bus each round, R seconds a round) for N
 // seconds; prints what each round checked and exits non-zero on the first round with a problem.
-// --no-copy-seeks leaves out seeks by copying workers (a known loss, test/torture/copy-seek.test.ts)
-// so that a long run looks for anything else.
+// --no-copy-seeks leaves out seeks by copying workers (the loss in test/torture/copy-seek.test.ts),
+// so that a long run can look past it should it come back.
 import { describe, runTorture } from '../test/torture/fixtures/torture.mjs'
 
 const args = process.argv.slice(2)
