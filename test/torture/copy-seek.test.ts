@@ -1,7 +1,7 @@
 // Found by the torture test: on the copying transport, seeking one partition moves the reader's
-// other partitions back to what the worker handled; when retention removed those offsets in the
-// meantime the move lands on the log start, and the records between are lost without a skipped
-// report. A shared-memory reader, same steps, is the control.
+// other partitions back to what the worker handled; when retention had removed those offsets the
+// move landed on the log start, and the records between were lost without a skipped report. The
+// same steps on a shared-memory reader are the control.
 import { Worker } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createBus, type Bus } from '../../src/index.js'
