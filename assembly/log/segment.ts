@@ -26,6 +26,11 @@ export function partValid(ctl: usize, p: i32): bool {
     (aload32(partAddr(ctl, p) + PART_FLAGS) & PART_IN_USE) != 0
 }
 
+/** Rounds of freeing a block and asking the pool for it before a roll gives up (see segmentRoll). */
+const ROLL_TRIES = 64
+/** Locked candidates stealOldest passes over before it gives up for this round. */
+const STEAL_ROUNDS = 16
+
 /** Bytes at the end of every block kept for its sparse index. */
 export function indexReserve(blockSize: u32, interval: u32): u32 {
   return (blockSize / interval + 2) * IDX_SIZE
@@ -91,30 +96,43 @@ export function segmentEvictHead(ctl: usize, part: usize): void {
  */
 function stealOldest(ctl: usize, self: i32): void {
   const count = <i32>aload32(ctl + CTL_PARTITION_COUNT)
-  let victim: i32 = -1
-  let victimRank: u32 = 0
-  let oldest = Infinity
-  for (let q = 0; q < count; q++) {
-    if (q == self) continue
-    const part = partAddr(ctl, q)
-    const flags = aload32(part + PART_FLAGS)
-    if ((flags & PART_IN_USE) == 0 || (flags & PART_REJECT) != 0) continue
-    const head = load<u32>(part, PART_HEAD)
-    if (head == 0) continue
-    // lower is taken first: data before bookkeeping, a closed segment before a partition's last
-    const rank: u32 = ((flags & PART_KEEP) != 0 ? 2 : 0) + (head != load<u32>(part, PART_TAIL) ? 0 : 1)
-    const age = load<f64>(blockAddr(ctl, head), SEG_OWN_MAX_TIMESTAMP)
-    if (victim < 0 || rank < victimRank || (rank == victimRank && age < oldest)) {
-      victim = q
-      victimRank = rank
-      oldest = age
+  // candidates in order of (rank, age, id); one whose writer holds its lock right now is passed
+  // over for the next in that order
+  let afterRank: u32 = 0
+  let afterAge = -Infinity
+  let afterId: i32 = -1
+  for (let round = 0; round < STEAL_ROUNDS; round++) {
+    let victim: i32 = -1
+    let victimRank: u32 = 0
+    let oldest = Infinity
+    for (let q = 0; q < count; q++) {
+      if (q == self) continue
+      const part = partAddr(ctl, q)
+      const flags = aload32(part + PART_FLAGS)
+      if ((flags & PART_IN_USE) == 0 || (flags & PART_REJECT) != 0) continue
+      const head = load<u32>(part, PART_HEAD)
+      if (head == 0) continue
+      // lower is taken first: data before bookkeeping, a closed segment before a partition's last
+      const rank: u32 = ((flags & PART_KEEP) != 0 ? 2 : 0) + (head != load<u32>(part, PART_TAIL) ? 0 : 1)
+      const age = load<f64>(blockAddr(ctl, head), SEG_OWN_MAX_TIMESTAMP)
+      if (round > 0 && (rank < afterRank || (rank == afterRank && (age < afterAge || (age == afterAge && q <= afterId))))) continue
+      if (victim < 0 || rank < victimRank || (rank == victimRank && age < oldest)) {
+        victim = q
+        victimRank = rank
+        oldest = age
+      }
     }
+    if (victim < 0) return
+    const part = partAddr(ctl, victim)
+    if (lockTry(part + PART_LOCK)) {
+      if (load<u32>(part, PART_HEAD) != 0) segmentEvictHead(ctl, part)
+      lockRelease(part + PART_LOCK)
+      return
+    }
+    afterRank = victimRank
+    afterAge = oldest
+    afterId = victim
   }
-  if (victim < 0) return
-  const part = partAddr(ctl, victim)
-  if (!lockTry(part + PART_LOCK)) return
-  if (load<u32>(part, PART_HEAD) != 0) segmentEvictHead(ctl, part)
-  lockRelease(part + PART_LOCK)
 }
 
 /**
@@ -124,7 +142,10 @@ function stealOldest(ctl: usize, self: i32): void {
  */
 export function segmentRoll(ctl: usize, p: i32, part: usize): u32 {
   let block = poolPop(ctl)
-  if (block == 0) {
+  // Other threads take blocks too: one freed here may be gone by the time it is asked for, and
+  // the victim chosen may be locked by its writer for a moment. Try again rather than refuse an
+  // 'evict' record (a capped partition may already have dropped its own data to make room).
+  for (let tries = 0; block == 0 && tries < ROLL_TRIES; tries++) {
     // a 'reject' partition never gives up its own records, but may take room from others
     const head = load<u32>(part, PART_HEAD)
     const evictable = (load<u32>(part, PART_FLAGS) & PART_REJECT) == 0
