@@ -1,6 +1,6 @@
 // Value codecs. msgpack (msgpackr, with shared record structures per topic) is the default;
 // json, raw bytes and user codecs share one small interface.
-import { Packr, RESET_BUFFER_MODE } from 'msgpackr'
+import { Packr, RESET_BUFFER_MODE, clearSource, unpack } from 'msgpackr'
 import { TOPIC_CODEC_CUSTOM, TOPIC_CODEC_JSON, TOPIC_CODEC_MSGPACK, TOPIC_CODEC_RAW, TOPIC_CODEC_REF } from '../core/abi.js'
 import { InvalidArgumentError } from '../errors.js'
 
@@ -22,6 +22,52 @@ export interface Codec<V = unknown> {
 
 export type CodecOption = 'msgpack' | 'json' | 'raw' | 'ref' | Codec
 
+const getPrototype = Object.getPrototypeOf
+
+/**
+ * msgpackr calls this for every object it writes as a record (useRecords). It keeps the codec to
+ * values that replay equal: an instance of a class would come back as a plain object (msgpack
+ * keeps no classes), and an own `__proto__` key comes back renamed (msgpackr guards against
+ * prototype pollution), so both are refused at publish. One comparison for a plain object.
+ */
+function plainObjectsOnly(object: object): boolean {
+  if (object.constructor !== Object) {
+    // null-prototype objects and plain objects of another realm replay as plain objects: equal
+    const prototype = getPrototype(object)
+    if (prototype !== null && getPrototype(prototype) !== null) {
+      const name = typeof prototype.constructor === 'function' && prototype.constructor.name !== '' ? prototype.constructor.name : 'class'
+      throw new TypeError(`a ${name} instance would replay as a plain object (msgpack keeps no classes): publish a plain object, a Map, Set, Date, Error, RegExp or typed array, or give ${name} a toJSON()`)
+    }
+  }
+  if (Object.hasOwn(object, '__proto__')) throw new TypeError('an object with an own "__proto__" key cannot replay (msgpackr renames the key); use a Map')
+  return true
+}
+
+function noFunctions(): never {
+  throw new TypeError('a function cannot be encoded')
+}
+
+/**
+ * msgpackr options under which whatever pack() accepts unpacks equal. Every plain object is a
+ * record (a structure id and its values), so msgpack maps are free to stand for Maps, which then
+ * replay as Maps with keys of any type (mapsAsObjects would turn them into objects with string
+ * keys, or fail on object keys). Functions and class instances are refused instead of being
+ * written as nothing or as plain objects. Not preserved: -0 replays as 0 and array holes as
+ * undefined, which deep equality treats alike.
+ */
+export const FAITHFUL_MSGPACK = { copyBuffers: true, moreTypes: true, maxSharedStructures: 64, useRecords: plainObjectsOnly, writeFunction: noFunctions } as const
+
+/**
+ * msgpackr keeps the last source it decoded from (a view of the whole log memory of a plain
+ * core) in module state until the next decode. A closing bus calls this so that its memory can
+ * be collected: decoding a tiny buffer replaces that view.
+ */
+export function releaseDecodeSource(): void {
+  unpack(NIL)
+  clearSource()
+}
+const NIL = new Uint8Array([0xc0])
+
 /**
  * msgpackr with a record structure table owned by this codec instance (one per topic): repeated
  * object shapes are written as short record ids, which halves decoding. Decoded binary values
@@ -29,7 +75,7 @@ export type CodecOption = 'msgpack' | 'json' | 'raw' | 'ref' | Codec
  * shared-structures.ts.)
  */
 export function msgpackCodec(): Codec {
-  const packr = new Packr({ structures: [], mapsAsObjects: true, copyBuffers: true, moreTypes: true, maxSharedStructures: 64 })
+  const packr = new Packr({ ...FAITHFUL_MSGPACK, structures: [] })
   return {
     name: 'msgpack',
     encode: (value) => packr.pack(value),
