@@ -4,7 +4,7 @@
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from './clock.js'
 import { asyncDispose } from './dispose.js'
-import { encodeHeaders, encodeText } from './codec/codecs.js'
+import { encodeHeaders, encodeText, releaseDecodeSource } from './codec/codecs.js'
 import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH } from './core/abi.js'
 import { LogCore, frameLength } from './core/log.js'
 import { statusError } from './core/status.js'
@@ -539,6 +539,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     for (const reader of [...this.readers]) reader.close()
     if (this.watching) this.core.wakeAll() // ends this thread's wait
     this.core.releaseLane()
+    releaseDecodeSource() // msgpackr would keep a view of this log's memory until its next decode
     this.onClose?.()
     for (const end of this.closers.splice(0)) end()
     const waiters = this.idleWaiters

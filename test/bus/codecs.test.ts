@@ -1,6 +1,8 @@
 import fc from 'fast-check'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
-import { errors, jsonCodec, msgpackCodec, rawCodec, type Codec, type HandlerErrorEvent } from '../../src/index.js'
+import { createBus, errors, jsonCodec, msgpackCodec, rawCodec, type Codec, type HandlerErrorEvent } from '../../src/index.js'
 import { collect, replay, useBuses, utf8 } from './helpers.js'
 
 const newBus = useBuses()
@@ -123,6 +125,25 @@ describe('msgpack (default codec)', () => {
     class Money { constructor(readonly cents: number) {} toJSON() { return { cents: this.cents } } }
     bus.publish('m', new Money(5))
     expect((await replay(bus, 'm')).map((m) => m.value)).toEqual([{ cents: 5 }])
+  })
+
+  it('a closed bus leaves msgpackr no view of its memory (which would stay resident)', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    // a plain core decodes in place, so msgpackr's last source is a view of the whole memory
+    const memory = await (async () => {
+      const bus = await createBus({ shared: false, maxBytes: 1 << 20 })
+      bus.publish('m', { a: 1 })
+      expect((await replay(bus, 'm')).map((m) => m.value)).toEqual([{ a: 1 }])
+      const ref = new WeakRef(bus.core.memory.buffer)
+      await bus.close()
+      return ref
+    })()
+    for (let i = 0; i < 5 && memory.deref() !== undefined; i++) {
+      await new Promise((resolve) => setImmediate(resolve)) // WeakRefs are kept for the current job
+      gc()
+    }
+    expect(memory.deref()).toBeUndefined()
   })
 
   it('keeps many different object shapes apart on one topic (record structures)', async () => {
