@@ -155,6 +155,30 @@ export function codecName(option: CodecOption | undefined): string {
   return option === undefined ? 'msgpack' : typeof option === 'string' ? option : option.name ?? 'custom'
 }
 
+/**
+ * Checks publish headers: a plain object (no Map, array or class instance, whose entries would not
+ * travel) of string -> string | Uint8Array. Returns whether there is any header; throws
+ * InvalidArgumentError.
+ */
+export function checkHeaders(topic: string, headers: unknown): boolean {
+  const prototype = typeof headers === 'object' && headers !== null ? getPrototype(headers) : undefined
+  if (prototype !== Object.prototype && prototype !== null) {
+    const what = prototype === undefined ? (headers === null ? 'null' : typeof headers) : Array.isArray(headers) ? 'an array' : `a ${prototype.constructor?.name ?? 'class'}`
+    throw new InvalidArgumentError(`headers must be a plain object of string -> string | Uint8Array, got ${what}`, { topic, argument: 'headers' })
+  }
+  let any = false
+  for (const name in headers as object) {
+    const v = (headers as Record<string, unknown>)[name]
+    if (typeof v !== 'string' && !(v instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`header ${name} must be a string or Uint8Array, got ${v === null ? 'null' : typeof v}`, { topic, argument: 'headers' })
+    }
+    // msgpackr renames this key when it decodes (its guard against prototype pollution)
+    if (name === '__proto__') throw new InvalidArgumentError('a header cannot be named __proto__', { topic, argument: 'headers' })
+    any = true
+  }
+  return any
+}
+
 /** Headers travel as one msgpack map of string -> string | Uint8Array. */
 const headerPackr = new Packr({ mapsAsObjects: true, copyBuffers: true, useRecords: false })
 export const encodeHeaders = (headers: Record<string, string | Uint8Array>): Uint8Array => headerPackr.pack(headers)

@@ -9,10 +9,11 @@
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
+import { checkHeaders } from '../codec/codecs.js'
 import { BusClosedError, CodecError, InvalidArgumentError } from '../errors.js'
 import { closeOnAbort, handOver, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
-import type { Delivered } from '../topic/topic.js'
+import { notBuilt, resolveTopicOptions, type Delivered } from '../topic/topic.js'
 import type {
   BatchRecord, BusEvents, PublishOptions, RecordMetadata, SeekTarget, SubscribeOptions,
   TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
@@ -277,6 +278,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (options?.codec !== undefined && typeof options.codec !== 'string') {
       throw new InvalidArgumentError('a custom codec cannot cross threads: declare the topic in the thread that created the bus', { topic: name, argument: 'codec' })
     }
+    resolveTopicOptions(options, undefined) // bad options throw here, not later in the creating thread
     this.send({ op: 'topic', name, options })
     return { name, partitions: options?.partitions ?? this.snapshot[name]?.partitions.length ?? 1 }
   }
@@ -296,10 +298,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('publish options must be an object', { topic, argument: 'options' })
     const { key, headers, partition, timestamp = now } = options
     if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array)) throw new InvalidArgumentError(`key must be a string or Uint8Array, got ${typeof key}`, { topic, argument: 'key' })
-    if (headers !== undefined && (typeof headers !== 'object' || headers === null || Array.isArray(headers) ||
-      Object.values(headers).some((v) => typeof v !== 'string' && !(v instanceof Uint8Array)))) {
-      throw new InvalidArgumentError('headers must be an object of string -> string | Uint8Array', { topic, argument: 'headers' })
-    }
+    if (headers !== undefined) checkHeaders(topic, headers)
+    if ((options as { messageId?: unknown }).messageId !== undefined) throw notBuilt('messageId', topic)
     if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) throw new InvalidArgumentError(`partition ${String(partition)} does not exist in topic ${topic}`, { topic, argument: 'partition' })
     if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) throw new InvalidArgumentError(`timestamp must be a finite number of ms, got ${String(timestamp)}`, { topic, argument: 'timestamp' })
     return { key, headers, partition, timestamp }

@@ -177,8 +177,59 @@ describe('RecordTooLargeError', () => {
     expect(() => bus.publish('t', 'v', { headers: { h: 'h'.repeat(5000) } })).toThrow(errors.RecordTooLargeError)
     expect(() => bus.publish('t', 'v', { headers: { h: 'h'.repeat(70_000) } })).toThrow(errors.RecordTooLargeError)
     expect(() => bus.publishBatch('t', [{ value: 'ok' }, { value: 'x'.repeat(5000) }])).toThrow(errors.RecordTooLargeError)
-    expect(bus.stats().t.partitions[0].endOffset).toBe(0)
+    expect(bus.stats().t).toBeUndefined() // a rejected publish does not create its topic
     expect(bus.publish('t', 'ok').offset).toBe(0)
+    expect(() => bus.publishBatch('t', [{ value: 'ok' }, { value: 'x'.repeat(5000) }])).toThrow(errors.RecordTooLargeError)
+    expect(bus.stats().t.partitions[0].endOffset).toBe(1)
+  })
+})
+
+describe('a rejected publish to a topic that does not exist yet', () => {
+  it('creates no topic and emits no topic.created, whatever it was rejected for', async () => {
+    const bus = await newBus({ ...SMALL, topicDefaults: { partitions: 2 } })
+    const created: string[] = []
+    bus.events.on('topic.created', (e) => created.push(e.topic))
+    class Point { x = 1 }
+    const attempts: Array<[() => unknown, new (...args: never[]) => errors.BusError]> = [
+      [() => bus.publish('t', new Point()), errors.CodecError],
+      [() => bus.publish('t', () => 1), errors.CodecError],
+      [() => bus.publish('t', 1, { key: 42 as never }), errors.InvalidArgumentError],
+      [() => bus.publish('t', 1, { headers: new Map() as never }), errors.InvalidArgumentError],
+      [() => bus.publish('t', 1, { timestamp: Number.NaN }), errors.InvalidArgumentError],
+      [() => bus.publish('t', 1, { partition: 2 }), errors.InvalidArgumentError],
+      [() => bus.publish('t', 1, { messageId: 'm' } as never), errors.InvalidArgumentError],
+      [() => bus.publish('t', 1, 'options' as never), errors.InvalidArgumentError],
+      [() => bus.publish('t', 'x'.repeat(5000)), errors.RecordTooLargeError],
+      [() => bus.publish('t', 1, { key: 'k'.repeat(300_000) }), errors.RecordTooLargeError],
+      [() => bus.publishBatch('t', [{ value: 1 }, { value: new Point() }]), errors.CodecError],
+      [() => bus.publishBatch('t', [{ value: 1 }, null as never]), errors.InvalidArgumentError],
+      [() => bus.publishBatch('t', [{ value: 1, partition: 5 }]), errors.InvalidArgumentError],
+      [() => bus.publishBatch('t', 'records' as never), errors.InvalidArgumentError],
+    ]
+    for (const [attempt, type] of attempts) expect(thrown(attempt), attempt.toString()).toBeInstanceOf(type)
+    expect(bus.stats()).toEqual({})
+    expect(created).toEqual([])
+    expect(bus.publish('t', 1, { partition: 1 })).toMatchObject({ partition: 1, offset: 0 })
+    expect(created).toEqual(['t'])
+  })
+
+  it('a key too large for a segment is a RecordTooLargeError, not a complaint about the staging area', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 3 })
+    const e = thrown(() => bus.publish('t', 1, { key: 'k'.repeat(300_000) })) as errors.RecordTooLargeError
+    expect(e).toBeInstanceOf(errors.RecordTooLargeError)
+    expect(e.size).toBeGreaterThan(300_000)
+    expect(e.max).toBeLessThan(300_000)
+  })
+
+  it('a custom default codec encodes the first record once', async () => {
+    let encodes = 0
+    const codec = { name: 'counted', encode: (v: unknown) => { encodes++; return new TextEncoder().encode(JSON.stringify(v)) }, decode: (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) }
+    const bus = await newBus({ shared: false, topicDefaults: { codec } })
+    bus.publish('a', { n: 1 })
+    bus.publishBatch('b', [{ value: 1 }, { value: 2 }])
+    expect(encodes).toBe(3)
+    expect((await replay(bus, 'b')).map((m) => m.value)).toEqual([1, 2])
   })
 })
 
@@ -220,17 +271,36 @@ describe('InvalidArgumentError', () => {
   it('for bad topic options, leaving no topic behind', async () => {
     const bus = await newBus()
     const bad: unknown[] = [
-      { partitions: 0 }, { partitions: -1 }, { partitions: 1.5 }, { partitions: '2' }, { partitions: 1e9 },
+      { partitions: 0 }, { partitions: -1 }, { partitions: 1.5 }, { partitions: '2' }, { partitions: 1e9 }, { partitions: 257 }, { partitions: 300 },
       { onFull: 'x' }, { onFull: 'drop' },
       { retention: { maxBytes: -1 } }, { retention: { maxBytes: 'big' } }, { retention: { maxBytes: 10 } },
       { retention: { maxAgeMs: -5 } }, { retention: { maxAgeMs: Number.NaN } },
       { codec: 'yaml' }, { codec: 5 },
+      { compact: true }, { dedupWindowMs: 60_000 }, { dedupWindowMs: 0 },
       'options',
     ]
     for (const options of bad) {
       expect(() => bus.topic('t', options as never), JSON.stringify(options)).toThrow(errors.InvalidArgumentError)
     }
     expect(bus.stats()).toEqual({})
+  })
+
+  it('for options of features that are not built yet, naming the option', async () => {
+    const bus = await newBus()
+    for (const [call, option] of [
+      [() => bus.topic('t', { compact: true } as never), 'compact'],
+      [() => bus.topic('t', { dedupWindowMs: 1000 } as never), 'dedupWindowMs'],
+      [() => bus.publish('t', 1, { messageId: 'm-1' } as never), 'messageId'],
+      [() => bus.publishBatch('t', [{ value: 1, messageId: 'm-1' } as never]), 'messageId'],
+    ] as const) {
+      const e = thrown(call) as errors.InvalidArgumentError
+      expect(e).toBeInstanceOf(errors.InvalidArgumentError)
+      expect(e.argument).toBe(option)
+      expect(e.message).toMatch(new RegExp(`${option}.*not built yet`))
+    }
+    expect(bus.stats()).toEqual({})
+    await expect(createBus({ topicDefaults: { compact: true } as never })).rejects.toBeInstanceOf(errors.InvalidArgumentError)
+    bus.topic('t', { compact: false } as never) // says what the topic is anyway
   })
 
   it('for bad topic options on an existing topic, keeping its configuration', async () => {
@@ -274,7 +344,8 @@ describe('InvalidArgumentError', () => {
       { partition: 2 }, { partition: -1 }, { partition: 0.5 }, { partition: '1' },
       { key: 42 }, { key: {} }, { key: true }, { key: null },
       { headers: { a: 1 } }, { headers: { a: null } }, { headers: { a: { b: 'c' } } }, { headers: { a: 'ok', b: true } },
-      { headers: 'x' }, { headers: ['a'] },
+      { headers: 'x' }, { headers: ['a'] }, { headers: new Map([['a', 'b']]) }, { headers: new (class H { a = 'b' })() },
+      { headers: new Map() }, { headers: JSON.parse('{"__proto__": "x"}') }, { messageId: 'm-1' },
       { timestamp: Number.NaN }, { timestamp: '5' },
       'options',
     ]
@@ -290,6 +361,10 @@ describe('InvalidArgumentError', () => {
 
   it('names the argument that was wrong', async () => {
     const bus = await newBus()
+    const many = thrown(() => bus.topic('t', { partitions: 300 })) as errors.InvalidArgumentError
+    expect(many.message).toMatch(/from 1 to 256/)
+    expect(many.argument).toBe('partitions')
+    expect(bus.topic('t', { partitions: 256 }).partitions).toBe(256)
     expect((thrown(() => bus.topic('t', { partitions: 0 })) as errors.InvalidArgumentError).argument).toBe('partitions')
     expect((thrown(() => bus.topic('t', { onFull: 'x' as never })) as errors.InvalidArgumentError).argument).toBe('onFull')
     expect((thrown(() => bus.publish('t', 1, { key: 1 as never })) as errors.InvalidArgumentError).argument).toBe('key')

@@ -64,7 +64,8 @@ describe('a worker on a copying handle', () => {
     bus.topic('full', { retention: { maxBytes: 1024 }, onFull: 'reject' })
     bus.topic('errs')
     const out = await result(scenario(bus, 'errors'))
-    expect(out.sync).toEqual(['CodecError', 'InvalidTopicError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError'])
+    expect(out.sync).toEqual(['CodecError', 'InvalidTopicError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError',
+      'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError'])
     const full = out.async.filter((e: { name: string }) => e.name === 'BackPressureError')
     expect(full.length).toBeGreaterThan(0)
     expect(full[0]).toMatchObject({ topic: 'full', retriable: true, offset: -1 })
