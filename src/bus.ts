@@ -478,10 +478,11 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
 
   // ---- observability ------------------------------------------------------------------------------
 
-  /** Per-topic figures as a plain JSON-serialisable object keyed by topic name. */
+  /** Per-topic figures as a JSON-serialisable object (without prototype) keyed by topic name. */
   stats(): Record<string, TopicStats> {
     this.assertOpen()
-    const out: Record<string, TopicStats> = {}
+    // topic names are user-chosen: '__proto__' or 'constructor' must be plain keys
+    const out: Record<string, TopicStats> = Object.create(null)
     const now = this.clock.now()
     for (const topic of this.topics.values()) {
       const seconds = (now - topic.createdAt) / 1000

@@ -131,7 +131,7 @@ const isCodec = (option: unknown): option is Codec =>
 /** The codec's id in the topic directory (all threads agree on it); throws on a bad option. */
 export function codecId(option: CodecOption | undefined): number {
   if (option === undefined) return TOPIC_CODEC_MSGPACK
-  if (typeof option === 'string' && option in BUILT_IN) return BUILT_IN[option]
+  if (typeof option === 'string' && Object.hasOwn(BUILT_IN, option)) return BUILT_IN[option]
   if (isCodec(option)) return TOPIC_CODEC_CUSTOM
   throw new InvalidArgumentError(`codec must be 'msgpack', 'json', 'raw', 'ref' or { encode, decode }, got ${String(option)}`, { argument: 'codec' })
 }

@@ -95,7 +95,7 @@ export class TopicRegistry {
     }
     for (let index = this.adopted.length, count = this.core.topicCount(); index < count; index++) {
       const entry = this.core.topic(index)
-      const option = codecOption(entry.codec) ?? this.options.codecs?.[entry.name] ?? (created?.name === entry.name ? created.codec : undefined)
+      const option = codecOption(entry.codec) ?? (this.options.codecs !== undefined && Object.hasOwn(this.options.codecs, entry.name) ? this.options.codecs[entry.name] : undefined) ?? (created?.name === entry.name ? created.codec : undefined)
       const options: ResolvedTopicOptions = {
         partitions: entry.ids.length, maxBytes: entry.maxBytes, maxAgeMs: entry.maxAgeMs, onFull: entry.reject ? 'reject' : 'evict', codec: option,
       }

@@ -169,7 +169,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   private readonly replies = new Map<number, () => void>()
   private readonly readers = new Map<number, RemoteReader>()
   private nextReader = 1
-  private snapshot: Record<string, TopicStats> = {}
+  /** Without prototype: topic names such as '__proto__' or 'toString' are plain keys. */
+  private snapshot: Record<string, TopicStats> = Object.create(null)
   private closed = false
   private idleWaiters: Array<() => void> = []
 
@@ -242,7 +243,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
         this.report(fromWire(message.error), message)
         return
       case 'done': {
-        this.snapshot = message.stats
+        this.snapshot = Object.assign(Object.create(null), message.stats)
         const resolve = this.replies.get(message.seq)
         this.replies.delete(message.seq)
         this.keep()
@@ -403,7 +404,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   /** The creating thread's figures as of its last answer (attachBus, flush, idle). */
   stats(): Record<string, TopicStats> {
     this.assertOpen()
-    return structuredClone(this.snapshot)
+    return Object.assign(Object.create(null), structuredClone(this.snapshot))
   }
 
   /** Sends what is pending, waits until the creating thread has it, and leaves. */
