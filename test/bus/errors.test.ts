@@ -184,6 +184,36 @@ describe('RecordTooLargeError', () => {
   })
 })
 
+describe('limits of the partition table and the topic directory', () => {
+  it('a topic with more partitions than are left fails clearly and takes none; a smaller one still fits', async () => {
+    const bus = await newBus({ maxPartitions: 8, topicDefaults: { codec: 'json' } })
+    bus.topic('a', { partitions: 3 })
+    const e = thrown(() => bus.topic('big', { partitions: 6 })) as errors.InvalidArgumentError
+    expect(e).toBeInstanceOf(errors.InvalidArgumentError)
+    expect(e.message).toMatch(/partition table is full.*raise maxPartitions/)
+    expect(e.message).not.toMatch(/undefined/)
+    expect(e.argument).toBe('maxPartitions')
+    expect(() => bus.topic('a', { partitions: 9 })).toThrow(/partition table is full/)
+    expect(bus.topic('b', { partitions: 5 }).partitions).toBe(5)
+    expect(bus.publish('b', 1, { partition: 4 }).offset).toBe(0)
+    expect(Object.keys(bus.stats()).sort()).toEqual(['a', 'b'])
+    expect(bus.stats().a.partitions).toHaveLength(3)
+  })
+
+  it('a full topic directory says to raise maxTopics', async () => {
+    const bus = await newBus({ maxTopics: 2, topicDefaults: { codec: 'json' } })
+    bus.topic('a')
+    bus.publish('b', 1)
+    for (const attempt of [() => bus.topic('c'), () => bus.publish('c', 1)]) {
+      const e = thrown(attempt) as errors.InvalidArgumentError
+      expect(e).toBeInstanceOf(errors.InvalidArgumentError)
+      expect(e.message).toMatch(/topic directory is full.*raise maxTopics/)
+      expect(e.argument).toBe('maxTopics')
+    }
+    expect(Object.keys(bus.stats()).sort()).toEqual(['a', 'b'])
+  })
+})
+
 describe('a rejected publish to a topic that does not exist yet', () => {
   it('creates no topic and emits no topic.created, whatever it was rejected for', async () => {
     const bus = await newBus({ ...SMALL, topicDefaults: { partitions: 2 } })
