@@ -410,6 +410,20 @@ describe('InvalidArgumentError', () => {
     await expect(createBus({ topicDefaults: { partitions: 0 } })).rejects.toBeInstanceOf(errors.InvalidArgumentError)
     await expect(createBus('x' as never)).rejects.toBeInstanceOf(errors.InvalidArgumentError)
   })
+
+  it('for a memory that cannot be laid out, naming what takes the room', async () => {
+    const lanes = await createBus({ lanes: 1 << 20 }).catch((e) => e)
+    expect(lanes).toBeInstanceOf(errors.InvalidArgumentError)
+    expect(lanes.argument).toBe('lanes')
+    expect(lanes.message).toMatch(/1048576 lanes x \d+ bytes per lane/)
+    const segment = await createBus({ maxBytes: 65536, segmentBytes: 1 << 20 }).catch((e) => e)
+    expect(segment).toBeInstanceOf(errors.InvalidArgumentError)
+    expect(segment.argument).toBe('segmentBytes')
+    expect(segment.message).toMatch(/segmentBytes 1048576 is more than maxBytes 65536/)
+    const pool = await createBus({ maxBytes: 5 * 2 ** 30 }).catch((e) => e)
+    expect(pool).toBeInstanceOf(errors.InvalidArgumentError)
+    expect(pool.argument).toBe('maxBytes')
+  })
 })
 
 describe('BusClosedError', () => {
