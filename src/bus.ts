@@ -4,7 +4,7 @@
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from './clock.js'
 import { asyncDispose } from './dispose.js'
-import { checkHeaders, encodeHeaders, encodeText, releaseDecodeSource } from './codec/codecs.js'
+import { checkHeaders, encodeHeaders, encodeText, illFormed, releaseDecodeSource, wellFormed } from './codec/codecs.js'
 import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH } from './core/abi.js'
 import { LogCore, frameLength } from './core/log.js'
 import { statusError } from './core/status.js'
@@ -175,7 +175,10 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     let flags = 0
     let keyBytes: Uint8Array | undefined
     if (key !== undefined) {
-      if (typeof key === 'string') keyBytes = encodeText(key)
+      if (typeof key === 'string') {
+        if (!wellFormed(key)) throw illFormed(topic.name, 'key')
+        keyBytes = encodeText(key)
+      }
       else if (key instanceof Uint8Array) { keyBytes = key; flags |= FLAG_KEY_BINARY }
       else throw new InvalidArgumentError(`key must be a string or Uint8Array, got ${typeof key}`, { topic: topic.name, argument: 'key' })
       flags |= FLAG_KEY

@@ -156,6 +156,15 @@ export function codecName(option: CodecOption | undefined): string {
 }
 
 /**
+ * A string UTF-8 can carry: no lone surrogate, which encoding would turn into U+FFFD (keys and
+ * headers would then replay as other strings than were published).
+ */
+export const wellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed()
+
+export const illFormed = (topic: string, argument: string): InvalidArgumentError =>
+  new InvalidArgumentError(`${argument} holds a lone UTF-16 surrogate, which UTF-8 cannot carry (it would replay as U+FFFD)`, { topic, argument })
+
+/**
  * Checks publish headers: a plain object (no Map, array or class instance, whose entries would not
  * travel) of string -> string | Uint8Array. Returns whether there is any header; throws
  * InvalidArgumentError.
@@ -174,6 +183,7 @@ export function checkHeaders(topic: string, headers: unknown): boolean {
     }
     // msgpackr renames this key when it decodes (its guard against prototype pollution)
     if (name === '__proto__') throw new InvalidArgumentError('a header cannot be named __proto__', { topic, argument: 'headers' })
+    if (!wellFormed(name) || (typeof v === 'string' && !wellFormed(v))) throw illFormed(topic, 'headers')
     any = true
   }
   return any

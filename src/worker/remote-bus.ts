@@ -9,7 +9,7 @@
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
-import { checkHeaders } from '../codec/codecs.js'
+import { checkHeaders, illFormed, wellFormed } from '../codec/codecs.js'
 import { BusClosedError, CodecError, InvalidArgumentError } from '../errors.js'
 import { closeOnAbort, handOver, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
@@ -299,6 +299,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('publish options must be an object', { topic, argument: 'options' })
     const { key, headers, partition, timestamp = now } = options
     if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array)) throw new InvalidArgumentError(`key must be a string or Uint8Array, got ${typeof key}`, { topic, argument: 'key' })
+    if (typeof key === 'string' && !wellFormed(key)) throw illFormed(topic, 'key')
     if (headers !== undefined) checkHeaders(topic, headers)
     if ((options as { messageId?: unknown }).messageId !== undefined) throw notBuilt('messageId', topic)
     if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) throw new InvalidArgumentError(`partition ${String(partition)} does not exist in topic ${topic}`, { topic, argument: 'partition' })

@@ -376,6 +376,7 @@ describe('InvalidArgumentError', () => {
       { headers: { a: 1 } }, { headers: { a: null } }, { headers: { a: { b: 'c' } } }, { headers: { a: 'ok', b: true } },
       { headers: 'x' }, { headers: ['a'] }, { headers: new Map([['a', 'b']]) }, { headers: new (class H { a = 'b' })() },
       { headers: new Map() }, { headers: JSON.parse('{"__proto__": "x"}') }, { messageId: 'm-1' },
+      { key: 'lone \ud800' }, { headers: { h: 'lone \udc00' } }, { headers: { ['\ud800']: 'v' } },
       { timestamp: Number.NaN }, { timestamp: '5' },
       'options',
     ]
