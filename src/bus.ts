@@ -4,7 +4,7 @@
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from './clock.js'
 import { asyncDispose } from './dispose.js'
-import { encodeHeaders, encodeText } from './codec/codecs.js'
+import { checkHeaders, encodeHeaders, encodeText, illFormed, releaseDecodeSource, wellFormed } from './codec/codecs.js'
 import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH } from './core/abi.js'
 import { LogCore, frameLength } from './core/log.js'
 import { statusError } from './core/status.js'
@@ -16,7 +16,7 @@ import { TopicRegistry } from './topic/registry.js'
 import { attachCore, claimHandle, createHandle, detachCore, keepAlive, notAHandle, type BusHandle, type WorkerExit } from './worker/handle.js'
 import { createCopyHandle } from './worker/copy-host.js'
 import { attachRemote, type RemoteBus } from './worker/remote-bus.js'
-import { resolveTopicOptions, type Delivered, type Topic } from './topic/topic.js'
+import { notBuilt, resolveTopicOptions, type Delivered, type Topic } from './topic/topic.js'
 import type {
   BatchRecord, BusEvents, BusOptions, Headers, Key, PublishOptions, RecordMetadata,
   SkippedEvent, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
@@ -142,12 +142,21 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     return { name, partitions: topic.partitions }
   }
 
-  private writable(name: string): Topic {
-    this.assertOpen()
-    const known = this.topics.get(name)
-    if (known !== undefined) return known
-    const topic = this.registry.writable(name)
+  /**
+   * A topic that does not exist yet, found in the directory or auto-created. `prepareAll` runs
+   * first against a stand-in with the new topic's codec and limits, so that a publish that would
+   * be rejected creates nothing; it runs again on the created topic unless the stand-in's codec
+   * instance and limits are the topic's own (then the prepared records just move over).
+   */
+  private created(name: string, prepared: Prepared[], count: number, prepareAll: (topic: Topic) => void): Topic {
+    let stand: Topic | undefined
+    const topic = this.registry.writable(name, (s) => { prepareAll(stand = s) })
     this.armRetention()
+    if (stand !== undefined && stand.codec === topic.codec && stand.partitions === topic.partitions && stand.maxFrame === topic.maxFrame) {
+      for (let i = 0; i < count; i++) prepared[i].topic = topic
+    } else {
+      prepareAll(topic)
+    }
     return topic
   }
 
@@ -168,11 +177,15 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       headers = options.headers
       partition = options.partition
       timestamp = options.timestamp
+      if ((options as { messageId?: unknown }).messageId !== undefined) throw notBuilt('messageId', topic.name)
     }
     let flags = 0
     let keyBytes: Uint8Array | undefined
     if (key !== undefined) {
-      if (typeof key === 'string') keyBytes = encodeText(key)
+      if (typeof key === 'string') {
+        if (!wellFormed(key)) throw illFormed(topic.name, 'key')
+        keyBytes = encodeText(key)
+      }
       else if (key instanceof Uint8Array) { keyBytes = key; flags |= FLAG_KEY_BINARY }
       else throw new InvalidArgumentError(`key must be a string or Uint8Array, got ${typeof key}`, { topic: topic.name, argument: 'key' })
       flags |= FLAG_KEY
@@ -198,12 +211,13 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       }
       if (!(valueBytes instanceof Uint8Array)) throw new CodecError(`codec ${topic.codecName} returned no bytes`, { topic: topic.name })
     }
-    const index = topic.choosePartition(partition, keyBytes)
+    // the size first: hashing the key for the partition places its bytes in the staging area
     const size = frameLength(headerBytes?.length ?? 0, keyBytes?.length ?? 0, valueBytes.length)
     if (size > topic.maxFrame) {
       throw new RecordTooLargeError(`record of ${size} bytes (header, key and value) exceeds the segment limit of ${topic.maxFrame} bytes for topic ${topic.name}`,
-        { topic: topic.name, partition: index, size, max: topic.maxFrame })
+        { topic: topic.name, partition, size, max: topic.maxFrame })
     }
+    const index = topic.choosePartition(partition, keyBytes)
     into.topic = topic
     into.partition = index
     into.timestamp = timestamp ?? now
@@ -219,17 +233,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   }
 
   private encodeHeaders(topic: Topic, headers: Headers): Uint8Array | undefined {
-    if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-      throw new InvalidArgumentError('headers must be an object of string -> string | Uint8Array', { topic: topic.name, argument: 'headers' })
-    }
-    let any = false
-    for (const name in headers) {
-      const v = headers[name]
-      if (typeof v !== 'string' && !(v instanceof Uint8Array)) {
-        throw new InvalidArgumentError(`header ${name} must be a string or Uint8Array, got ${typeof v}`, { topic: topic.name, argument: 'headers' })
-      }
-      any = true
-    }
+    const any = checkHeaders(topic.name, headers)
     if (!any) return undefined
     const bytes = encodeHeaders(headers)
     if (bytes.length > MAX_HEADERS_LENGTH) {
@@ -278,7 +282,10 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   publish<K extends TopicName<T>>(topic: K, ...args: PublishArgs<T, K>): RecordMetadata<K>
   publish(topic: string, value?: unknown, options?: PublishOptions): RecordMetadata {
     const now = this.clock.now()
-    const r = this.prepare(this.writable(topic), value, options, this.scratch, now, true)
+    this.assertOpen()
+    const known = this.topics.get(topic)
+    const r = known !== undefined ? this.prepare(known, value, options, this.scratch, now, true) : this.scratch
+    if (known === undefined) this.created(topic, [r], 1, (t) => { this.prepare(t, value, options, r, now) })
     this.stage(r)
     if (this.core.commit(now) !== 1) throw this.failure(r, this.core.statusAt(0))
     const offset = this.core.offsetAt(0)
@@ -296,7 +303,8 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
    * part way (onFull 'reject'), the error's `accepted` lists the records that went in.
    */
   publishBatch<K extends TopicName<T>>(topic: K, records: ReadonlyArray<BatchRecord<T[K]>>): RecordMetadata<K>[] {
-    const t = this.writable(topic)
+    this.assertOpen()
+    const t = this.topics.get(topic)
     if (!Array.isArray(records)) throw new InvalidArgumentError('publishBatch takes an array of { value, key?, headers? }', { topic, argument: 'records' })
     const now = this.clock.now()
     // a codec that publishes from inside encode() must not share the scratch
@@ -305,11 +313,15 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     const outer = !this.batching
     this.batching = true
     try {
-      for (let i = 0; i < records.length; i++) {
-        const record = records[i]
-        if (typeof record !== 'object' || record === null) throw new InvalidArgumentError(`record ${i} must be an object with a value`, { topic, argument: 'records' })
-        this.prepare(t, record.value, record, prepared[i], now)
+      const prepareAll = (into: Topic): void => {
+        for (let i = 0; i < records.length; i++) {
+          const record = records[i]
+          if (typeof record !== 'object' || record === null) throw new InvalidArgumentError(`record ${i} must be an object with a value`, { topic, argument: 'records' })
+          this.prepare(into, record.value, record, prepared[i], now)
+        }
       }
+      const into = t ?? this.created(topic, prepared, records.length, prepareAll)
+      if (into === t) prepareAll(into)
       const results: RecordMetadata<K>[] = new Array(records.length)
       let done = 0
       const commit = (): void => {
@@ -321,7 +333,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
           this.remember(r, offset)
           results[done + i] = { topic, partition: r.partition, offset, timestamp: r.timestamp }
         }
-        if (n > 0) this.afterAppend(t, n)
+        if (n > 0) this.afterAppend(into, n)
         done += n
         if (n < staged) {
           const error = this.failure(prepared[done], this.core.statusAt(n))
@@ -476,10 +488,11 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
 
   // ---- observability ------------------------------------------------------------------------------
 
-  /** Per-topic figures as a plain JSON-serialisable object keyed by topic name. */
+  /** Per-topic figures as a JSON-serialisable object (without prototype) keyed by topic name. */
   stats(): Record<string, TopicStats> {
     this.assertOpen()
-    const out: Record<string, TopicStats> = {}
+    // topic names are user-chosen: '__proto__' or 'constructor' must be plain keys
+    const out: Record<string, TopicStats> = Object.create(null)
     const now = this.clock.now()
     for (const topic of this.topics.values()) {
       const seconds = (now - topic.createdAt) / 1000
@@ -546,6 +559,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     for (const reader of [...this.readers]) reader.close()
     if (this.watching) this.core.wakeAll() // ends this thread's wait
     this.core.releaseLane()
+    releaseDecodeSource() // msgpackr would keep a view of this log's memory until its next decode
     this.onClose?.()
     for (const end of this.closers.splice(0)) end()
     const waiters = this.idleWaiters

@@ -1,5 +1,6 @@
 // Every error ringbus throws or reports. Each sets `name`, says whether retrying may help
 // (`retriable`), keeps the underlying error as `cause` and carries the context it happened in.
+import type { RecordMetadata } from './types.js'
 
 export interface ErrorContext {
   topic?: string
@@ -14,6 +15,13 @@ export class BusError extends Error {
   // `declare`: filled in by the constructor, not re-initialised by class field semantics
   declare readonly topic?: string
   declare readonly partition?: number
+  /**
+   * Set by publishBatch when the log refused a record part way (a full onFull 'reject'
+   * partition, a lock held too long): the records appended before it, in order. They are in the
+   * log; the rest of the batch is not. Absent when the batch was rejected before anything was
+   * appended (bad input, a value the codec refuses, a record too large): then nothing went in.
+   */
+  declare readonly accepted?: ReadonlyArray<RecordMetadata>
   constructor(message: string, context: ErrorContext & { cause?: unknown } = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause })
     const { cause: _cause, ...rest } = context

@@ -228,5 +228,6 @@ describe('events and errors', () => {
     expectTypeOf(e).toMatchTypeOf<errors.BusError>()
     expectTypeOf(new errors.BackPressureError('x').retriable).toBeBoolean()
     expectTypeOf(new errors.BackPressureError('x').topic).toEqualTypeOf<string | undefined>()
+    expectTypeOf(new errors.BackPressureError('x').accepted).toEqualTypeOf<ReadonlyArray<RecordMetadata> | undefined>()
   })
 })

@@ -2,13 +2,14 @@
 // resolves a topic name to the same partitions. Creating, growing and reconfiguring take the
 // directory lock; finding a topic reads ready entries without it.
 import {
-  CTL_MAX_TOPICS, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_TOPIC_LOCK, PART_REJECT, STATUS_BAD_ARGUMENT, STATUS_BUSY,
-  STATUS_LIMIT, TOPIC_CODEC, TOPIC_FLAGS, TOPIC_IDS, TOPIC_MAX_AGE, TOPIC_MAX_BYTES, TOPIC_MAX_NAME,
+  CTL_MAX_PARTITIONS, CTL_MAX_TOPICS, CTL_PARTITION_COUNT, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_TOPIC_LOCK, PART_REJECT,
+  PART_SIZE, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_LIMIT, STATUS_TOPIC_LIMIT, TOPIC_CODEC, TOPIC_FLAGS, TOPIC_IDS, TOPIC_MAX_AGE, TOPIC_MAX_BYTES, TOPIC_MAX_NAME,
   TOPIC_MAX_PARTITIONS, TOPIC_NAME, TOPIC_NAME_LENGTH, TOPIC_PARTITIONS, TOPIC_SIZE, TOPIC_STATE,
   TOPIC_VERSION,
 } from '../../src/core/abi'
 import { logAddPartition, logConfigure } from '../log/partition'
-import { aload32, astore32, lockAcquire, lockRelease } from '../sync'
+import { partAddr } from '../log/segment'
+import { aload32, acas32, astore32, lockAcquire, lockRelease } from '../sync'
 
 // @ts-ignore: decorator
 @inline export function topicEntry(ctl: usize, t: i32): usize {
@@ -33,17 +34,51 @@ export function topicFind(ctl: usize, name: usize, length: i32): i32 {
   return -1
 }
 
-/** Adds partitions up to `partitions` (directory lock held); returns 0 or a status. */
-function grow(ctl: usize, entry: usize, partitions: i32, maxBytes: u32, segmentCapacity: u32, maxAgeMs: f64, reject: bool): i32 {
+/**
+ * Whether the partition table has room to grow the topic at `entry` to `partitions` (directory
+ * lock held): 0 or a status. Every topic's partitions are added under that lock, so the room
+ * checked here is there when grow() takes it.
+ */
+function room(ctl: usize, entry: usize, partitions: i32): i32 {
   if (partitions > TOPIC_MAX_PARTITIONS) return STATUS_BAD_ARGUMENT
-  for (let i = <i32>load<u32>(entry, TOPIC_PARTITIONS); i < partitions; i++) {
+  const from = <i32>load<u32>(entry, TOPIC_PARTITIONS)
+  if (partitions <= from) return 0
+  const used = <u64>aload32(ctl + CTL_PARTITION_COUNT)
+  return used + <u64>(partitions - from) > <u64>load<u32>(ctl, CTL_MAX_PARTITIONS) ? STATUS_LIMIT : 0
+}
+
+/**
+ * Adds partitions up to `partitions` (directory lock held), all or none: returns 0, or a status
+ * with the partition table as it was.
+ */
+function grow(ctl: usize, entry: usize, partitions: i32, maxBytes: u32, segmentCapacity: u32, maxAgeMs: f64, reject: bool): i32 {
+  const status = room(ctl, entry, partitions)
+  if (status < 0) return status
+  const from = <i32>load<u32>(entry, TOPIC_PARTITIONS)
+  if (partitions <= from) return 0
+  const before = aload32(ctl + CTL_PARTITION_COUNT)
+  for (let i = from; i < partitions; i++) {
     const id = logAddPartition(ctl, maxBytes, segmentCapacity, maxAgeMs, reject)
-    if (id < 0) return id
+    if (id < 0) {
+      giveBack(ctl, before)
+      return id
+    }
     store<u32>(entry + TOPIC_IDS + (<usize>i << 2), id)
-    // a reader that sees the new count also sees the id it covers
-    astore32(entry + TOPIC_PARTITIONS, i + 1)
   }
+  // stored once, after every id it covers: a reader sees all the new partitions or none
+  astore32(entry + TOPIC_PARTITIONS, partitions)
   return 0
+}
+
+/**
+ * Gives back the partitions taken since the table held `before` (no topic refers to them yet).
+ * Only if nobody took one since: logAddPartition is exported, but the bus takes ids only here.
+ */
+function giveBack(ctl: usize, before: u32): void {
+  const count = aload32(ctl + CTL_PARTITION_COUNT)
+  const max = load<u32>(ctl, CTL_MAX_PARTITIONS)
+  for (let id = before; id < count && id < max; id++) memory.fill(partAddr(ctl, <i32>id), 0, PART_SIZE)
+  acas32(ctl + CTL_PARTITION_COUNT, count, before)
 }
 
 function bump(entry: usize): void {
@@ -63,7 +98,7 @@ export function topicCreate(ctl: usize, name: usize, length: i32, partitions: i3
     t = <i32>load<u32>(ctl, CTL_TOPIC_COUNT)
     if (<u32>t >= load<u32>(ctl, CTL_MAX_TOPICS)) {
       lockRelease(ctl + CTL_TOPIC_LOCK)
-      return STATUS_LIMIT
+      return STATUS_TOPIC_LIMIT
     }
     const entry = topicEntry(ctl, t)
     memory.fill(entry, 0, TOPIC_SIZE)
@@ -90,7 +125,12 @@ export function topicConfigure(ctl: usize, t: i32, partitions: i32, maxBytes: u3
   if (t < 0 || <u32>t >= aload32(ctl + CTL_TOPIC_COUNT)) return STATUS_BAD_ARGUMENT
   const entry = topicEntry(ctl, t)
   if (!lockAcquire(ctl + CTL_TOPIC_LOCK)) return STATUS_BUSY
-  let status = 0
+  // all or nothing: a topic that cannot grow keeps its retention and policy too
+  let status = room(ctl, entry, partitions)
+  if (status < 0) {
+    lockRelease(ctl + CTL_TOPIC_LOCK)
+    return status
+  }
   const count = <i32>load<u32>(entry, TOPIC_PARTITIONS)
   for (let i = 0; i < count && status >= 0; i++) {
     status = logConfigure(ctl, <i32>load<u32>(entry + TOPIC_IDS + (<usize>i << 2)), maxBytes, segmentCapacity, maxAgeMs, reject)

@@ -1,6 +1,6 @@
 // Value codecs. msgpack (msgpackr, with shared record structures per topic) is the default;
 // json, raw bytes and user codecs share one small interface.
-import { Packr, RESET_BUFFER_MODE } from 'msgpackr'
+import { Packr, RESET_BUFFER_MODE, clearSource, unpack } from 'msgpackr'
 import { TOPIC_CODEC_CUSTOM, TOPIC_CODEC_JSON, TOPIC_CODEC_MSGPACK, TOPIC_CODEC_RAW, TOPIC_CODEC_REF } from '../core/abi.js'
 import { InvalidArgumentError } from '../errors.js'
 
@@ -22,6 +22,52 @@ export interface Codec<V = unknown> {
 
 export type CodecOption = 'msgpack' | 'json' | 'raw' | 'ref' | Codec
 
+const getPrototype = Object.getPrototypeOf
+
+/**
+ * msgpackr calls this for every object it writes as a record (useRecords). It keeps the codec to
+ * values that replay equal: an instance of a class would come back as a plain object (msgpack
+ * keeps no classes), and an own `__proto__` key comes back renamed (msgpackr guards against
+ * prototype pollution), so both are refused at publish. One comparison for a plain object.
+ */
+function plainObjectsOnly(object: object): boolean {
+  if (object.constructor !== Object) {
+    // null-prototype objects and plain objects of another realm replay as plain objects: equal
+    const prototype = getPrototype(object)
+    if (prototype !== null && getPrototype(prototype) !== null) {
+      const name = typeof prototype.constructor === 'function' && prototype.constructor.name !== '' ? prototype.constructor.name : 'class'
+      throw new TypeError(`a ${name} instance would replay as a plain object (msgpack keeps no classes): publish a plain object, a Map, Set, Date, Error, RegExp or typed array, or give ${name} a toJSON()`)
+    }
+  }
+  if (Object.hasOwn(object, '__proto__')) throw new TypeError('an object with an own "__proto__" key cannot replay (msgpackr renames the key); use a Map')
+  return true
+}
+
+function noFunctions(): never {
+  throw new TypeError('a function cannot be encoded')
+}
+
+/**
+ * msgpackr options under which whatever pack() accepts unpacks equal. Every plain object is a
+ * record (a structure id and its values), so msgpack maps are free to stand for Maps, which then
+ * replay as Maps with keys of any type (mapsAsObjects would turn them into objects with string
+ * keys, or fail on object keys). Functions and class instances are refused instead of being
+ * written as nothing or as plain objects. Not preserved: -0 replays as 0 and array holes as
+ * undefined, which deep equality treats alike.
+ */
+export const FAITHFUL_MSGPACK = { copyBuffers: true, moreTypes: true, maxSharedStructures: 64, useRecords: plainObjectsOnly, writeFunction: noFunctions } as const
+
+/**
+ * msgpackr keeps the last source it decoded from (a view of the whole log memory of a plain
+ * core) in module state until the next decode. A closing bus calls this so that its memory can
+ * be collected: decoding a tiny buffer replaces that view.
+ */
+export function releaseDecodeSource(): void {
+  unpack(NIL)
+  clearSource()
+}
+const NIL = new Uint8Array([0xc0])
+
 /**
  * msgpackr with a record structure table owned by this codec instance (one per topic): repeated
  * object shapes are written as short record ids, which halves decoding. Decoded binary values
@@ -29,7 +75,7 @@ export type CodecOption = 'msgpack' | 'json' | 'raw' | 'ref' | Codec
  * shared-structures.ts.)
  */
 export function msgpackCodec(): Codec {
-  const packr = new Packr({ structures: [], mapsAsObjects: true, copyBuffers: true, moreTypes: true, maxSharedStructures: 64 })
+  const packr = new Packr({ ...FAITHFUL_MSGPACK, structures: [] })
   return {
     name: 'msgpack',
     encode: (value) => packr.pack(value),
@@ -85,7 +131,7 @@ const isCodec = (option: unknown): option is Codec =>
 /** The codec's id in the topic directory (all threads agree on it); throws on a bad option. */
 export function codecId(option: CodecOption | undefined): number {
   if (option === undefined) return TOPIC_CODEC_MSGPACK
-  if (typeof option === 'string' && option in BUILT_IN) return BUILT_IN[option]
+  if (typeof option === 'string' && Object.hasOwn(BUILT_IN, option)) return BUILT_IN[option]
   if (isCodec(option)) return TOPIC_CODEC_CUSTOM
   throw new InvalidArgumentError(`codec must be 'msgpack', 'json', 'raw', 'ref' or { encode, decode }, got ${String(option)}`, { argument: 'codec' })
 }
@@ -107,6 +153,40 @@ export function resolveCodec(option: CodecOption | undefined): Codec {
 
 export function codecName(option: CodecOption | undefined): string {
   return option === undefined ? 'msgpack' : typeof option === 'string' ? option : option.name ?? 'custom'
+}
+
+/**
+ * A string UTF-8 can carry: no lone surrogate, which encoding would turn into U+FFFD (keys and
+ * headers would then replay as other strings than were published).
+ */
+export const wellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed()
+
+export const illFormed = (topic: string, argument: string): InvalidArgumentError =>
+  new InvalidArgumentError(`${argument} holds a lone UTF-16 surrogate, which UTF-8 cannot carry (it would replay as U+FFFD)`, { topic, argument })
+
+/**
+ * Checks publish headers: a plain object (no Map, array or class instance, whose entries would not
+ * travel) of string -> string | Uint8Array. Returns whether there is any header; throws
+ * InvalidArgumentError.
+ */
+export function checkHeaders(topic: string, headers: unknown): boolean {
+  const prototype = typeof headers === 'object' && headers !== null ? getPrototype(headers) : undefined
+  if (prototype !== Object.prototype && prototype !== null) {
+    const what = prototype === undefined ? (headers === null ? 'null' : typeof headers) : Array.isArray(headers) ? 'an array' : `a ${prototype.constructor?.name ?? 'class'}`
+    throw new InvalidArgumentError(`headers must be a plain object of string -> string | Uint8Array, got ${what}`, { topic, argument: 'headers' })
+  }
+  let any = false
+  for (const name in headers as object) {
+    const v = (headers as Record<string, unknown>)[name]
+    if (typeof v !== 'string' && !(v instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`header ${name} must be a string or Uint8Array, got ${v === null ? 'null' : typeof v}`, { topic, argument: 'headers' })
+    }
+    // msgpackr renames this key when it decodes (its guard against prototype pollution)
+    if (name === '__proto__') throw new InvalidArgumentError('a header cannot be named __proto__', { topic, argument: 'headers' })
+    if (!wellFormed(name) || (typeof v === 'string' && !wellFormed(v))) throw illFormed(topic, 'headers')
+    any = true
+  }
+  return any
 }
 
 /** Headers travel as one msgpack map of string -> string | Uint8Array. */

@@ -6,7 +6,7 @@
 // since it loaded (msgpackr's isCompatible), the same protocol lmdb-js uses across processes.
 import { Packr, RESET_BUFFER_MODE } from 'msgpackr'
 import type { LogCore } from '../core/log.js'
-import type { Codec } from './codecs.js'
+import { FAITHFUL_MSGPACK, type Codec } from './codecs.js'
 
 /** Internal topics are named with this prefix; users cannot declare such names. */
 export const INTERNAL_PREFIX = '__ringbus.'
@@ -53,10 +53,10 @@ class StructureStore {
 export function sharedMsgpackCodec(core: LogCore, topic: number): Codec {
   const store = new StructureStore(core, topic)
   const packr = new Packr({
-    mapsAsObjects: true, copyBuffers: true, moreTypes: true, maxSharedStructures: 64,
+    ...FAITHFUL_MSGPACK,
     getStructures: () => store.load(),
     saveStructures: (structures: unknown[], isCompatible: (existing: unknown[] | undefined) => boolean) => store.save(structures, isCompatible),
-  } as ConstructorParameters<typeof Packr>[0])
+  } as unknown as ConstructorParameters<typeof Packr>[0])
   return {
     name: 'msgpack',
     encode: (value) => packr.pack(value),

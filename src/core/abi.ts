@@ -16,7 +16,7 @@ export const STATUS_TOO_LARGE = -2
 export const STATUS_OUT_OF_RANGE = -3
 export const STATUS_UNKNOWN_PARTITION = -4
 export const STATUS_BAD_ARGUMENT = -5
-/** The partition table is full. */
+/** The partition table is full (raise maxPartitions). */
 export const STATUS_LIMIT = -6
 /**
  * A lock stayed taken for as long as a spin is allowed (LOCK_SPIN_LIMIT tries): its holder is
@@ -28,6 +28,8 @@ export const STATUS_BUSY = -7
  * on the development VM, far beyond any critical section or ordinary scheduling delay.
  */
 export const LOCK_SPIN_LIMIT = 1 << 24
+/** The topic directory is full (raise maxTopics). */
+export const STATUS_TOPIC_LIMIT = -8
 
 // ---------------------------------------------------------------------------------------------
 // Control block, at the address the host passes as `ctl` to every call.

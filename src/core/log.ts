@@ -155,10 +155,22 @@ export function computeLayout(options: CoreOptions): CoreLayout {
   const lanesAt = align(laneOwners + lanes * 4, 64)
   const laneBytes = align(segmentBytes + OUT_BYTES + maxCursors * CUR_SIZE, 64)
   const blocks = align(lanesAt + lanes * laneBytes, 64)
+  if (segmentBytes > options.maxBytes) {
+    throw new InvalidArgumentError(`segmentBytes ${segmentBytes} is more than maxBytes ${options.maxBytes}: the pool holds whole segments, at least one`, { argument: 'segmentBytes' })
+  }
   const segmentCount = Math.max(1, Math.floor(options.maxBytes / segmentBytes))
   const total = blocks + segmentCount * segmentBytes
-  if (total > 0xffff0000) throw new InvalidArgumentError(`maxBytes ${options.maxBytes} leaves no room in a 4 GiB memory`, { argument: 'maxBytes' })
+  if (total > 0xffff0000) throw tooLarge(total, { maxBytes: segmentCount * segmentBytes, lanes: lanes * laneBytes, maxPartitions: maxPartitions * PART_SIZE, maxTopics: maxTopics * TOPIC_SIZE }, lanes, laneBytes, maxCursors)
   return { ctl: CTL, partitions: PARTITIONS, segmentBytes, segmentCount, maxPartitions, maxCursors, maxTopics, topics, lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / PAGE) }
+}
+
+/** Says what takes the room when the memory would exceed 4 GiB, and names the biggest taker. */
+function tooLarge(total: number, parts: Record<'maxBytes' | 'lanes' | 'maxPartitions' | 'maxTopics', number>, lanes: number, laneBytes: number, maxCursors: number): InvalidArgumentError {
+  const [argument] = (Object.entries(parts) as Array<[keyof typeof parts, number]>).sort((a, b) => b[1] - a[1])[0]
+  const mib = (n: number) => `${Math.ceil(n / (1 << 20))} MiB`
+  return new InvalidArgumentError(`the core would need ${mib(total)}, more than a 4 GiB memory holds: the segment pool (maxBytes) takes ${mib(parts.maxBytes)}, ` +
+    `${lanes} lanes x ${laneBytes} bytes per lane (a segment of staging, the output buffer and ${maxCursors} maxCursors) take ${mib(parts.lanes)}, ` +
+    `the partition table ${mib(parts.maxPartitions)} and the topic directory ${mib(parts.maxTopics)}; lower ${argument}`, { argument })
 }
 
 function defaultSegmentBytes(maxBytes: number): number {

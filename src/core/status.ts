@@ -1,7 +1,7 @@
 // The one place where the core's status codes become typed errors with context.
 import {
   STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_FULL, STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE,
-  STATUS_UNKNOWN_PARTITION,
+  STATUS_TOPIC_LIMIT, STATUS_UNKNOWN_PARTITION,
 } from './abi.js'
 import {
   BackPressureError, BusError, type ErrorContext, InvalidArgumentError, OffsetOutOfRangeError, RecordTooLargeError,
@@ -13,7 +13,7 @@ export interface StatusContext extends ErrorContext {
 }
 
 export function statusError(status: number, context: StatusContext = {}): BusError {
-  const where = context.topic === undefined ? '' : ` (topic ${context.topic}, partition ${context.partition})`
+  const where = context.topic === undefined ? '' : context.partition === undefined ? ` (topic ${context.topic})` : ` (topic ${context.topic}, partition ${context.partition})`
   switch (status) {
     case STATUS_FULL:
       return new BackPressureError(`log is full${where}: no segment can be freed under the topic's policy`, context)
@@ -25,7 +25,9 @@ export function statusError(status: number, context: StatusContext = {}): BusErr
     case STATUS_UNKNOWN_PARTITION:
       return new InvalidArgumentError(`unknown partition${where}`, context)
     case STATUS_LIMIT:
-      return new InvalidArgumentError(`partition table is full${where}: raise maxPartitions`, context)
+      return new InvalidArgumentError(`the partition table is full${where}: all maxPartitions partitions (across topics) are taken; raise maxPartitions`, { argument: 'maxPartitions', ...context })
+    case STATUS_TOPIC_LIMIT:
+      return new InvalidArgumentError(`the topic directory is full${where}: all maxTopics topics are declared; raise maxTopics`, { argument: 'maxTopics', ...context })
     case STATUS_BUSY:
       return new BackPressureError(`the log is locked by another thread that has not let go for a while${where}: ` +
         'it is stalled, or it died inside the core and is released once its exit is noticed; try again', { ...context, reason: 'busy' })

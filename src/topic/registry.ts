@@ -44,10 +44,20 @@ export class TopicRegistry {
     return existed
   }
 
-  /** The topic to publish to: known, found in the directory, or auto-created with the defaults. */
-  writable(name: string): Topic {
-    return this.byName.get(name) ?? this.find(validateTopicName(name)) ??
-      this.create(name, resolveTopicOptions(undefined, this.options.topicDefaults))
+  /**
+   * The topic to publish to: known, found in the directory, or auto-created with the defaults.
+   * Before it creates one, `check` is given a stand-in with the codec, partitions and record size
+   * limit the new topic will have, so that a publish that would be rejected leaves no topic behind.
+   */
+  writable(name: string, check?: (stand: Topic) => void): Topic {
+    const known = this.byName.get(name) ?? this.find(validateTopicName(name))
+    if (known !== undefined) return known
+    const resolved = resolveTopicOptions(undefined, this.options.topicDefaults)
+    if (check !== undefined) {
+      const entry = { index: -1, name, ids: new Array<number>(resolved.partitions).fill(-1), codec: codecId(resolved.codec), maxBytes: resolved.maxBytes, maxAgeMs: resolved.maxAgeMs, reject: resolved.onFull === 'reject', version: 0 }
+      check(new Topic(entry, resolved, resolveCodec(resolved.codec), this.core, this.clock.now()))
+    }
+    return this.create(name, resolved)
   }
 
   private create(name: string, resolved: ResolvedTopicOptions): Topic {
@@ -85,7 +95,7 @@ export class TopicRegistry {
     }
     for (let index = this.adopted.length, count = this.core.topicCount(); index < count; index++) {
       const entry = this.core.topic(index)
-      const option = codecOption(entry.codec) ?? this.options.codecs?.[entry.name] ?? (created?.name === entry.name ? created.codec : undefined)
+      const option = codecOption(entry.codec) ?? (this.options.codecs !== undefined && Object.hasOwn(this.options.codecs, entry.name) ? this.options.codecs[entry.name] : undefined) ?? (created?.name === entry.name ? created.codec : undefined)
       const options: ResolvedTopicOptions = {
         partitions: entry.ids.length, maxBytes: entry.maxBytes, maxAgeMs: entry.maxAgeMs, onFull: entry.reject ? 'reject' : 'evict', codec: option,
       }

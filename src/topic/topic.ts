@@ -1,6 +1,6 @@
 // A topic: its partitions in the core, codec, partitioner and the recent values that let
 // same-thread readers skip the codec. Reading a record back into a Message happens here.
-import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FRAME_HEADER } from '../core/abi.js'
+import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FRAME_HEADER, TOPIC_MAX_PARTITIONS } from '../core/abi.js'
 import type { FrameSource, LogCore, TopicEntry } from '../core/log.js'
 import { codecId, codecName, decodeHeaders, decodeText, type Codec, type CodecOption } from '../codec/codecs.js'
 import { CodecError, InvalidArgumentError } from '../errors.js'
@@ -104,14 +104,27 @@ const nonNegative = (value: unknown, name: string): number => {
   return value
 }
 
+/** Options of features this version does not have: rejected rather than silently ignored. */
+const NOT_BUILT_TOPIC_OPTIONS = ['compact', 'dedupWindowMs'] as const
+
+/** A publish option of a feature this version does not have (messageId): rejected rather than ignored. */
+export const notBuilt = (name: string, topic: string): InvalidArgumentError =>
+  new InvalidArgumentError(`publish option '${name}' belongs to idempotent publish, which is not built yet; omit it`, { topic, argument: name })
+
 export function resolveTopicOptions(options: TopicOptions | undefined, defaults: TopicOptions | undefined): ResolvedTopicOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new InvalidArgumentError('topic options must be an object', { argument: 'options' })
   }
   const merged = { ...defaults, ...options, retention: { ...defaults?.retention, ...options?.retention } }
+  for (const name of NOT_BUILT_TOPIC_OPTIONS) {
+    const value = (merged as Record<string, unknown>)[name]
+    if (value !== undefined && value !== false) {
+      throw new InvalidArgumentError(`topic option '${name}' belongs to ${name === 'compact' ? 'log compaction' : 'idempotent publish'}, which is not built yet; omit it`, { argument: name })
+    }
+  }
   const partitions = merged.partitions ?? 1
-  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 65536) {
-    throw new InvalidArgumentError(`partitions must be an integer from 1 to 65536, got ${String(partitions)}`, { argument: 'partitions' })
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > TOPIC_MAX_PARTITIONS) {
+    throw new InvalidArgumentError(`partitions must be an integer from 1 to ${TOPIC_MAX_PARTITIONS} (a topic's most), got ${String(partitions)}`, { argument: 'partitions' })
   }
   const maxBytes = nonNegative(merged.retention.maxBytes, 'retention.maxBytes')
   if (maxBytes > 0xffffffff || (maxBytes > 0 && maxBytes < 64)) {
@@ -149,7 +162,7 @@ export class Topic {
     this.byReference = codec.byReference === true
     this.maxFrame = core.segmentCapacity(options.maxBytes)
     this.createdAt = now
-    this.stamp = core.topicStamp(entry.index)
+    this.stamp = entry.index < 0 ? 0 : core.topicStamp(entry.index) // index -1: a stand-in (TopicRegistry.writable)
   }
 
   get name(): string {

@@ -9,10 +9,11 @@
 import { EventEmitter } from 'eventemitter3'
 import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
+import { checkHeaders, illFormed, wellFormed } from '../codec/codecs.js'
 import { BusClosedError, CodecError, InvalidArgumentError, RequestTimeoutError } from '../errors.js'
 import { closeOnAbort, handOver, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
-import type { Delivered } from '../topic/topic.js'
+import { notBuilt, resolveTopicOptions, type Delivered } from '../topic/topic.js'
 import type {
   BatchRecord, BusEvents, PublishOptions, RecordMetadata, SeekTarget, SkippedEvent, SubscribeOptions,
   TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
@@ -189,7 +190,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   private readonly replies = new Map<number, () => void>()
   private readonly readers = new Map<number, RemoteReader>()
   private nextReader = 1
-  private snapshot: Record<string, TopicStats> = {}
+  /** Without prototype: topic names such as '__proto__' or 'toString' are plain keys. */
+  private snapshot: Record<string, TopicStats> = Object.create(null)
   private closed = false
   private idleWaiters: Array<() => void> = []
 
@@ -279,7 +281,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
         this.report(fromWire(message.error), message)
         return
       case 'done': {
-        this.snapshot = message.stats
+        this.snapshot = Object.assign(Object.create(null), message.stats)
         const resolve = this.replies.get(message.seq)
         this.replies.delete(message.seq)
         this.keep()
@@ -315,6 +317,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (options?.codec !== undefined && typeof options.codec !== 'string') {
       throw new InvalidArgumentError('a custom codec cannot cross threads: declare the topic in the thread that created the bus', { topic: name, argument: 'codec' })
     }
+    resolveTopicOptions(options, undefined) // bad options throw here, not later in the creating thread
     this.send({ op: 'topic', name, options: this.copyOption(name, 'options', options) })
     return { name, partitions: options?.partitions ?? this.snapshot[name]?.partitions.length ?? 1 }
   }
@@ -354,10 +357,9 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('publish options must be an object', { topic, argument: 'options' })
     const { key, headers, partition, timestamp = now } = options
     if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array)) throw new InvalidArgumentError(`key must be a string or Uint8Array, got ${typeof key}`, { topic, argument: 'key' })
-    if (headers !== undefined && (typeof headers !== 'object' || headers === null || Array.isArray(headers) ||
-      Object.values(headers).some((v) => typeof v !== 'string' && !(v instanceof Uint8Array)))) {
-      throw new InvalidArgumentError('headers must be an object of string -> string | Uint8Array', { topic, argument: 'headers' })
-    }
+    if (typeof key === 'string' && !wellFormed(key)) throw illFormed(topic, 'key')
+    if (headers !== undefined) checkHeaders(topic, headers)
+    if ((options as { messageId?: unknown }).messageId !== undefined) throw notBuilt('messageId', topic)
     if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) throw new InvalidArgumentError(`partition ${String(partition)} does not exist in topic ${topic}`, { topic, argument: 'partition' })
     if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) throw new InvalidArgumentError(`timestamp must be a finite number of ms, got ${String(timestamp)}`, { topic, argument: 'timestamp' })
     return { key, headers, partition, timestamp }
@@ -461,7 +463,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   /** The creating thread's figures as of its last answer (attachBus, flush, idle). */
   stats(): Record<string, TopicStats> {
     this.assertOpen()
-    return structuredClone(this.snapshot)
+    return Object.assign(Object.create(null), structuredClone(this.snapshot))
   }
 
   /** Sends what is pending, waits until the creating thread has it, and leaves. */

@@ -1,6 +1,8 @@
 import fc from 'fast-check'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
-import { errors, jsonCodec, msgpackCodec, rawCodec, type Codec, type HandlerErrorEvent } from '../../src/index.js'
+import { createBus, errors, jsonCodec, msgpackCodec, rawCodec, type Codec, type HandlerErrorEvent } from '../../src/index.js'
 import { collect, replay, useBuses, utf8 } from './helpers.js'
 
 const newBus = useBuses()
@@ -75,6 +77,73 @@ describe('msgpack (default codec)', () => {
       }),
       { numRuns: 150 },
     )
+  })
+
+  it('replays Maps (keys of any type), Sets, BigInts, typed arrays and errors equal, also to late readers', async () => {
+    const bus = await newBus()
+    const published = [
+      { byId: new Map<unknown, string>([[{ id: 2 }, 'x']]) },
+      new Map<unknown, string>([[1, 'one'], ['1', 'uno']]),
+      new Map([['a', new Set([1, 'b'])]]),
+      [new Map(), new Set(), { m: new Map([[new Date(3), [1n]]]) }],
+      { big: 2n ** 70n, small: -12n, f32: new Float32Array([1.5]), i16: new Int16Array([-1, 2]) },
+      Object.assign(Object.create(null), { a: 1 }), // replays as a plain object: deep-equal
+      new TypeError('boom'),
+      { constructor: 'a key named constructor', toString: 'and toString' },
+    ]
+    for (const v of published) expect(bus.publish('m', v).offset).toBeGreaterThanOrEqual(0)
+    const got = await replay(bus, 'm')
+    expect(got.map((m) => m.value)).toEqual(published)
+    expect(got[1].value).toBeInstanceOf(Map)
+    expect([...(got[1].value as Map<unknown, string>).keys()]).toEqual([1, '1'])
+    expect((got[0].value as { byId: Map<unknown, string> }).byId.get([...(got[0].value as { byId: Map<unknown, string> }).byId.keys()][0])).toBe('x')
+  })
+
+  it('refuses at publish, with a CodecError, what it could not replay equal', async () => {
+    const bus = await newBus()
+    class Point { constructor(readonly x = 1) {} }
+    class Registry extends Map {}
+    const refused: Array<[unknown, RegExp]> = [
+      [new Point(), /Point instance would replay as a plain object/],
+      [{ nested: [new Registry()] }, /Registry instance/],
+      [new Number(3), /Number instance/],
+      [() => 1, /function cannot be encoded/],
+      [{ handler() {} }, /function cannot be encoded/],
+      [JSON.parse('{"__proto__": 1}'), /__proto__/],
+      [Symbol('s'), /symbol/],
+    ]
+    const events: string[] = []
+    bus.events.on('topic.created', (e) => events.push(e.topic))
+    bus.topic('m')
+    for (const [value, message] of refused) {
+      const error = (() => { try { bus.publish('m', value) } catch (e) { return e } })()
+      expect(error, String(message)).toBeInstanceOf(errors.CodecError)
+      expect((error as Error).message).toMatch(message)
+    }
+    expect(bus.stats().m.partitions[0].endOffset).toBe(0)
+    // a class with toJSON says how to encode it
+    class Money { constructor(readonly cents: number) {} toJSON() { return { cents: this.cents } } }
+    bus.publish('m', new Money(5))
+    expect((await replay(bus, 'm')).map((m) => m.value)).toEqual([{ cents: 5 }])
+  })
+
+  it('a closed bus leaves msgpackr no view of its memory (which would stay resident)', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    // a plain core decodes in place, so msgpackr's last source is a view of the whole memory
+    const memory = await (async () => {
+      const bus = await createBus({ shared: false, maxBytes: 1 << 20 })
+      bus.publish('m', { a: 1 })
+      expect((await replay(bus, 'm')).map((m) => m.value)).toEqual([{ a: 1 }])
+      const ref = new WeakRef(bus.core.memory.buffer)
+      await bus.close()
+      return ref
+    })()
+    for (let i = 0; i < 5 && memory.deref() !== undefined; i++) {
+      await new Promise((resolve) => setImmediate(resolve)) // WeakRefs are kept for the current job
+      gc()
+    }
+    expect(memory.deref()).toBeUndefined()
   })
 
   it('keeps many different object shapes apart on one topic (record structures)', async () => {

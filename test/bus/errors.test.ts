@@ -177,8 +177,89 @@ describe('RecordTooLargeError', () => {
     expect(() => bus.publish('t', 'v', { headers: { h: 'h'.repeat(5000) } })).toThrow(errors.RecordTooLargeError)
     expect(() => bus.publish('t', 'v', { headers: { h: 'h'.repeat(70_000) } })).toThrow(errors.RecordTooLargeError)
     expect(() => bus.publishBatch('t', [{ value: 'ok' }, { value: 'x'.repeat(5000) }])).toThrow(errors.RecordTooLargeError)
-    expect(bus.stats().t.partitions[0].endOffset).toBe(0)
+    expect(bus.stats().t).toBeUndefined() // a rejected publish does not create its topic
     expect(bus.publish('t', 'ok').offset).toBe(0)
+    expect(() => bus.publishBatch('t', [{ value: 'ok' }, { value: 'x'.repeat(5000) }])).toThrow(errors.RecordTooLargeError)
+    expect(bus.stats().t.partitions[0].endOffset).toBe(1)
+  })
+})
+
+describe('limits of the partition table and the topic directory', () => {
+  it('a topic with more partitions than are left fails clearly and takes none; a smaller one still fits', async () => {
+    const bus = await newBus({ maxPartitions: 8, topicDefaults: { codec: 'json' } })
+    bus.topic('a', { partitions: 3 })
+    const e = thrown(() => bus.topic('big', { partitions: 6 })) as errors.InvalidArgumentError
+    expect(e).toBeInstanceOf(errors.InvalidArgumentError)
+    expect(e.message).toMatch(/partition table is full.*raise maxPartitions/)
+    expect(e.message).not.toMatch(/undefined/)
+    expect(e.argument).toBe('maxPartitions')
+    expect(() => bus.topic('a', { partitions: 9 })).toThrow(/partition table is full/)
+    expect(bus.topic('b', { partitions: 5 }).partitions).toBe(5)
+    expect(bus.publish('b', 1, { partition: 4 }).offset).toBe(0)
+    expect(Object.keys(bus.stats()).sort()).toEqual(['a', 'b'])
+    expect(bus.stats().a.partitions).toHaveLength(3)
+  })
+
+  it('a full topic directory says to raise maxTopics', async () => {
+    const bus = await newBus({ maxTopics: 2, topicDefaults: { codec: 'json' } })
+    bus.topic('a')
+    bus.publish('b', 1)
+    for (const attempt of [() => bus.topic('c'), () => bus.publish('c', 1)]) {
+      const e = thrown(attempt) as errors.InvalidArgumentError
+      expect(e).toBeInstanceOf(errors.InvalidArgumentError)
+      expect(e.message).toMatch(/topic directory is full.*raise maxTopics/)
+      expect(e.argument).toBe('maxTopics')
+    }
+    expect(Object.keys(bus.stats()).sort()).toEqual(['a', 'b'])
+  })
+})
+
+describe('a rejected publish to a topic that does not exist yet', () => {
+  it('creates no topic and emits no topic.created, whatever it was rejected for', async () => {
+    const bus = await newBus({ ...SMALL, topicDefaults: { partitions: 2 } })
+    const created: string[] = []
+    bus.events.on('topic.created', (e) => created.push(e.topic))
+    class Point { x = 1 }
+    const attempts: Array<[() => unknown, new (...args: never[]) => errors.BusError]> = [
+      [() => bus.publish('t', new Point()), errors.CodecError],
+      [() => bus.publish('t', () => 1), errors.CodecError],
+      [() => bus.publish('t', 1, { key: 42 as never }), errors.InvalidArgumentError],
+      [() => bus.publish('t', 1, { headers: new Map() as never }), errors.InvalidArgumentError],
+      [() => bus.publish('t', 1, { timestamp: Number.NaN }), errors.InvalidArgumentError],
+      [() => bus.publish('t', 1, { partition: 2 }), errors.InvalidArgumentError],
+      [() => bus.publish('t', 1, { messageId: 'm' } as never), errors.InvalidArgumentError],
+      [() => bus.publish('t', 1, 'options' as never), errors.InvalidArgumentError],
+      [() => bus.publish('t', 'x'.repeat(5000)), errors.RecordTooLargeError],
+      [() => bus.publish('t', 1, { key: 'k'.repeat(300_000) }), errors.RecordTooLargeError],
+      [() => bus.publishBatch('t', [{ value: 1 }, { value: new Point() }]), errors.CodecError],
+      [() => bus.publishBatch('t', [{ value: 1 }, null as never]), errors.InvalidArgumentError],
+      [() => bus.publishBatch('t', [{ value: 1, partition: 5 }]), errors.InvalidArgumentError],
+      [() => bus.publishBatch('t', 'records' as never), errors.InvalidArgumentError],
+    ]
+    for (const [attempt, type] of attempts) expect(thrown(attempt), attempt.toString()).toBeInstanceOf(type)
+    expect(bus.stats()).toEqual({})
+    expect(created).toEqual([])
+    expect(bus.publish('t', 1, { partition: 1 })).toMatchObject({ partition: 1, offset: 0 })
+    expect(created).toEqual(['t'])
+  })
+
+  it('a key too large for a segment is a RecordTooLargeError, not a complaint about the staging area', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 3 })
+    const e = thrown(() => bus.publish('t', 1, { key: 'k'.repeat(300_000) })) as errors.RecordTooLargeError
+    expect(e).toBeInstanceOf(errors.RecordTooLargeError)
+    expect(e.size).toBeGreaterThan(300_000)
+    expect(e.max).toBeLessThan(300_000)
+  })
+
+  it('a custom default codec encodes the first record once', async () => {
+    let encodes = 0
+    const codec = { name: 'counted', encode: (v: unknown) => { encodes++; return new TextEncoder().encode(JSON.stringify(v)) }, decode: (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) }
+    const bus = await newBus({ shared: false, topicDefaults: { codec } })
+    bus.publish('a', { n: 1 })
+    bus.publishBatch('b', [{ value: 1 }, { value: 2 }])
+    expect(encodes).toBe(3)
+    expect((await replay(bus, 'b')).map((m) => m.value)).toEqual([1, 2])
   })
 })
 
@@ -220,17 +301,36 @@ describe('InvalidArgumentError', () => {
   it('for bad topic options, leaving no topic behind', async () => {
     const bus = await newBus()
     const bad: unknown[] = [
-      { partitions: 0 }, { partitions: -1 }, { partitions: 1.5 }, { partitions: '2' }, { partitions: 1e9 },
+      { partitions: 0 }, { partitions: -1 }, { partitions: 1.5 }, { partitions: '2' }, { partitions: 1e9 }, { partitions: 257 }, { partitions: 300 },
       { onFull: 'x' }, { onFull: 'drop' },
       { retention: { maxBytes: -1 } }, { retention: { maxBytes: 'big' } }, { retention: { maxBytes: 10 } },
       { retention: { maxAgeMs: -5 } }, { retention: { maxAgeMs: Number.NaN } },
       { codec: 'yaml' }, { codec: 5 },
+      { compact: true }, { dedupWindowMs: 60_000 }, { dedupWindowMs: 0 },
       'options',
     ]
     for (const options of bad) {
       expect(() => bus.topic('t', options as never), JSON.stringify(options)).toThrow(errors.InvalidArgumentError)
     }
     expect(bus.stats()).toEqual({})
+  })
+
+  it('for options of features that are not built yet, naming the option', async () => {
+    const bus = await newBus()
+    for (const [call, option] of [
+      [() => bus.topic('t', { compact: true } as never), 'compact'],
+      [() => bus.topic('t', { dedupWindowMs: 1000 } as never), 'dedupWindowMs'],
+      [() => bus.publish('t', 1, { messageId: 'm-1' } as never), 'messageId'],
+      [() => bus.publishBatch('t', [{ value: 1, messageId: 'm-1' } as never]), 'messageId'],
+    ] as const) {
+      const e = thrown(call) as errors.InvalidArgumentError
+      expect(e).toBeInstanceOf(errors.InvalidArgumentError)
+      expect(e.argument).toBe(option)
+      expect(e.message).toMatch(new RegExp(`${option}.*not built yet`))
+    }
+    expect(bus.stats()).toEqual({})
+    await expect(createBus({ topicDefaults: { compact: true } as never })).rejects.toBeInstanceOf(errors.InvalidArgumentError)
+    bus.topic('t', { compact: false } as never) // says what the topic is anyway
   })
 
   it('for bad topic options on an existing topic, keeping its configuration', async () => {
@@ -274,7 +374,9 @@ describe('InvalidArgumentError', () => {
       { partition: 2 }, { partition: -1 }, { partition: 0.5 }, { partition: '1' },
       { key: 42 }, { key: {} }, { key: true }, { key: null },
       { headers: { a: 1 } }, { headers: { a: null } }, { headers: { a: { b: 'c' } } }, { headers: { a: 'ok', b: true } },
-      { headers: 'x' }, { headers: ['a'] },
+      { headers: 'x' }, { headers: ['a'] }, { headers: new Map([['a', 'b']]) }, { headers: new (class H { a = 'b' })() },
+      { headers: new Map() }, { headers: JSON.parse('{"__proto__": "x"}') }, { messageId: 'm-1' },
+      { key: 'lone \ud800' }, { headers: { h: 'lone \udc00' } }, { headers: { ['\ud800']: 'v' } },
       { timestamp: Number.NaN }, { timestamp: '5' },
       'options',
     ]
@@ -290,6 +392,10 @@ describe('InvalidArgumentError', () => {
 
   it('names the argument that was wrong', async () => {
     const bus = await newBus()
+    const many = thrown(() => bus.topic('t', { partitions: 300 })) as errors.InvalidArgumentError
+    expect(many.message).toMatch(/from 1 to 256/)
+    expect(many.argument).toBe('partitions')
+    expect(bus.topic('t', { partitions: 256 }).partitions).toBe(256)
     expect((thrown(() => bus.topic('t', { partitions: 0 })) as errors.InvalidArgumentError).argument).toBe('partitions')
     expect((thrown(() => bus.topic('t', { onFull: 'x' as never })) as errors.InvalidArgumentError).argument).toBe('onFull')
     expect((thrown(() => bus.publish('t', 1, { key: 1 as never })) as errors.InvalidArgumentError).argument).toBe('key')
@@ -304,6 +410,20 @@ describe('InvalidArgumentError', () => {
     await expect(createBus({ segmentBytes: 1000 })).rejects.toBeInstanceOf(errors.InvalidArgumentError)
     await expect(createBus({ topicDefaults: { partitions: 0 } })).rejects.toBeInstanceOf(errors.InvalidArgumentError)
     await expect(createBus('x' as never)).rejects.toBeInstanceOf(errors.InvalidArgumentError)
+  })
+
+  it('for a memory that cannot be laid out, naming what takes the room', async () => {
+    const lanes = await createBus({ lanes: 1 << 20 }).catch((e) => e)
+    expect(lanes).toBeInstanceOf(errors.InvalidArgumentError)
+    expect(lanes.argument).toBe('lanes')
+    expect(lanes.message).toMatch(/1048576 lanes x \d+ bytes per lane/)
+    const segment = await createBus({ maxBytes: 65536, segmentBytes: 1 << 20 }).catch((e) => e)
+    expect(segment).toBeInstanceOf(errors.InvalidArgumentError)
+    expect(segment.argument).toBe('segmentBytes')
+    expect(segment.message).toMatch(/segmentBytes 1048576 is more than maxBytes 65536/)
+    const pool = await createBus({ maxBytes: 5 * 2 ** 30 }).catch((e) => e)
+    expect(pool).toBeInstanceOf(errors.InvalidArgumentError)
+    expect(pool.argument).toBe('maxBytes')
   })
 })
 

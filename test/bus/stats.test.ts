@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { manualClock } from '../../src/index.js'
-import { SMALL, collect, deferred, turns, useBuses } from './helpers.js'
+import { SMALL, collect, deferred, replay, turns, useBuses } from './helpers.js'
 
 const newBus = useBuses()
 
@@ -18,7 +18,8 @@ describe('stats()', () => {
     expect(got).toHaveLength(30)
     const s = bus.stats()
     expect(Object.keys(s).sort()).toEqual(['a', 'auto', 'r'])
-    expect(JSON.parse(JSON.stringify(s))).toStrictEqual(s)
+    expect(JSON.parse(JSON.stringify(s))).toEqual(s)
+    expect(Object.getPrototypeOf(s)).toBe(null) // keyed by user-chosen names: no inherited keys
     expect(Object.getPrototypeOf(s.a)).toBe(Object.prototype)
     expect(Array.isArray(s.a.partitions)).toBe(true)
   })
@@ -28,7 +29,7 @@ describe('stats()', () => {
     bus.topic('t')
     bus.publish('t', 1)
     const s = bus.stats()
-    expect(JSON.parse(JSON.stringify(s))).toStrictEqual(s)
+    expect(JSON.parse(JSON.stringify(s))).toStrictEqual({ ...s })
     expect(Number.isFinite(s.t.publishRate)).toBe(true)
   })
 
@@ -96,6 +97,44 @@ describe('stats()', () => {
     delete (s as Record<string, unknown>).t
     expect(bus.stats().t.partitions[0].endOffset).toBe(1)
     expect(bus.stats().t.published).toBe(1)
+  })
+})
+
+describe('topics named like members of Object.prototype', () => {
+  const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']
+
+  it('publish, subscribe, replay and stats treat them as any other name', async () => {
+    const bus = await newBus()
+    const live = names.map((name) => collect(bus, name))
+    const wildcard = collect(bus, '#')
+    for (const [i, name] of names.entries()) {
+      if (i % 2 === 0) bus.topic(name, { partitions: 2 })
+      expect(bus.publish(name, { i }, { key: name, headers: { name } }).offset).toBe(0)
+      bus.publishBatch(name, [{ value: { i, second: true } }])
+    }
+    await bus.idle()
+    const s = bus.stats()
+    expect(Object.keys(s).sort()).toEqual([...names].sort())
+    expect(Object.getPrototypeOf(s)).toBe(null)
+    for (const [i, name] of names.entries()) {
+      expect(Object.hasOwn(s, name)).toBe(true)
+      expect(s[name].partitions).toHaveLength(i % 2 === 0 ? 2 : 1)
+      expect(s[name].published).toBe(2)
+      expect(live[i].map((m) => m.value)).toEqual([{ i }, { i, second: true }])
+      const replayed = await replay(bus, name)
+      expect(replayed).toHaveLength(2)
+      expect(replayed.map((m) => [m.topic, m.key, m.headers, m.value])).toEqual(expect.arrayContaining([[name, name, { name }, { i }], [name, undefined, {}, { i, second: true }]]))
+    }
+    expect(wildcard).toHaveLength(names.length * 2)
+    expect(JSON.parse(JSON.stringify(s))).toEqual(s)
+  })
+
+  it('a codec option named like one is not a codec', async () => {
+    const bus = await newBus()
+    for (const codec of ['toString', 'constructor', '__proto__']) {
+      expect(() => bus.topic('t', { codec: codec as never })).toThrow(/codec must be/)
+    }
+    expect(bus.stats()).toEqual({})
   })
 })
 

@@ -2,7 +2,7 @@
 // the byte cap, onFull 'reject', the segment pool, oversized frames, age retention and
 // offsetForTime. Every test runs against both builds (shared and plain memory).
 import { describe, expect, it } from 'vitest'
-import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, STATUS_FULL, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE } from '../../src/core/abi.js'
+import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, STATUS_FULL, STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE, STATUS_TOPIC_LIMIT } from '../../src/core/abi.js'
 import { LogCore, frameLength } from '../../src/core/log.js'
 import { bytes } from './bytes.js'
 
@@ -890,6 +890,47 @@ describe.each([{ shared: true }, { shared: false }])('LogCore (shared: $shared)'
       core.retain(1000)
       expect(core.offsetForTime(p, 0)).toBe(5)
       expect(core.offsetForTime(p, 1e9)).toBe(5)
+    })
+  })
+
+  describe('topic directory: creating and growing is all or nothing', () => {
+    const config = { maxBytes: 0, maxAgeMs: 0, reject: false }
+    const makeSmall = (maxPartitions: number, maxTopics = 8) => LogCore.create({ maxBytes: 16 * SEG, shared, segmentBytes: SEG, maxPartitions, maxTopics })
+    const statusOf = (fn: () => unknown): number | undefined => {
+      try { fn() } catch (error) { return (error as { argument?: string }).argument === 'maxPartitions' ? STATUS_LIMIT : (error as { argument?: string }).argument === 'maxTopics' ? STATUS_TOPIC_LIMIT : -99 }
+      return undefined
+    }
+
+    it('a topic with more partitions than are left takes none, and a smaller one still fits', async () => {
+      const core = await makeSmall(8)
+      expect(core.declareTopic('a', 3, config, 0)).toBe(0)
+      expect(statusOf(() => core.declareTopic('b', 6, config, 0))).toBe(STATUS_LIMIT)
+      expect(core.findTopic('b')).toBe(-1)
+      expect(core.topicCount()).toBe(1)
+      const c = core.declareTopic('c', 5, config, 0) // exactly the 5 left
+      expect(core.topic(c).ids).toEqual([3, 4, 5, 6, 7])
+      expect(statusOf(() => core.declareTopic('d', 1, config, 0))).toBe(STATUS_LIMIT)
+      // the partitions work
+      expect(append(core, core.topic(c).ids[4], { ts: 1, value: new Uint8Array([1]) })).toBe(0)
+    })
+
+    it('growing past the table changes nothing, not even retention', async () => {
+      const core = await makeSmall(4)
+      const t = core.declareTopic('a', 2, config, 0)
+      const stamp = core.topicStamp(t)
+      expect(statusOf(() => core.configureTopic(t, 5, { maxBytes: 8192, maxAgeMs: 5, reject: true }))).toBe(STATUS_LIMIT)
+      expect(core.topicStamp(t)).toBe(stamp)
+      expect(core.topic(t)).toMatchObject({ ids: [0, 1], maxBytes: 0, maxAgeMs: 0, reject: false })
+      core.configureTopic(t, 4, config)
+      expect(core.topic(t).ids).toEqual([0, 1, 2, 3])
+    })
+
+    it('a full directory says so (STATUS_TOPIC_LIMIT), not that the partition table is full', async () => {
+      const core = await makeSmall(64, 2)
+      core.declareTopic('a', 1, config, 0)
+      core.declareTopic('b', 1, config, 0)
+      expect(statusOf(() => core.declareTopic('c', 1, config, 0))).toBe(STATUS_TOPIC_LIMIT)
+      expect(core.declareTopic('a', 1, config, 0)).toBe(0) // finding one still works
     })
   })
 })

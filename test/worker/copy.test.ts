@@ -59,12 +59,20 @@ describe('a worker on a copying handle', () => {
     expect(got.find((m) => m.value.seq === 2)!.partition).toBe(bus.publish('meta', { seq: 5 }, { key: 'k' }).partition)
   })
 
+  it('handles topics named __proto__, constructor and toString like any other (stats too)', async () => {
+    const bus = await plainBus()
+    const out = await result(scenario(bus, 'protoNames'))
+    expect(out).toEqual({ declared: [1, 1, 1], keys: ['__proto__', 'constructor', 'toString'], ends: [1, 1, 1] })
+    expect(Object.keys(bus.stats()).sort()).toEqual(['__proto__', 'constructor', 'toString'])
+  })
+
   it('throws on bad input at once, and reports what the log refuses later on bus.events', async () => {
     const bus = await plainBus()
     bus.topic('full', { retention: { maxBytes: 1024 }, onFull: 'reject' })
     bus.topic('errs')
     const out = await result(scenario(bus, 'errors'))
-    expect(out.sync).toEqual(['CodecError', 'InvalidTopicError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError'])
+    expect(out.sync).toEqual(['CodecError', 'InvalidTopicError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError',
+      'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError', 'InvalidArgumentError'])
     const full = out.async.filter((e: { name: string }) => e.name === 'BackPressureError')
     expect(full.length).toBeGreaterThan(0)
     expect(full[0]).toMatchObject({ topic: 'full', retriable: true, offset: -1 })
