@@ -11,6 +11,7 @@ import {
 } from '../../src/core/abi'
 import { indexEntry } from './index-search'
 import { blockAddr, partAddr } from './segment'
+import { topicRecover } from '../route/topics'
 import { aload32, astore32, astore64 } from '../sync'
 
 /** Recounts a segment's records, timestamps and index up to its committed tail. */
@@ -94,7 +95,9 @@ export function logRecover(ctl: usize, token: u32): i32 {
     released++
   }
   if (aload32(ctl + CTL_TOPIC_LOCK) == token) {
-    // an entry past the published count is simply written again by the next creator
+    // an entry past the published count is simply written again by the next creator; the
+    // partitions it took go back
+    topicRecover(ctl)
     astore32(ctl + CTL_TOPIC_LOCK, 0)
     released++
   }

@@ -81,6 +81,22 @@ function giveBack(ctl: usize, before: u32): void {
   acas32(ctl + CTL_PARTITION_COUNT, count, before)
 }
 
+/**
+ * After a thread died holding the directory lock (caller: logRecover): a topic publishes its
+ * partition count only after every id it took, so ids past the highest one any topic lists were
+ * taken by a creation or growth that never finished. They go back to the table.
+ */
+export function topicRecover(ctl: usize): void {
+  let used: u32 = 0
+  const topics = aload32(ctl + CTL_TOPIC_COUNT)
+  for (let t: u32 = 0; t < topics; t++) {
+    const entry = topicEntry(ctl, <i32>t)
+    const count = aload32(entry + TOPIC_PARTITIONS)
+    for (let i: u32 = 0; i < count; i++) used = max(used, load<u32>(entry + TOPIC_IDS + (<usize>i << 2)) + 1)
+  }
+  if (aload32(ctl + CTL_PARTITION_COUNT) > used) giveBack(ctl, used)
+}
+
 function bump(entry: usize): void {
   astore32(entry + TOPIC_VERSION, load<u32>(entry, TOPIC_VERSION) + 1)
 }

@@ -3,7 +3,7 @@
 // partition from what was committed, release the locks, and lose no committed record.
 import { describe, expect, it } from 'vitest'
 import {
-  CTL_FREE_COUNT, CTL_FREE_HEAD, CTL_POOL_LOCK, FRAME_DELTA, FRAME_LENGTH, PART_BYTES, PART_LOCK, PART_PENDING_END,
+  CTL_FREE_COUNT, CTL_FREE_HEAD, CTL_PARTITION_COUNT, CTL_POOL_LOCK, CTL_TOPIC_LOCK, FRAME_DELTA, FRAME_LENGTH, PART_BYTES, PART_LOCK, PART_PENDING_END,
   PART_PENDING_TAIL, PART_SIZE, PART_TAIL, SEG_RECORDS, SEG_TAIL, PART_END_OFFSET, SEG_OWNER,
   SEG_BASE_OFFSET, SEG_NEXT, SEG_HEADER, SEG_INDEX_COUNT,
 } from '../../src/core/abi.js'
@@ -146,5 +146,24 @@ describe('recovery after a thread died inside the core', () => {
     a.stage(p, 3, 0, 0, undefined, undefined, value(3))
     expect(a.commit(3)).toBe(1)
     expect(a.offsetAt(0)).toBe(1)
+  })
+
+  it('gives back the partitions a thread took for a topic it was still creating when it died', async () => {
+    const a = await LogCore.create({ maxBytes: 1 << 20, shared: true, segmentBytes: 8192, maxPartitions: 5 })
+    const config = { maxBytes: 0, maxAgeMs: 0, reject: false }
+    expect(a.declareTopic('x', 2, config, 0)).toBe(0)
+    // "another thread" dies creating a topic of 3 partitions: it holds the directory lock and took
+    // the ids, but the topic's partition count (published last) never came
+    const token = 7
+    const dv = new DataView(a.memory.buffer)
+    dv.setUint32(a.layout.ctl + CTL_TOPIC_LOCK, token, true)
+    for (let i = 0; i < 3; i++) a.addPartition(config)
+    expect(dv.getUint32(a.layout.ctl + CTL_PARTITION_COUNT, true)).toBe(5)
+    expect(a.recoverLane(token)).toEqual({ lane: -1, released: 1 })
+    expect(dv.getUint32(a.layout.ctl + CTL_PARTITION_COUNT, true)).toBe(2)
+    // the table has room again: the topic can be created in full
+    const y = a.declareTopic('y', 3, config, 0)
+    expect(a.topic(y).ids).toEqual([2, 3, 4])
+    expect(a.topic(0).ids).toEqual([0, 1])
   })
 })
