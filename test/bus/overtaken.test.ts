@@ -50,15 +50,21 @@ function expectCoverage(delivered: Array<{ offset: number; ok: boolean }>, skipp
   expect(marks.findIndex((n) => n !== 1), 'every offset delivered or skipped exactly once').toBe(-1)
 }
 
+/** A bus with a raw topic 'r' capped at one block, `records` records in it, and what it reports. */
+async function overtakenBus(records: number): Promise<{ bus: Bus<any>; skipped: SkippedEvent[]; errors: unknown[] }> {
+  const bus = await newBus(SMALL)
+  bus.topic('r', { codec: 'raw', retention: { maxBytes: 4096 } })
+  appendBehindTheBus(bus, 'r', records, 100)
+  const skipped: SkippedEvent[] = []
+  const errors: unknown[] = []
+  bus.events.on('skipped', (e) => skipped.push(e))
+  bus.events.on('error', (e) => errors.push(e.error))
+  return { bus, skipped, errors }
+}
+
 describe('a reader overtaken by retention', () => {
   it('resets as often as retention moves under it, with exact skipped counts, and never throws out of delivery', async () => {
-    const bus = await newBus(SMALL)
-    bus.topic('r', { codec: 'raw', retention: { maxBytes: 4096 } })
-    appendBehindTheBus(bus, 'r', 100, 100)
-    const skipped: SkippedEvent[] = []
-    const errors: unknown[] = []
-    bus.events.on('skipped', (e) => skipped.push(e))
-    bus.events.on('error', (e) => errors.push(e.error))
+    const { bus, skipped, errors } = await overtakenBus(100)
     // before each of the next polls another writer pushes the reader's position out of the log
     const poll = bus.core.poll.bind(bus.core)
     let races = 0
@@ -81,13 +87,7 @@ describe('a reader overtaken by retention', () => {
   })
 
   it.runIf(SHARED)('notices a segment recycled while its frames were being read (the segment seqlock) and reports it as skipped', async () => {
-    const bus = await newBus(SMALL)
-    bus.topic('r', { codec: 'raw', retention: { maxBytes: 4096 } })
-    appendBehindTheBus(bus, 'r', 30, 100)
-    const skipped: SkippedEvent[] = []
-    const errors: unknown[] = []
-    bus.events.on('skipped', (e) => skipped.push(e))
-    bus.events.on('error', (e) => errors.push(e.error))
+    const { bus, skipped, errors } = await overtakenBus(30)
     // between the core's poll and the check of what was copied, another writer recycles the
     // very segment the poll returned (rewriting it with other records)
     const core = bus.core as unknown as { x: Record<string, Function> }
