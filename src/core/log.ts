@@ -259,7 +259,7 @@ export class LogCore {
     for (let lane = 0; lane < this.layout.lanes; lane++) {
       if (Atomics.compareExchange(this.i32, owners + lane, 0, this.laneToken) !== 0) continue
       for (let other = 0; other < this.layout.lanes; other++) {
-        if (other !== lane && Atomics.load(this.i32, owners + other) === this.laneToken && other < lane) {
+        if (other < lane && Atomics.load(this.i32, owners + other) === this.laneToken) {
           Atomics.compareExchange(this.i32, owners + lane, this.laneToken, 0)
           throw new BusError('this handle is attached already in another thread: make a new one with bus.handle() for each thread', { argument: 'handle' })
         }
@@ -314,7 +314,7 @@ export class LogCore {
     return id
   }
 
-  /** Other partitions may no longer take this one's blocks when the pool runs out. */
+  /** Other partitions take this one's blocks only as a last resort when the pool runs out. */
   keepPartition(id: number): void {
     const status = this.x.logKeep(CTL, id)
     if (status < 0) throw statusError(status, { partition: id })
@@ -572,10 +572,9 @@ export class LogCore {
    */
   poll(slot: number, max: number, maxBytes = 0x7fffffff): number {
     const cursor = this.cursors + slot * CUR_SIZE
-    if (!this.shared) return this.x.logPoll(CTL, cursor, this.out, Math.min(max, POLL_MAX), maxBytes)
-    const from = this.cursorOffset(slot)
+    const from = this.shared ? this.cursorOffset(slot) : 0
     const n = this.x.logPoll(CTL, cursor, this.out, Math.min(max, POLL_MAX), maxBytes)
-    if (n <= 0) return n
+    if (n <= 0 || !this.shared) return n
     const start = this.polledFrame(0)
     const bytes = this.u8.slice(start, this.u32[(cursor + CUR_POSITION) >> 2])
     if (this.x.logPollValid(CTL, cursor) === 0) {
