@@ -1,8 +1,6 @@
-// npm run soak -- --seconds N [--seed S] [--round R] [--no-copy-seeks]: the torture scenario of
+// npm run soak -- --seconds N [--seed S] [--round R]: the torture scenario of
 // test/torture/torture.test.ts, again and again (fresh bus each round, R seconds a round) for N
 // seconds; prints what each round checked and exits non-zero on the first round with a problem.
-// --no-copy-seeks leaves out seeks by copying workers (the loss in test/torture/copy-seek.test.ts),
-// so that a long run can look past it should it come back.
 import { describe, runTorture } from '../test/torture/fixtures/torture.mjs'
 
 const args = process.argv.slice(2)
@@ -25,8 +23,7 @@ const until = Date.now() + seconds * 1000
 let failed = false
 while (Date.now() < until || totals.rounds === 0) {
   const round = Math.max(1, Math.min(roundSeconds, Math.round((until - Date.now()) / 1000) - 2))
-  const plan = args.includes('--no-copy-seeks') ? { copySeeks: false } : {}
-  const report = await runTorture({ seconds: round, seed, plan, log: (line) => console.log(`  ${line}`) })
+  const report = await runTorture({ seconds: round, seed, log: (line) => console.log(`  ${line}`) })
   totals.rounds++
   totals.published += report.inLog
   for (const mode of ['shared', 'copy', 'main']) {
