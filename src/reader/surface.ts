@@ -84,26 +84,6 @@ export function highWaterMark(options: ConsumeOptions | undefined): number {
   return mark
 }
 
-type Where = { topic: string; partition: number; offset: number }
-
-/**
- * Hands one message to a reader's handler. A throw is reported and false returned (go on). When
- * the handler returns a promise, true is returned and `resume` runs once it settled (a rejection
- * reported first): the reader stops until then, so a partition never runs ahead.
- */
-export function handOver(handler: (message: Delivered) => unknown, message: Delivered, report: (error: unknown, where: Where) => void, resume: () => void): boolean {
-  let result: unknown
-  try {
-    result = handler(message)
-  } catch (error) {
-    report(error, message)
-    return false
-  }
-  if (result === null || typeof result !== 'object' || typeof (result as PromiseLike<unknown>).then !== 'function') return false
-  ;(result as PromiseLike<unknown>).then(resume, (error: unknown) => { report(error, message); resume() })
-  return true
-}
-
 /**
  * Closes the reader when the signal aborts (at once if it already has). A reader that closes
  * first takes its listener off: one signal may serve many short-lived subscriptions.
