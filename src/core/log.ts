@@ -1,7 +1,7 @@
 // LogCore: one thread's handle on the WebAssembly core, and the only way the rest of the bus
 // reaches it. It joins the memory and lays out nothing itself (layout.ts does), then forwards to
 // one module per structure; everything above deals in partition ids, offsets and bytes.
-import { INDEX_INTERVAL, LAYOUT_PARTITIONS } from './abi.js'
+import { INDEX_INTERVAL } from './abi.js'
 import { Cursors, type FrameFields, type FrameSource } from './cursors.js'
 import { Directory, type TopicEntry } from './directory.js'
 import type { CoreExports } from './exports.js'
@@ -69,7 +69,7 @@ export class LogCore {
     this.maxPartitions = layout.maxPartitions
     this.maxFrameBytes = maxFrameBytes(layout)
     // the first thread initialises; the others find it done (or wait the few microseconds it takes)
-    const status = mem.x.logInit(CTL, layout.blocks, layout.segmentBytes, layout.segmentCount, LAYOUT_PARTITIONS, layout.maxPartitions,
+    const status = mem.x.logInit(CTL, layout.blocks, layout.segmentBytes, layout.segmentCount, layout.partitions, layout.maxPartitions,
       INDEX_INTERVAL, layout.topics, layout.maxTopics)
     if (status < 0) throw statusError(status)
     this.laneArea = new Lane(mem)
