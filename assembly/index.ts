@@ -1,18 +1,21 @@
 // The exported ABI of the ringbus core: numbers in, numbers out. The module owns no memory:
-// every structure lives at addresses the host chose (src/core/abi.ts), so several threads can
+// every structure lives at addresses the host chose (src/core/abi/), so several threads can
 // instantiate it over one shared memory.
 import {
-  ABI_VERSION, CTL_BLOCKS, CTL_BLOCK_COUNT, CTL_BLOCK_SIZE, CTL_FREE_COUNT, CTL_INDEX_INTERVAL,
-  CTL_MAGIC, CTL_MAX_PARTITIONS, CTL_MAX_TOPICS, CTL_PARTITIONS, CTL_PARTITION_COUNT, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_VERSION, FRAME_HEADER,
-  MAGIC, PART_BYTES, PART_END_OFFSET, PART_EVICTED, PART_SEGMENTS, PART_START_OFFSET, SEG_HEADER,
-  STATUS_BAD_ARGUMENT, STATUS_UNKNOWN_PARTITION,
-} from '../src/core/abi'
+  ABI_VERSION, CTL_BLOCKS, CTL_BLOCK_COUNT, CTL_BLOCK_SIZE, CTL_FREE_COUNT, CTL_INDEX_INTERVAL, CTL_MAGIC,
+  CTL_MAX_PARTITIONS, CTL_MAX_TOPICS, CTL_PARTITIONS, CTL_PARTITION_COUNT, CTL_TOPICS, CTL_TOPIC_COUNT,
+  CTL_VERSION, MAGIC,
+} from '../src/core/abi/control'
+import { FRAME_HEADER } from '../src/core/abi/frame'
+import { PART_BYTES, PART_END_OFFSET, PART_EVICTED, PART_SEGMENTS, PART_START_OFFSET } from '../src/core/abi/partition'
+import { SEG_HEADER } from '../src/core/abi/segment'
+import { STATUS_BAD_ARGUMENT, STATUS_UNKNOWN_PARTITION } from '../src/core/abi/status'
 import { indexReserve, partAddr, partValid, segmentPoolInit } from './log/segment'
 import { acas32, aload32, aload64, astore32 } from './sync'
 
 export { logAddPartition, logAppend, logConfigure, logKeep, logOffsetForTime, logPoll, logPollValid, logRetain } from './log/partition'
-export { murmur2 } from './route/murmur2'
-export { topicConfigure, topicCreate, topicFind } from './route/topics'
+export { murmur2 } from './topic/murmur2'
+export { topicConfigure, topicCreate, topicFind } from './topic/directory'
 export { logRecover } from './log/recover'
 export { syncSetToken } from './sync'
 

@@ -3,7 +3,7 @@
 // ordinary loads and stores (ASC_FEATURE_THREADS is a compile-time constant).
 // Critical sections are a few hundred instructions (one frame copy at most), so spinning beats
 // parking; Atomics.wait is not allowed on a browser main thread anyway.
-import { LOCK_SPIN_LIMIT } from '../src/core/abi'
+import { LOCK_SPIN_LIMIT } from '../src/core/abi/status'
 
 // @ts-ignore: decorator
 @inline export function aload32(addr: usize): u32 {

@@ -1,9 +1,10 @@
 // Sparse segment index (one entry per INDEX_INTERVAL bytes of frames, like Kafka's .index and
 // .timeindex in one): binary search to the nearest entry, then a short scan over frames.
+import { CTL_BLOCK_SIZE } from '../../src/core/abi/control'
+import { FRAME_DELTA, FRAME_LENGTH, FRAME_TIMESTAMP } from '../../src/core/abi/frame'
 import {
-  CTL_BLOCK_SIZE, FRAME_DELTA, FRAME_LENGTH, FRAME_TIMESTAMP, IDX_DELTA, IDX_MAX_TIMESTAMP,
-  IDX_POSITION, IDX_SIZE, SEG_HEADER, SEG_INDEX_COUNT, SEG_TAIL,
-} from '../../src/core/abi'
+  IDX_DELTA, IDX_MAX_TIMESTAMP, IDX_POSITION, IDX_SIZE, SEG_HEADER, SEG_INDEX_COUNT, SEG_TAIL,
+} from '../../src/core/abi/segment'
 import { aload32 } from '../sync'
 
 // @ts-ignore: decorator

@@ -3,15 +3,20 @@
 // was committed: the chain of segments and each segment's committed tail. At worst a block that
 // was between the pool and a partition is lost to the pool; no committed record is lost.
 import {
-  CTL_BLOCK_COUNT, CTL_FREE_COUNT, CTL_FREE_HEAD, CTL_PARTITION_COUNT, CTL_POOL_LOCK,
-  CTL_TOPIC_LOCK, FRAME_LENGTH, FRAME_TIMESTAMP, IDX_POSITION, PART_BYTES, PART_END_OFFSET, PART_HEAD,
-  PART_LOCK, PART_MAX_TIMESTAMP, PART_PENDING_TAIL, PART_SEGMENTS, PART_TAIL, SEG_BASE_OFFSET,
-  SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_INDEX_COUNT, SEG_LAST_INDEXED, SEG_MAX_TIMESTAMP, SEG_NEXT, SEG_OWNER,
-  SEG_OWN_MAX_TIMESTAMP, SEG_RECORDS, SEG_TAIL,
-} from '../../src/core/abi'
+  CTL_BLOCK_COUNT, CTL_FREE_COUNT, CTL_FREE_HEAD, CTL_PARTITION_COUNT, CTL_POOL_LOCK, CTL_TOPIC_LOCK,
+} from '../../src/core/abi/control'
+import { FRAME_LENGTH, FRAME_TIMESTAMP } from '../../src/core/abi/frame'
+import {
+  PART_BYTES, PART_END_OFFSET, PART_HEAD, PART_LOCK, PART_MAX_TIMESTAMP, PART_PENDING_TAIL, PART_SEGMENTS,
+  PART_TAIL,
+} from '../../src/core/abi/partition'
+import {
+  IDX_POSITION, SEG_BASE_OFFSET, SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_INDEX_COUNT, SEG_LAST_INDEXED,
+  SEG_MAX_TIMESTAMP, SEG_NEXT, SEG_OWNER, SEG_OWN_MAX_TIMESTAMP, SEG_RECORDS, SEG_TAIL,
+} from '../../src/core/abi/segment'
 import { indexEntry } from './index-search'
 import { blockAddr, partAddr } from './segment'
-import { topicRecover } from '../route/topics'
+import { topicRecover } from '../topic/directory'
 import { aload32, astore32, astore64 } from '../sync'
 
 /** Recounts a segment's records, timestamps and index up to its committed tail. */

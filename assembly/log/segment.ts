@@ -3,12 +3,17 @@
 // the head, moves the log start offset up and returns the block to the free list.
 import {
   CTL_BLOCKS, CTL_BLOCK_SIZE, CTL_FREE_COUNT, CTL_FREE_HEAD, CTL_INDEX_INTERVAL, CTL_PARTITIONS,
-  CTL_PARTITION_COUNT, CTL_POOL_LOCK, IDX_SIZE, PART_BYTES, PART_END_OFFSET, PART_EVICTED,
-  PART_FLAGS, PART_HEAD, PART_IN_USE, PART_KEEP, PART_LOCK, PART_MAX_TIMESTAMP, PART_REJECT,
-  PART_SEGMENTS, PART_SEGMENT_CAPACITY, PART_SIZE, PART_START_OFFSET, PART_TAIL, SEG_BASE_OFFSET,
-  SEG_EPOCH, SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_INDEX_COUNT, SEG_LAST_INDEXED, SEG_LIMIT,
-  SEG_MAX_TIMESTAMP, SEG_NEXT, SEG_OWNER, SEG_OWN_MAX_TIMESTAMP, SEG_RECORDS, SEG_TAIL,
-} from '../../src/core/abi'
+  CTL_PARTITION_COUNT, CTL_POOL_LOCK,
+} from '../../src/core/abi/control'
+import {
+  PART_BYTES, PART_END_OFFSET, PART_EVICTED, PART_FLAGS, PART_HEAD, PART_IN_USE, PART_KEEP, PART_LOCK,
+  PART_MAX_TIMESTAMP, PART_REJECT, PART_SEGMENTS, PART_SEGMENT_CAPACITY, PART_SIZE, PART_START_OFFSET,
+  PART_TAIL,
+} from '../../src/core/abi/partition'
+import {
+  IDX_SIZE, SEG_BASE_OFFSET, SEG_EPOCH, SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_INDEX_COUNT, SEG_LAST_INDEXED,
+  SEG_LIMIT, SEG_MAX_TIMESTAMP, SEG_NEXT, SEG_OWNER, SEG_OWN_MAX_TIMESTAMP, SEG_RECORDS, SEG_TAIL,
+} from '../../src/core/abi/segment'
 import { aadd32, aload32, aload64, astore32, astore64, lockAcquireShort, lockRelease, lockTry } from '../sync'
 
 // @ts-ignore: decorator
@@ -81,7 +86,7 @@ export function segmentEvictHead(ctl: usize, part: usize): void {
     astore64(part + PART_START_OFFSET, load<i64>(blockAddr(ctl, next), SEG_BASE_OFFSET))
   }
   // An odd epoch tells every reader holding a position in this block that it is gone (the
-  // segment seqlock, see abi.ts SEG_EPOCH).
+  // segment seqlock, see src/core/abi/segment.ts).
   astore32(seg + SEG_OWNER, 0)
   aadd32(seg + SEG_EPOCH, 1)
   poolPush(ctl, block)

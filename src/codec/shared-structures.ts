@@ -5,11 +5,11 @@
 // shape saves the table under a lock in the topic directory, and only if nobody saved a newer one
 // since it loaded (msgpackr's isCompatible), the same protocol lmdb-js uses across processes.
 import { Packr, RESET_BUFFER_MODE } from 'msgpackr'
+import { INTERNAL_PREFIX } from '../core/directory.js'
 import type { LogCore } from '../core/log.js'
 import { FAITHFUL_MSGPACK, type Codec } from './codecs.js'
 
-/** Internal topics are named with this prefix; users cannot declare such names. */
-export const INTERNAL_PREFIX = '__ringbus.'
+export { INTERNAL_PREFIX } // the topic registry skips internal topics by it
 const plain = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true })
 
 class StructureStore {

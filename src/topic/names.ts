@@ -1,5 +1,6 @@
 // Topic names follow Kafka's rule; subscription patterns follow AMQP topic-exchange rules
 // (`*` is exactly one word, `#` zero or more words, words split on `.`).
+import { INTERNAL_PREFIX } from '../core/directory.js'
 import { InvalidTopicError } from '../errors.js'
 
 const LEGAL = /^[a-zA-Z0-9._-]+$/
@@ -16,7 +17,7 @@ export function validateTopicName(name: unknown): string {
   if (name.length > MAX_NAME) throw new InvalidTopicError(`topic name is ${name.length} bytes, more than ${MAX_NAME}`, { topic: name })
   if (!LEGAL.test(name)) throw new InvalidTopicError(`topic name '${name}' may only hold [a-zA-Z0-9._-]`, { topic: name })
   if (name === '.' || name === '..') throw new InvalidTopicError(`topic name '${name}' is not allowed`, { topic: name })
-  if (name.startsWith('__ringbus.')) throw new InvalidTopicError(`topic names starting with '__ringbus.' are the bus's own`, { topic: name })
+  if (name.startsWith(INTERNAL_PREFIX)) throw new InvalidTopicError(`topic names starting with '${INTERNAL_PREFIX}' are the bus's own`, { topic: name })
   return name
 }
 

@@ -2,11 +2,14 @@
 // resolves a topic name to the same partitions. Creating, growing and reconfiguring take the
 // directory lock; finding a topic reads ready entries without it.
 import {
-  CTL_MAX_PARTITIONS, CTL_MAX_TOPICS, CTL_PARTITION_COUNT, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_TOPIC_LOCK, PART_REJECT,
-  PART_SIZE, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_LIMIT, STATUS_TOPIC_LIMIT, TOPIC_CODEC, TOPIC_FLAGS, TOPIC_IDS, TOPIC_MAX_AGE, TOPIC_MAX_BYTES, TOPIC_MAX_NAME,
-  TOPIC_MAX_PARTITIONS, TOPIC_NAME, TOPIC_NAME_LENGTH, TOPIC_PARTITIONS, TOPIC_SIZE, TOPIC_STATE,
-  TOPIC_VERSION,
-} from '../../src/core/abi'
+  CTL_MAX_PARTITIONS, CTL_MAX_TOPICS, CTL_PARTITION_COUNT, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_TOPIC_LOCK,
+} from '../../src/core/abi/control'
+import {
+  TOPIC_CODEC, TOPIC_FLAGS, TOPIC_IDS, TOPIC_MAX_AGE, TOPIC_MAX_BYTES, TOPIC_MAX_NAME, TOPIC_MAX_PARTITIONS,
+  TOPIC_NAME, TOPIC_NAME_LENGTH, TOPIC_PARTITIONS, TOPIC_SIZE, TOPIC_STATE, TOPIC_VERSION,
+} from '../../src/core/abi/directory'
+import { PART_REJECT, PART_SIZE } from '../../src/core/abi/partition'
+import { STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_LIMIT, STATUS_TOPIC_LIMIT } from '../../src/core/abi/status'
 import { logAddPartition, logConfigure } from '../log/partition'
 import { partAddr } from '../log/segment'
 import { aload32, acas32, astore32, lockAcquire, lockRelease } from '../sync'

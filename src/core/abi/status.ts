@@ -1,0 +1,26 @@
+// Status codes the core returns instead of trapping, and the lock spin limit behind STATUS_BUSY.
+// src/core/status.ts turns them into typed errors.
+// Plain numeric constants only: asc compiles this file for assembly/ and tsc for src/core/.
+export const STATUS_OK = 0
+/** No room: the partition is at its byte cap with onFull 'reject', or no segment could be freed. */
+export const STATUS_FULL = -1
+/** The frame does not fit in one segment of its partition. */
+export const STATUS_TOO_LARGE = -2
+/** A reader's offset is below the partition's log start offset (retention removed it). */
+export const STATUS_OUT_OF_RANGE = -3
+export const STATUS_UNKNOWN_PARTITION = -4
+export const STATUS_BAD_ARGUMENT = -5
+/** The partition table is full (raise maxPartitions). */
+export const STATUS_LIMIT = -6
+/**
+ * A lock stayed taken for as long as a spin is allowed (LOCK_SPIN_LIMIT tries): its holder is
+ * stalled, or died inside the core and is not recovered yet. Nothing was changed; try again.
+ */
+export const STATUS_BUSY = -7
+/**
+ * How many times a thread tries a taken lock before it gives up with STATUS_BUSY: about 50 ms
+ * on the development VM, far beyond any critical section or ordinary scheduling delay.
+ */
+export const LOCK_SPIN_LIMIT = 1 << 24
+/** The topic directory is full (raise maxTopics). */
+export const STATUS_TOPIC_LIMIT = -8

@@ -1,0 +1,59 @@
+// The functions the host calls in the core, listed once: their types for the host and their
+// parameter counts for the check at load, so that a renamed, dropped or reshaped export fails
+// when the module is instantiated instead of as "x is not a function" deep inside a publish.
+import { BusError } from '../errors.js'
+
+export interface CoreExports {
+  logInit(ctl: number, blocks: number, blockSize: number, blockCount: number, partitions: number, maxPartitions: number, interval: number, topics: number, maxTopics: number): number
+  topicCreate(ctl: number, name: number, length: number, partitions: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number, codec: number): number
+  topicFind(ctl: number, name: number, length: number): number
+  topicConfigure(ctl: number, t: number, partitions: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
+  logAddPartition(ctl: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
+  logConfigure(ctl: number, p: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
+  logKeep(ctl: number, p: number): number
+  logAppend(ctl: number, frames: number, count: number, now: number, out: number): number
+  logPoll(ctl: number, cursor: number, out: number, max: number, maxBytes: number): number
+  logPollValid(ctl: number, cursor: number): number
+  logOffsetForTime(ctl: number, p: number, ts: number): number
+  logRetain(ctl: number, now: number): number
+  logStartOffset(ctl: number, p: number): number
+  logEndOffset(ctl: number, p: number): number
+  logBytes(ctl: number, p: number): number
+  logSegments(ctl: number, p: number): number
+  logEvicted(ctl: number, p: number): number
+  logFreeSegments(ctl: number): number
+  murmur2(ptr: number, length: number): number
+  logRecover(ctl: number, token: number): number
+  syncSetToken(token: number): void
+}
+
+/** Every export the host needs and its parameter count; the compiler holds both to CoreExports. */
+const CORE_EXPORTS: { readonly [K in keyof CoreExports]: Parameters<CoreExports[K]>['length'] } = {
+  logInit: 9, topicCreate: 9, topicFind: 3, topicConfigure: 7, logAddPartition: 5, logConfigure: 6, logKeep: 2,
+  logAppend: 5, logPoll: 5, logPollValid: 2, logOffsetForTime: 3, logRetain: 2, logStartOffset: 2, logEndOffset: 2,
+  logBytes: 2, logSegments: 2, logEvicted: 2, logFreeSegments: 1, murmur2: 2, logRecover: 2, syncSetToken: 1,
+}
+
+const REBUILD = 'it was built from other sources than this host; rebuild it (npm run build:wasm)'
+
+/**
+ * Instantiates the core over `memory` after checking that the module exports every function the
+ * host calls, with the parameters it passes; throws a BusError naming the first one that is not.
+ */
+export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory): CoreExports {
+  const kinds = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]))
+  for (const name of Object.keys(CORE_EXPORTS) as Array<keyof CoreExports>) {
+    const kind = kinds.get(name)
+    if (kind !== 'function') {
+      throw new BusError(`the core module ${kind === undefined ? 'has no export' : `exports a ${kind}, not a function, as`} '${name}': ${REBUILD}`, { argument: 'wasm', export: name })
+    }
+  }
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports
+  for (const [name, parameters] of Object.entries(CORE_EXPORTS)) {
+    const length = (exports[name] as (...args: number[]) => unknown).length
+    if (length !== parameters) {
+      throw new BusError(`the core module's '${name}' takes ${length} parameters, the host passes ${parameters}: ${REBUILD}`, { argument: 'wasm', export: name })
+    }
+  }
+  return exports as unknown as CoreExports
+}

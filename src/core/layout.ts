@@ -1,0 +1,94 @@
+// The memory map (src/core/abi/layout.ts) sized for one bus: where the control block, partition
+// table, topic directory, lane owners, lanes and segment pool go, and how big the memory is.
+// Plain numbers, so a worker given the same memory and layout sees the same log.
+import {
+  CUR_SIZE, IDX_SIZE, INDEX_INTERVAL, LANE_OUT_BYTES, LANE_OWNER_SIZE, LAYOUT_ALIGN, LAYOUT_CTL, LAYOUT_MAX,
+  LAYOUT_PAGE, LAYOUT_PARTITIONS, PART_SIZE, SEG_HEADER, TOPIC_SIZE,
+} from './abi.js'
+import type { WasmSource } from './load.js'
+import { InvalidArgumentError } from '../errors.js'
+
+export interface CoreOptions {
+  /** Total bytes of segment memory (the pool). */
+  maxBytes: number
+  /** Back the core with a shared WebAssembly.Memory (workers can attach). */
+  shared: boolean
+  /** Size of one segment block; default scales with maxBytes between 64 KiB and 1 MiB. */
+  segmentBytes?: number
+  maxPartitions?: number
+  /** Reader positions (one per subscription and partition) this thread may hold at once. */
+  maxCursors?: number
+  /** Threads that may use the core at once (each takes a lane: staging area and cursors). */
+  lanes?: number
+  /** Most topics (default 512). */
+  maxTopics?: number
+  wasm?: WasmSource
+}
+
+/** Where everything lives in the core's memory (the regions of src/core/abi/layout.ts). */
+export interface CoreLayout {
+  ctl: number
+  partitions: number
+  segmentBytes: number
+  segmentCount: number
+  maxPartitions: number
+  maxCursors: number
+  maxTopics: number
+  topics: number
+  lanes: number
+  laneOwners: number
+  lanesAt: number
+  laneBytes: number
+  blocks: number
+  pages: number
+}
+
+export const align = (n: number, to: number): number => Math.ceil(n / to) * to
+
+/**
+ * Segment blocks are the unit of allocation, so their count bounds how many partitions hold data
+ * at once: aim for 256 blocks, between 64 KiB and 1 MiB each (the largest record is a little
+ * under one block).
+ */
+export function computeLayout(options: CoreOptions): CoreLayout {
+  const segmentBytes = options.segmentBytes ?? defaultSegmentBytes(options.maxBytes)
+  if (!Number.isInteger(segmentBytes) || segmentBytes < 4096 || segmentBytes > 64 * 1024 * 1024 || segmentBytes % 8 !== 0) {
+    throw new InvalidArgumentError(`segmentBytes must be a multiple of 8 between 4096 and 64 MiB, got ${segmentBytes}`, { argument: 'segmentBytes' })
+  }
+  const maxPartitions = options.maxPartitions ?? 1024
+  const maxCursors = options.maxCursors ?? 4096
+  const lanes = options.lanes ?? (options.shared ? 16 : 1)
+  const maxTopics = options.maxTopics ?? 512
+  const topics = align(LAYOUT_PARTITIONS + maxPartitions * PART_SIZE, LAYOUT_ALIGN)
+  const laneOwners = align(topics + maxTopics * TOPIC_SIZE, LAYOUT_ALIGN)
+  const lanesAt = align(laneOwners + lanes * LANE_OWNER_SIZE, LAYOUT_ALIGN)
+  const laneBytes = align(segmentBytes + LANE_OUT_BYTES + maxCursors * CUR_SIZE, LAYOUT_ALIGN)
+  const blocks = align(lanesAt + lanes * laneBytes, LAYOUT_ALIGN)
+  if (segmentBytes > options.maxBytes) {
+    throw new InvalidArgumentError(`segmentBytes ${segmentBytes} is more than maxBytes ${options.maxBytes}: the pool holds whole segments, at least one`, { argument: 'segmentBytes' })
+  }
+  const segmentCount = Math.max(1, Math.floor(options.maxBytes / segmentBytes))
+  const total = blocks + segmentCount * segmentBytes
+  if (total > LAYOUT_MAX) throw tooLarge(total, { maxBytes: segmentCount * segmentBytes, lanes: lanes * laneBytes, maxPartitions: maxPartitions * PART_SIZE, maxTopics: maxTopics * TOPIC_SIZE }, lanes, laneBytes, maxCursors)
+  return { ctl: LAYOUT_CTL, partitions: LAYOUT_PARTITIONS, segmentBytes, segmentCount, maxPartitions, maxCursors, maxTopics, topics, lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / LAYOUT_PAGE) }
+}
+
+/** Says what takes the room when the memory would exceed 4 GiB, and names the biggest taker. */
+function tooLarge(total: number, parts: Record<'maxBytes' | 'lanes' | 'maxPartitions' | 'maxTopics', number>, lanes: number, laneBytes: number, maxCursors: number): InvalidArgumentError {
+  const [argument] = (Object.entries(parts) as Array<[keyof typeof parts, number]>).sort((a, b) => b[1] - a[1])[0]
+  const mib = (n: number) => `${Math.ceil(n / (1 << 20))} MiB`
+  return new InvalidArgumentError(`the core would need ${mib(total)}, more than a 4 GiB memory holds: the segment pool (maxBytes) takes ${mib(parts.maxBytes)}, ` +
+    `${lanes} lanes x ${laneBytes} bytes per lane (a segment of staging, the output buffer and ${maxCursors} maxCursors) take ${mib(parts.lanes)}, ` +
+    `the partition table ${mib(parts.maxPartitions)} and the topic directory ${mib(parts.maxTopics)}; lower ${argument}`, { argument })
+}
+
+function defaultSegmentBytes(maxBytes: number): number {
+  let size = 1 << 20
+  while (size > 64 * 1024 && size * 256 > maxBytes) size >>= 1
+  return size
+}
+
+/** Largest frame a segment can hold: the block less its header and index (assembly's frameAreaMax). */
+export function maxFrameBytes(layout: CoreLayout): number {
+  return layout.segmentBytes - SEG_HEADER - (Math.floor(layout.segmentBytes / INDEX_INTERVAL) + 2) * IDX_SIZE
+}

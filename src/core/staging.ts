@@ -1,0 +1,95 @@
+// Staging: appends are written as whole frames into this thread's staging area and committed
+// many at a time with one core call. Owns the staging area and the results of the last commit;
+// its far end also holds bytes a core call reads (a topic name, a key to hash).
+import { APPEND_MAX, FRAME_ALIGN, FRAME_FLAGS, FRAME_HEADER, FRAME_KEY_HASH, FRAME_KEY_LENGTH, FRAME_TIMESTAMP, FRAME_VALUE_LENGTH } from './abi.js'
+import type { Lane } from './lanes.js'
+import { align } from './layout.js'
+import { CTL, type CoreMemory } from './memory.js'
+import { statusError } from './status.js'
+import { InvalidArgumentError } from '../errors.js'
+
+/** Bytes a frame takes: header, headers, key and value, padded to FRAME_ALIGN. */
+export const frameLength = (headers: number, key: number, value: number): number =>
+  align(FRAME_HEADER + headers + key + value, FRAME_ALIGN)
+
+export class Staging {
+  private write = 0
+  private staged = 0
+
+  constructor(private readonly mem: CoreMemory, private readonly lane: Lane) {}
+
+  /** Writes a frame into the staging area; false when it does not fit (commit, then retry). */
+  stage(partition: number, timestamp: number, keyHash: number, flags: number,
+    headers: Uint8Array | undefined, key: Uint8Array | undefined, value: Uint8Array): boolean {
+    const h = headers === undefined ? 0 : headers.length
+    const k = key === undefined ? 0 : key.length
+    const v = value.length
+    const length = frameLength(h, k, v)
+    const at = this.lane.staging + this.write
+    if (at + length > this.lane.stagingEnd || this.staged === APPEND_MAX) return false
+    const { u8, u32, i32, f64 } = this.mem
+    const w = at >> 2
+    u32[w] = length
+    u32[w + 1] = partition
+    f64[(at + FRAME_TIMESTAMP) >> 3] = timestamp
+    i32[(at + FRAME_KEY_HASH) >> 2] = keyHash
+    u32[(at + FRAME_FLAGS) >> 2] = flags | (h << 16)
+    u32[(at + FRAME_KEY_LENGTH) >> 2] = k
+    u32[(at + FRAME_VALUE_LENGTH) >> 2] = v
+    u32[(at + length - 8) >> 2] = 0 // zero the padding so identical records are identical bytes
+    u32[(at + length - 4) >> 2] = 0
+    let p = at + FRAME_HEADER
+    if (h !== 0) { u8.set(headers!, p); p += h }
+    if (k !== 0) { u8.set(key!, p); p += k }
+    if (v !== 0) u8.set(value, p)
+    this.write += length
+    this.staged++
+    return true
+  }
+
+  get count(): number {
+    return this.staged
+  }
+
+  /**
+   * Appends everything staged. Returns how many frames were appended; resultAt(i) gives each
+   * one's offset and, for the first one not appended, resultAt(returned) its status.
+   */
+  commit(now: number): number {
+    const count = this.staged
+    this.discard()
+    return count === 0 ? 0 : this.mem.x.logAppend(CTL, this.lane.staging, count, now, this.lane.out)
+  }
+
+  /** Drops staged frames (a batch that failed validation before the commit). */
+  discard(): void {
+    this.staged = 0
+    this.write = 0
+  }
+
+  /** The core writes one f64 per frame: the record's offset, or (after the last one appended) a status. */
+  resultAt(i: number): number {
+    return this.mem.f64[(this.lane.out >> 3) + i]
+  }
+
+  /** Appends one value-only record right away (internal topics); returns its offset. */
+  appendValue(partition: number, value: Uint8Array): number {
+    if (this.staged !== 0) throw new InvalidArgumentError('appendValue while records are staged', { argument: 'partition' })
+    this.stage(partition, 0, 0, 0, undefined, undefined, value)
+    if (this.commit(0) !== 1) throw statusError(this.resultAt(0), { partition })
+    return this.resultAt(0)
+  }
+
+  /** Writes bytes where the core can read them (the staging area's far end); returns their address. */
+  place(bytes: Uint8Array): number {
+    if (bytes.length > this.mem.layout.segmentBytes - this.write) throw new InvalidArgumentError('argument too large for the staging area', { argument: 'name' })
+    const at = this.lane.stagingEnd - bytes.length
+    this.mem.u8.set(bytes, at)
+    return at
+  }
+
+  /** Kafka's murmur2 of the bytes. */
+  murmur2(bytes: Uint8Array): number {
+    return this.mem.x.murmur2(this.place(bytes), bytes.length)
+  }
+}
