@@ -5,8 +5,9 @@ import { STATUS_BUSY, STATUS_OUT_OF_RANGE } from '../core/abi.js'
 import type { LogCore } from '../core/log.js'
 import { statusError } from '../core/status.js'
 import { handOver } from './surface.js'
+import { checkSeekTarget, noPartition } from './seek-target.js'
 import { nextTurn, retryLater, SLICE_MS } from './turns.js'
-import { CodecError, InvalidArgumentError } from '../errors.js'
+import { CodecError } from '../errors.js'
 import type { Topic, Delivered } from '../topic/topic.js'
 import type { SeekTarget, SkippedEvent, StartPosition } from '../types.js'
 
@@ -100,16 +101,10 @@ export class Reader {
   }
 
   seek(target: SeekTarget): void {
-    if (typeof target !== 'object' || target === null) throw new InvalidArgumentError('seek takes { partition?, offset } or { timestamp }', { argument: 'target' })
+    const { byTime, value, partition } = checkSeekTarget(target)
     const core = this.host.core
-    const byTime = 'timestamp' in target
-    const value = byTime ? target.timestamp : target.offset
-    if (typeof value !== 'number' || !Number.isFinite(value) || (!byTime && (!Number.isInteger(value) || value < 0))) {
-      throw new InvalidArgumentError(`seek needs a ${byTime ? 'finite timestamp' : 'non-negative integer offset'}, got ${String(value)}`, { argument: byTime ? 'timestamp' : 'offset' })
-    }
-    const partition = byTime ? undefined : target.partition
     const chosen = this.attachments.filter((a) => partition === undefined || a.partition === partition)
-    if (chosen.length === 0) throw new InvalidArgumentError(`this reader holds no partition ${String(partition)}`, { argument: 'partition' })
+    if (chosen.length === 0) throw noPartition(partition)
     for (const a of chosen) this.moveTo(a, byTime ? core.offsetForTime(a.id, value) : this.clamp(a.id, value))
     this.wake()
   }

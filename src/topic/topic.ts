@@ -19,6 +19,16 @@ export interface Delivered {
 }
 
 export const NO_HEADERS: Readonly<Headers> = Object.freeze({})
+
+/**
+ * The one place a Delivered message is built, whichever way its record reached this thread
+ * (recent values, the log, a copying worker's batch): one object shape for handlers to see, and
+ * one place for the first attempt's number.
+ */
+export function createDelivered(topic: string, partition: number, offset: number, timestamp: number,
+  key: Key | undefined, headers: Readonly<Headers> | undefined, value: unknown): Delivered {
+  return { topic, partition, offset, timestamp, key, headers: headers ?? NO_HEADERS, value, attempt: 1 }
+}
 const RECENT_MIN = 1024
 const RECENT_MAX = 1 << 18
 
@@ -81,10 +91,7 @@ class RecentValues {
 
   /** The message for the record held at index i. */
   message(topic: string, partition: number, offset: number, i: number): Delivered {
-    return {
-      topic, partition, offset, timestamp: this.timestamps[i], key: this.keys[i],
-      headers: this.headers[i] ?? NO_HEADERS, value: this.values[i], attempt: 1,
-    }
+    return createDelivered(topic, partition, offset, this.timestamps[i], this.keys[i], this.headers[i], this.values[i])
   }
 }
 
@@ -261,7 +268,7 @@ export class Topic {
       const codec = this.codec
       const value = (flags & FLAG_NULL_VALUE) !== 0 ? null
         : codec.decodeRange !== undefined ? codec.decodeRange(src, at - base, at - base + v) : codec.decode(core.keep(source, at, v))
-      return { topic: this.name, partition, offset, timestamp, key, headers, value, attempt: 1 }
+      return createDelivered(this.name, partition, offset, timestamp, key, headers, value)
     } catch (error) {
       throw new CodecError(`cannot decode record ${offset} of ${this.name}/${partition} with codec ${this.codecName}`, { topic: this.name, partition, offset, cause: error })
     }

@@ -12,6 +12,7 @@ import { asyncDispose } from '../dispose.js'
 import { checkHeaders, illFormed, wellFormed } from '../codec/codecs.js'
 import { BusClosedError, CodecError, InvalidArgumentError, RequestTimeoutError } from '../errors.js'
 import { closeOnAbort, handOver, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
+import { checkSeekTarget } from '../reader/seek-target.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
 import { notBuilt, resolveTopicOptions, type Delivered } from '../topic/topic.js'
 import type {
@@ -141,15 +142,8 @@ class RemoteReader implements ReaderLike {
   }
 
   seek(target: SeekTarget): void {
-    if (typeof target !== 'object' || target === null) throw new InvalidArgumentError('seek takes { partition?, offset } or { timestamp }', { argument: 'target' })
-    const byTime = 'timestamp' in target
-    const value = byTime ? target.timestamp : target.offset
-    if (typeof value !== 'number' || !Number.isFinite(value) || (!byTime && (!Number.isInteger(value) || value < 0))) {
-      throw new InvalidArgumentError(`seek needs a ${byTime ? 'finite timestamp' : 'non-negative integer offset'}, got ${String(value)}`, { argument: byTime ? 'timestamp' : 'offset' })
-    }
     // checked before the reader drops anything: what is sent must be cloneable
-    const partition = byTime ? undefined : target.partition
-    if (partition !== undefined && typeof partition !== 'number') throw new InvalidArgumentError(`this reader holds no partition ${String(partition)}`, { argument: 'partition' })
+    const { byTime, value, partition } = checkSeekTarget(target)
     this.epoch++
     this.drop()
     this.bus.send({ op: 'seek', id: this.id, epoch: this.epoch, target: byTime ? { timestamp: value } : { partition, offset: value }, delivered: [...this.delivered.values()] })
