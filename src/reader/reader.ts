@@ -8,11 +8,14 @@ import { handOver } from './surface.js'
 import { checkSeekTarget, noPartition } from './seek-target.js'
 import { nextTurn, retryLater, SLICE_MS } from './turns.js'
 import { CodecError } from '../errors.js'
+import type { StatsRecorder } from '../topic/stats-recorder.js'
 import type { Topic, Delivered } from '../topic/topic.js'
 import type { SeekTarget, SkippedEvent, StartPosition } from '../types.js'
 
 export interface ReaderHost {
   readonly core: LogCore
+  /** Counts what readers delivered and lost (the only writer of those counts is the recorder). */
+  readonly recorder: Pick<StatsRecorder, 'delivered' | 'skipped'>
   skipped(event: SkippedEvent): void
   handlerFailed(error: unknown, message: { topic: string; partition: number; offset: number }): void
   readerSettled(reader: Reader): void
@@ -234,7 +237,7 @@ export class Reader {
         continue
       }
       if (batch.length === 0) continue
-      a.topic.delivered += batch.length
+      this.host.recorder.delivered(a.topic, batch.length)
       this.batch = batch
       this.batchPos = 0
       this.batchFrom = a
@@ -313,7 +316,7 @@ export class Reader {
     const from = a.next
     const to = this.options.reset === 'latest' ? core.endOffset(a.id) : core.startOffset(a.id)
     a.next = to
-    a.topic.skipped += to - from
+    this.host.recorder.skipped(a.topic, to - from)
     this.host.skipped({ topic: a.topic.name, partition: a.partition, from, to, count: to - from })
   }
 }

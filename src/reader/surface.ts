@@ -1,6 +1,7 @@
 // What subscribe(), on() and consume() look like to users, written once for every kind of bus:
 // a reader in this thread over the log (Reader) and one fed by another thread (the copying
 // transport's RemoteReader) present the same Subscription and listener semantics.
+import type { ReadingApi } from '../api.js'
 import { asyncDispose, dispose } from '../dispose.js'
 import { InvalidArgumentError } from '../errors.js'
 import type { Delivered } from '../topic/topic.js'
@@ -20,8 +21,12 @@ export interface Subscription extends AsyncDisposable {
   assignments(): Array<{ topic: string; partition: number }>
   /** The next offset this reader will hand to its handler, per partition. */
   position(topic: string, partition?: number): number | undefined
-  /** Independent readers have no committed offsets: commit belongs to consumer groups. */
-  commit(): never
+  /**
+   * Commits what a consumer group member has handled. Independent readers have no committed
+   * offsets: for them it throws InvalidArgumentError at once.
+   * @example await sub.commit()
+   */
+  commit(): Promise<void>
   close(): Promise<void>
   readonly closed: boolean
 }
@@ -177,7 +182,7 @@ export class Listeners {
  * The reading half of the typed API, shared by Bus (this thread's log) and RemoteBus (a copying
  * worker): each opens readers its own way, and reports failed listeners its own way.
  */
-export abstract class ReadingSurface<T extends TopicMap> {
+export abstract class ReadingSurface<T extends TopicMap> implements ReadingApi<T> {
   private readonly listeners = new Listeners((target, handler) => this.openReader(target, handler, undefined), (error, message) => this.report(error, message))
 
   protected abstract openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): ReaderLike

@@ -114,10 +114,6 @@ const nonNegative = (value: unknown, name: string): number => {
 /** Options of features this version does not have: rejected rather than silently ignored. */
 const NOT_BUILT_TOPIC_OPTIONS = ['compact', 'dedupWindowMs'] as const
 
-/** A publish option of a feature this version does not have (messageId): rejected rather than ignored. */
-export const notBuilt = (name: string, topic: string): InvalidArgumentError =>
-  new InvalidArgumentError(`publish option '${name}' belongs to idempotent publish, which is not built yet; omit it`, { topic, argument: name })
-
 export function resolveTopicOptions(options: TopicOptions | undefined, defaults: TopicOptions | undefined): ResolvedTopicOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new InvalidArgumentError('topic options must be an object', { argument: 'options' })
@@ -155,9 +151,6 @@ export class Topic {
   maxFrame: number
   /** Readers in this thread attached to this topic (woken when it gets records). */
   readonly readers = new Set<{ run(): void }>()
-  published = 0
-  delivered = 0
-  skipped = 0
   readonly createdAt: number
   private recent: (RecentValues | undefined)[] = []
   private roundRobin = 0
@@ -209,8 +202,11 @@ export class Topic {
     return before
   }
 
-  /** Kafka's choice: explicit partition, else murmur2 of the key, else round-robin. */
-  choosePartition(partition: number | undefined, keyBytes: Uint8Array | undefined): number {
+  /**
+   * Kafka's choice: explicit partition, else murmur2 of the key, else round-robin. The key's hash
+   * is given, not computed here: the frame carries it too, and one hash per record is enough.
+   */
+  choosePartition(partition: number | undefined, keyHash: number | undefined): number {
     if (partition !== undefined) {
       if (!Number.isInteger(partition) || partition < 0 || partition >= this.ids.length) {
         throw new InvalidArgumentError(`partition ${String(partition)} does not exist in topic ${this.name} (${this.ids.length} partitions)`, { topic: this.name, argument: 'partition' })
@@ -218,7 +214,7 @@ export class Topic {
       return partition
     }
     if (this.ids.length === 1) return 0
-    if (keyBytes !== undefined) return (this.core.murmur2(keyBytes) & 0x7fffffff) % this.ids.length
+    if (keyHash !== undefined) return (keyHash & 0x7fffffff) % this.ids.length
     const p = this.roundRobin
     this.roundRobin = p + 1 === this.ids.length ? 0 : p + 1
     return p

@@ -7,14 +7,15 @@
 // with onFull 'reject', say) are reported on bus.events 'error'. `await bus.flush()` waits until
 // the creating thread has appended everything published so far.
 import { EventEmitter } from 'eventemitter3'
+import type { BusApi, PublishArgs } from '../api.js'
 import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
-import { checkHeaders, illFormed, wellFormed } from '../codec/codecs.js'
 import { BusClosedError, CodecError, InvalidArgumentError, RequestTimeoutError } from '../errors.js'
 import { closeOnAbort, handOver, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
 import { checkSeekTarget } from '../reader/seek-target.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
-import { notBuilt, resolveTopicOptions, type Delivered } from '../topic/topic.js'
+import { checkPublishOptions } from '../publish/publish-options.js'
+import { resolveTopicOptions, type Delivered } from '../topic/topic.js'
 import type {
   BatchRecord, BusEvents, PublishOptions, RecordMetadata, SeekTarget, SkippedEvent, SubscribeOptions,
   TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
@@ -24,10 +25,6 @@ import { keepAlive, onPortClose, unref, type CopyHandle } from './handle.js'
 
 /** Records a long synchronous burst sends at a time (else they go at the end of the turn). */
 const OUTBOX_MAX = 256
-
-type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
-  ? [value?: T[K], options?: PublishOptions]
-  : [value: T[K], options?: PublishOptions]
 
 /** A subscription of this worker, read by the creating thread and delivered here. */
 class RemoteReader implements ReaderLike {
@@ -176,7 +173,7 @@ class RemoteReader implements ReaderLike {
   }
 }
 
-export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implements AsyncDisposable {
+export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implements BusApi<T> {
   readonly events = new EventEmitter<BusEvents>()
   private outbox: WireRecord[] = []
   private flushScheduled = false
@@ -346,17 +343,10 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     return { ...options, key: this.copyOption(topic, 'key', options.key), headers: this.copyOption(topic, 'headers', options.headers) }
   }
 
+  /** The options checked as on the creating thread, so that bad input throws here and now. */
   private checkOptions(topic: string, options: PublishOptions | undefined, now: number): PublishOptions {
-    if (options === undefined) return { timestamp: now }
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('publish options must be an object', { topic, argument: 'options' })
-    const { key, headers, partition, timestamp = now } = options
-    if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array)) throw new InvalidArgumentError(`key must be a string or Uint8Array, got ${typeof key}`, { topic, argument: 'key' })
-    if (typeof key === 'string' && !wellFormed(key)) throw illFormed(topic, 'key')
-    if (headers !== undefined) checkHeaders(topic, headers)
-    if ((options as { messageId?: unknown }).messageId !== undefined) throw notBuilt('messageId', topic)
-    if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) throw new InvalidArgumentError(`partition ${String(partition)} does not exist in topic ${topic}`, { topic, argument: 'partition' })
-    if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) throw new InvalidArgumentError(`timestamp must be a finite number of ms, got ${String(timestamp)}`, { topic, argument: 'timestamp' })
-    return { key, headers, partition, timestamp }
+    const { key, headers, partition, timestamp } = checkPublishOptions(topic, options, now)
+    return options === undefined ? { timestamp } : { key, headers, partition, timestamp }
   }
 
   private queue(record: WireRecord): void {
