@@ -18,8 +18,8 @@ import { TopicRegistry } from './topic/registry.js'
 import { RetentionTimer } from './topic/retention-timer.js'
 import { StatsRecorder } from './topic/stats-recorder.js'
 import { resolveTopicOptions, type Delivered, type Topic } from './topic/topic.js'
-import { attachCore, claimHandle, createHandle, detachCore, keepAlive, notAHandle, type BusHandle, type WorkerExit } from './worker/handle.js'
-import { createCopyHandle } from './worker/copy-host.js'
+import { attachCore, claimHandle, detachCore, keepAlive, notAHandle, type BusHandle } from './worker/handle.js'
+import { createWorkerHandle, type HandleOptions } from './worker/handles.js'
 import { attachRemote } from './worker/remote-bus.js'
 import type {
   BatchRecord, BusEvents, BusOptions, PublishOptions, RecordMetadata, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
@@ -186,22 +186,16 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
    * const h = bus.handle()
    * new Worker(url, { workerData: h, transferList: h.transfer })
    */
-  handle(options?: { transport?: 'shared' | 'copy' }): BusHandle {
+  handle(options?: HandleOptions): BusHandle {
     this.assertOpen()
-    const shared = this.core.shared
-    const transport = options?.transport ?? (shared ? 'shared' : 'copy')
-    if (transport !== 'shared' && transport !== 'copy') throw new InvalidArgumentError(`transport must be 'shared' or 'copy', got ${String(transport)}`, { argument: 'transport' })
-    if (transport === 'shared' && !shared) throw new InvalidArgumentError("transport 'shared' needs a bus created with { shared: true } where shared memory is available", { argument: 'transport' })
-    const exit = (event: WorkerExit) => this.events.emit('worker.exit', event)
-    if (transport === 'shared') return createHandle(this.core, exit)
-    return createCopyHandle({
+    return createWorkerHandle(this.core, options, {
       publish: (topic, value, publishOptions) => (this as Bus).publish(topic, value, publishOptions),
       publishBatch: (topic, records) => (this as Bus).publishBatch(topic, records),
       topic: (name, topicOptions) => (this as Bus).topic(name, topicOptions),
       read: (target, handler, readOptions, hooks) => this.reader(target, handler, readOptions, hooks),
       idle: () => this.idle(),
       stats: () => this.stats(),
-      exit,
+      exit: (event) => this.events.emit('worker.exit', event),
       onClose: (fn) => this.closers.push(fn),
     })
   }
