@@ -3,10 +3,9 @@
 // new transport is one more class that does.
 import type { EventEmitter } from 'eventemitter3'
 import type { Clock } from './clock.js'
-import type { ConsumeOptions, Subscription, Unsubscribe } from './reader/surface.js'
+import type { ReadingApi } from './reader/surface.js'
 import type {
-  BatchRecord, BusEvents, Matching, Message, PublishOptions, RecordMetadata, Subscribable, SubscribeOptions,
-  TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
+  BatchRecord, BusEvents, PublishOptions, RecordMetadata, TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
 } from './types.js'
 
 /** publish's value and options: the value may be left out for topics whose payload may be undefined. */
@@ -18,39 +17,6 @@ export type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
 export interface TopicInfo {
   name: string
   partitions: number
-}
-
-/** Reading: subscriptions, the async iterator and EventEmitter-style listeners. */
-export interface ReadingApi<T extends TopicMap> {
-  /**
-   * An independent reader of a topic or AMQP pattern (`order.*`, `order.#`): it receives every
-   * record from its start position on. Async handlers are awaited, one record at a time.
-   * @example
-   * const sub = bus.subscribe('order.*', (msg) => console.log(msg.topic, msg.value), { from: 'earliest' })
-   */
-  subscribe<P extends Subscribable<T>>(target: P, handler: (message: Message<T, Matching<T, P>>) => unknown, options?: SubscribeOptions): Subscription
-  /**
-   * The records of a topic or pattern as an async iterator; `break` or aborting the signal ends
-   * the loop without throwing.
-   * @example for await (const msg of bus.consume('order.placed', { from: 'earliest', signal })) {}
-   */
-  consume<P extends Subscribable<T>>(target: P, options?: ConsumeOptions): AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
-  /**
-   * A live listener (from 'latest', no group): fn(value, message). Returns a function that
-   * removes it, also usable with `using`.
-   * @example const off = bus.on('order.placed', (order) => send(order.userId)); off()
-   */
-  on<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe
-  /**
-   * Like on(), removed after the first record.
-   * @example bus.once('order.shipped', (value) => resolve(value))
-   */
-  once<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe
-  /**
-   * Removes listeners added with on()/once() for this target and function.
-   * @example bus.off('order.placed', listener)
-   */
-  off<P extends Subscribable<T>>(target: P, fn: Function): void
 }
 
 /**
