@@ -78,7 +78,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     this.core = core
     this.clock = options.clock ?? realClock
     const registry = this.registry = new TopicRegistry(core, this.clock, options, {
-      grew: (topic, from) => { for (const reader of this.delivery.readers) if (reader.matches(topic.name)) reader.attach(topic, from, true) },
+      grew: (topic, from) => this.delivery.grew(topic, from),
       created: (topic) => this.events.emit('topic.created', { topic: topic.name, partitions: topic.partitions }),
     })
     this.topics = registry.byName
@@ -150,12 +150,9 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   private reader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined,
     hooks?: Pick<ReaderHost, 'skipped' | 'handlerFailed'>): Reader {
     this.assertOpen()
-    const matches = compileSubscription(target)
-    const opts = readerOptions(options)
-    const reader = new Reader(hooks === undefined ? this.host : { ...this.host, ...hooks }, matches, handler, opts)
+    const reader = new Reader(hooks === undefined ? this.host : { ...this.host, ...hooks }, compileSubscription(target), handler, readerOptions(options))
     this.registry.sync()
-    this.delivery.readers.add(reader)
-    for (const topic of this.topics.values()) if (matches(topic.name)) reader.attach(topic, 0, false)
+    this.delivery.add(reader)
     closeOnAbort(reader, options?.signal)
     reader.wake()
     this.wakeups.watch()

@@ -53,6 +53,17 @@ export class DeliveryScheduler {
     this.settled()
   }
 
+  /** A new reader: it reads every topic it matches now, and those that grow or appear later. */
+  add(reader: Reader): void {
+    this.readers.add(reader)
+    for (const topic of this.topics.values()) if (reader.matches(topic.name)) reader.attach(topic, 0, false)
+  }
+
+  /** Partitions [from, topic.partitions) are new to this thread: matching readers read them from 0. */
+  grew(topic: Topic, from: number): void {
+    for (const reader of this.readers) if (reader.matches(topic.name)) reader.attach(topic, from, true)
+  }
+
   /** A reader closed: it no longer holds idle() back. */
   removeReader(reader: Reader): void {
     this.readers.delete(reader)
