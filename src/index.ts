@@ -1,6 +1,7 @@
 // Public exports only.
-export { createBus, attachBus, Bus, type AttachOptions, type TopicInfo, type WorkerBus } from './bus.js'
-export type { Subscription, Unsubscribe, ConsumeOptions } from './reader/surface.js'
+export { createBus, attachBus, Bus, type AttachOptions, type WorkerBus } from './bus.js'
+export type { BusApi, TopicInfo } from './api.js'
+export type { Subscription, Unsubscribe, ConsumeOptions, ReadingApi } from './reader/surface.js'
 export type { BusHandle, CopyHandle, SharedHandle, WorkerExit } from './worker/handle.js'
 export { manualClock, realClock, type Clock, type ManualClock } from './clock.js'
 export { jsonCodec, rawCodec, refCodec, msgpackCodec, type Codec, type CodecOption } from './codec/codecs.js'

@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import {
-  attachBus, createBus, errors, type BusHandle, type WorkerBus, type Bus, type Headers, type Key, type Matching, type Message, type RecordMetadata, type SkippedEvent,
+  attachBus, createBus, errors, type BusApi, type BusHandle, type WorkerBus, type Bus, type Headers, type Key, type Matching, type Message, type RecordMetadata, type SkippedEvent,
   type Subscription, type Unsubscribe,
 } from '../src/index.js'
 
@@ -30,6 +30,9 @@ describe('attachBus', () => {
     const handle = {} as BusHandle
     const worker = await attachBus<Topics>(handle)
     expectTypeOf(worker).toEqualTypeOf<WorkerBus<Topics>>()
+    expectTypeOf<WorkerBus<Topics>>().toEqualTypeOf<BusApi<Topics>>()
+    const api: BusApi<Topics> = bus // a Bus is a BusApi, so code written against BusApi takes either
+    expectTypeOf(api.publish('tick')).toEqualTypeOf<RecordMetadata<'tick'>>()
     expectTypeOf(worker.publish('order.shipped', { orderId: 'o' })).toEqualTypeOf<RecordMetadata<'order.shipped'>>()
     // @ts-expect-error the payload is checked against the topic map
     worker.publish('order.shipped', { orderId: 1 })
@@ -116,6 +119,7 @@ describe('subscribe, on, once, consume: payload inference', () => {
     })
     expectTypeOf(sub).toEqualTypeOf<Subscription>()
     expectTypeOf(sub.close).returns.toEqualTypeOf<Promise<void>>()
+    expectTypeOf(sub.commit).returns.toEqualTypeOf<Promise<void>>() // as a group member's will be
     expectTypeOf(sub).toMatchTypeOf<AsyncDisposable>()
     expectTypeOf(sub.seek).toBeCallableWith({ timestamp: 5 })
     expectTypeOf(sub.seek).toBeCallableWith({ offset: 5, partition: 0 })

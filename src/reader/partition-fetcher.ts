@@ -7,11 +7,13 @@ import { STATUS_BUSY, STATUS_OUT_OF_RANGE } from '../core/abi.js'
 import type { LogCore } from '../core/log.js'
 import { statusError } from '../core/status.js'
 import { CodecError } from '../errors.js'
+import type { StatsRecorder } from '../topic/stats-recorder.js'
 import type { Delivered, Topic } from '../topic/topic.js'
 import type { SkippedEvent, StartPosition } from '../types.js'
 
 export interface FetchHost {
   readonly core: LogCore
+  readonly recorder: Pick<StatsRecorder, 'skipped'>
   skipped(event: SkippedEvent): void
   /** A record that cannot be decoded (reported, then passed over). */
   failed(error: unknown, where: { topic: string; partition: number; offset: number }): void
@@ -128,7 +130,7 @@ export class PartitionFetcher {
     const from = this.next
     const to = this.reset === 'latest' ? core.endOffset(this.id) : core.startOffset(this.id)
     this.next = to
-    this.topic.skipped += to - from
+    this.host.recorder.skipped(this.topic, to - from)
     this.host.skipped({ topic: this.topic.name, partition: this.partition, from, to, count: to - from })
   }
 

@@ -2,17 +2,20 @@
 // every topic it matches, taken round-robin one batch at a time, and a DeliveryLoop that hands
 // the records to the handler in offset order, awaiting async handlers.
 import type { LogCore } from '../core/log.js'
-import { InvalidArgumentError } from '../errors.js'
+import type { StatsRecorder } from '../topic/stats-recorder.js'
 import type { Delivered, Topic } from '../topic/topic.js'
 import type { SeekTarget, SkippedEvent, StartPosition } from '../types.js'
 import { DeliveryLoop, type Handler } from './delivery-loop.js'
 import { PartitionFetcher } from './partition-fetcher.js'
+import { checkSeekTarget, noPartition } from './seek-target.js'
 import { retryLater } from './turns.js'
 
 export type { Handler } from './delivery-loop.js'
 
 export interface ReaderHost {
   readonly core: LogCore
+  /** Counts what readers delivered and lost (the only writer of those counts is the recorder). */
+  readonly recorder: Pick<StatsRecorder, 'delivered' | 'skipped'>
   skipped(event: SkippedEvent): void
   handlerFailed(error: unknown, message: { topic: string; partition: number; offset: number }): void
   readerSettled(reader: Reader): void
@@ -41,7 +44,7 @@ export class Reader {
     handler: Handler,
     private readonly options: ReaderOptions,
   ) {
-    this.fetchHost = { core: host.core, skipped: host.skipped, failed: host.handlerFailed }
+    this.fetchHost = { core: host.core, recorder: host.recorder, skipped: host.skipped, failed: host.handlerFailed }
     this.delivery = new DeliveryLoop(this, handler, host.handlerFailed, () => host.readerSettled(this))
   }
 
@@ -71,16 +74,10 @@ export class Reader {
   }
 
   seek(target: SeekTarget): void {
-    if (typeof target !== 'object' || target === null) throw new InvalidArgumentError('seek takes { partition?, offset } or { timestamp }', { argument: 'target' })
+    const { byTime, value, partition } = checkSeekTarget(target)
     const core = this.host.core
-    const byTime = 'timestamp' in target
-    const value = byTime ? target.timestamp : target.offset
-    if (typeof value !== 'number' || !Number.isFinite(value) || (!byTime && (!Number.isInteger(value) || value < 0))) {
-      throw new InvalidArgumentError(`seek needs a ${byTime ? 'finite timestamp' : 'non-negative integer offset'}, got ${String(value)}`, { argument: byTime ? 'timestamp' : 'offset' })
-    }
-    const partition = byTime ? undefined : target.partition
     const chosen = this.fetchers.filter((f) => partition === undefined || f.partition === partition)
-    if (chosen.length === 0) throw new InvalidArgumentError(`this reader holds no partition ${String(partition)}`, { argument: 'partition' })
+    if (chosen.length === 0) throw noPartition(partition)
     for (const f of chosen) this.moveTo(f, byTime ? core.offsetForTime(f.id, value) : PartitionFetcher.clamp(core, f.id, value))
     this.wake()
   }
@@ -170,7 +167,7 @@ export class Reader {
       }
       if (f.retryAfter > 0) retryLater(this.retry, f.retryAfter)
       if (records.length === 0) continue
-      f.topic.delivered += records.length
+      this.host.recorder.delivered(f.topic, records.length)
       return { records, from: f }
     }
     return undefined

@@ -20,8 +20,12 @@ export interface Subscription extends AsyncDisposable {
   assignments(): Array<{ topic: string; partition: number }>
   /** The next offset this reader will hand to its handler, per partition. */
   position(topic: string, partition?: number): number | undefined
-  /** Independent readers have no committed offsets: commit belongs to consumer groups. */
-  commit(): never
+  /**
+   * Commits what a consumer group member has handled. Independent readers have no committed
+   * offsets: for them it throws InvalidArgumentError at once.
+   * @example await sub.commit()
+   */
+  commit(): Promise<void>
   close(): Promise<void>
   readonly closed: boolean
 }
@@ -29,6 +33,39 @@ export interface Subscription extends AsyncDisposable {
 export interface ConsumeOptions extends SubscribeOptions {
   /** Records buffered ahead of the loop before the reader pauses (default 1024). */
   highWaterMark?: number
+}
+
+/** Reading: subscriptions, the async iterator and EventEmitter-style listeners. */
+export interface ReadingApi<T extends TopicMap> {
+  /**
+   * An independent reader of a topic or AMQP pattern (`order.*`, `order.#`): it receives every
+   * record from its start position on. Async handlers are awaited, one record at a time.
+   * @example
+   * const sub = bus.subscribe('order.*', (msg) => console.log(msg.topic, msg.value), { from: 'earliest' })
+   */
+  subscribe<P extends Subscribable<T>>(target: P, handler: (message: Message<T, Matching<T, P>>) => unknown, options?: SubscribeOptions): Subscription
+  /**
+   * The records of a topic or pattern as an async iterator; `break` or aborting the signal ends
+   * the loop without throwing.
+   * @example for await (const msg of bus.consume('order.placed', { from: 'earliest', signal })) {}
+   */
+  consume<P extends Subscribable<T>>(target: P, options?: ConsumeOptions): AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
+  /**
+   * A live listener (from 'latest', no group): fn(value, message). Returns a function that
+   * removes it, also usable with `using`.
+   * @example const off = bus.on('order.placed', (order) => send(order.userId)); off()
+   */
+  on<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe
+  /**
+   * Like on(), removed after the first record.
+   * @example bus.once('order.shipped', (value) => resolve(value))
+   */
+  once<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe
+  /**
+   * Removes listeners added with on()/once() for this target and function.
+   * @example bus.off('order.placed', listener)
+   */
+  off<P extends Subscribable<T>>(target: P, fn: Function): void
 }
 
 /** What both kinds of reader offer. */
@@ -154,52 +191,35 @@ export class Listeners {
 }
 
 /**
- * The reading half of the typed API, shared by Bus (this thread's log) and RemoteBus (a copying
- * worker): each opens readers its own way, and reports failed listeners its own way.
+ * The reading half of the typed API (ReadingApi, where its members are documented), shared by Bus
+ * (this thread's log) and RemoteBus (a copying worker): each opens readers its own way, and
+ * reports failed listeners its own way.
  */
-export abstract class ReadingSurface<T extends TopicMap> {
+export abstract class ReadingSurface<T extends TopicMap> implements ReadingApi<T> {
   private readonly listeners = new Listeners((target, handler) => this.openReader(target, handler, undefined), (error, message) => this.report(error, message))
 
   protected abstract openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): ReaderLike
 
   protected abstract report(error: unknown, where: { topic: string; partition: number; offset: number }): void
 
-  /**
-   * An independent reader of a topic or AMQP pattern (`order.*`, `order.#`): it receives every
-   * record from its start position on. Async handlers are awaited, one record at a time.
-   * @example
-   * const sub = bus.subscribe('order.*', (msg) => console.log(msg.topic, msg.value), { from: 'earliest' })
-   */
   subscribe<P extends Subscribable<T>>(target: P, handler: (message: Message<T, Matching<T, P>>) => unknown, options?: SubscribeOptions): Subscription {
     checkHandler(handler)
     return subscription(this.openReader(target, handler as (message: Delivered) => unknown, options))
   }
 
-  /**
-   * The records of a topic or pattern as an async iterator; `break` or aborting the signal ends
-   * the loop without throwing.
-   * @example for await (const msg of bus.consume('order.placed', { from: 'earliest', signal })) {}
-   */
   consume<P extends Subscribable<T>>(target: P, options?: ConsumeOptions): AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable {
     const mark = highWaterMark(options)
     return consumeReader((push) => this.openReader(target, push, options), mark) as AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
   }
 
-  /**
-   * A live listener (from 'latest', no group): fn(value, message). Returns a function that
-   * removes it, also usable with `using`.
-   * @example const off = bus.on('order.placed', (order) => send(order.userId)); off()
-   */
   on<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
     return this.listeners.add(target, fn as (value: unknown, message: Delivered) => unknown, false)
   }
 
-  /** Like on(), removed after the first record. */
   once<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {
     return this.listeners.add(target, fn as (value: unknown, message: Delivered) => unknown, true)
   }
 
-  /** Removes listeners added with on()/once() for this target and function. */
   off<P extends Subscribable<T>>(target: P, fn: Function): void {
     this.listeners.remove(target, fn)
   }

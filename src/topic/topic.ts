@@ -19,6 +19,16 @@ export interface Delivered {
 }
 
 export const NO_HEADERS: Readonly<Headers> = Object.freeze({})
+
+/**
+ * The one place a Delivered message is built, whichever way its record reached this thread
+ * (recent values, the log, a copying worker's batch): one object shape for handlers to see, and
+ * one place for the first attempt's number.
+ */
+export function createDelivered(topic: string, partition: number, offset: number, timestamp: number,
+  key: Key | undefined, headers: Readonly<Headers> | undefined, value: unknown): Delivered {
+  return { topic, partition, offset, timestamp, key, headers: headers ?? NO_HEADERS, value, attempt: 1 }
+}
 const RECENT_MIN = 1024
 const RECENT_MAX = 1 << 18
 
@@ -81,10 +91,7 @@ class RecentValues {
 
   /** The message for the record held at index i. */
   message(topic: string, partition: number, offset: number, i: number): Delivered {
-    return {
-      topic, partition, offset, timestamp: this.timestamps[i], key: this.keys[i],
-      headers: this.headers[i] ?? NO_HEADERS, value: this.values[i], attempt: 1,
-    }
+    return createDelivered(topic, partition, offset, this.timestamps[i], this.keys[i], this.headers[i], this.values[i])
   }
 }
 
@@ -106,10 +113,6 @@ const nonNegative = (value: unknown, name: string): number => {
 
 /** Options of features this version does not have: rejected rather than silently ignored. */
 const NOT_BUILT_TOPIC_OPTIONS = ['compact', 'dedupWindowMs'] as const
-
-/** A publish option of a feature this version does not have (messageId): rejected rather than ignored. */
-export const notBuilt = (name: string, topic: string): InvalidArgumentError =>
-  new InvalidArgumentError(`publish option '${name}' belongs to idempotent publish, which is not built yet; omit it`, { topic, argument: name })
 
 export function resolveTopicOptions(options: TopicOptions | undefined, defaults: TopicOptions | undefined): ResolvedTopicOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
@@ -148,9 +151,6 @@ export class Topic {
   maxFrame: number
   /** Readers in this thread attached to this topic (woken when it gets records). */
   readonly readers = new Set<{ run(): void }>()
-  published = 0
-  delivered = 0
-  skipped = 0
   readonly createdAt: number
   private recent: (RecentValues | undefined)[] = []
   private roundRobin = 0
@@ -202,8 +202,11 @@ export class Topic {
     return before
   }
 
-  /** Kafka's choice: explicit partition, else murmur2 of the key, else round-robin. */
-  choosePartition(partition: number | undefined, keyBytes: Uint8Array | undefined): number {
+  /**
+   * Kafka's choice: explicit partition, else murmur2 of the key, else round-robin. The key's hash
+   * is given, not computed here: the frame carries it too, and one hash per record is enough.
+   */
+  choosePartition(partition: number | undefined, keyHash: number | undefined): number {
     if (partition !== undefined) {
       if (!Number.isInteger(partition) || partition < 0 || partition >= this.ids.length) {
         throw new InvalidArgumentError(`partition ${String(partition)} does not exist in topic ${this.name} (${this.ids.length} partitions)`, { topic: this.name, argument: 'partition' })
@@ -211,7 +214,7 @@ export class Topic {
       return partition
     }
     if (this.ids.length === 1) return 0
-    if (keyBytes !== undefined) return (this.core.murmur2(keyBytes) & 0x7fffffff) % this.ids.length
+    if (keyHash !== undefined) return (keyHash & 0x7fffffff) % this.ids.length
     const p = this.roundRobin
     this.roundRobin = p + 1 === this.ids.length ? 0 : p + 1
     return p
@@ -261,7 +264,7 @@ export class Topic {
       const codec = this.codec
       const value = (flags & FLAG_NULL_VALUE) !== 0 ? null
         : codec.decodeRange !== undefined ? codec.decodeRange(src, at - base, at - base + v) : codec.decode(core.keep(source, at, v))
-      return { topic: this.name, partition, offset, timestamp, key, headers, value, attempt: 1 }
+      return createDelivered(this.name, partition, offset, timestamp, key, headers, value)
     } catch (error) {
       throw new CodecError(`cannot decode record ${offset} of ${this.name}/${partition} with codec ${this.codecName}`, { topic: this.name, partition, offset, cause: error })
     }

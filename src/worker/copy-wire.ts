@@ -3,7 +3,7 @@
 // thread owns the log; a worker sends it what it publishes and receives what it reads, in
 // batches, by structured clone. Both sides import this file, so the protocol is written once.
 import * as errors from '../errors.js'
-import { NO_HEADERS, type Delivered } from '../topic/topic.js'
+import { createDelivered, NO_HEADERS, type Delivered } from '../topic/topic.js'
 import type { ReaderOptions } from '../reader/reader.js'
 import type { Headers, Key, PublishOptions, SeekTarget, SkippedEvent, TopicOptions, TopicStats } from '../types.js'
 
@@ -89,10 +89,7 @@ export function toColumns(entries: Outgoing[]): WireBatch {
 
 /** Record i of a batch as the message a handler gets. */
 export function fromColumns(batch: WireBatch, i: number): Delivered {
-  return {
-    topic: batch.topics[i], partition: batch.partitions[i], offset: batch.offsets[i], timestamp: batch.timestamps[i],
-    key: batch.keys[i], headers: batch.headers[i] ?? NO_HEADERS, value: batch.values[i], attempt: 1,
-  }
+  return createDelivered(batch.topics[i], batch.partitions[i], batch.offsets[i], batch.timestamps[i], batch.keys[i], batch.headers[i], batch.values[i])
 }
 
 /** An error as it crosses the port: its class name, message and context (a class cannot be cloned). */

@@ -7,14 +7,16 @@
 // with onFull 'reject', say) are reported on bus.events 'error'. `await bus.flush()` waits until
 // the creating thread has appended everything published so far.
 import { EventEmitter } from 'eventemitter3'
+import type { BusApi, PublishArgs } from '../api.js'
 import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
-import { checkHeaders, illFormed, wellFormed } from '../codec/codecs.js'
 import { BusClosedError, CodecError, InvalidArgumentError, RequestTimeoutError } from '../errors.js'
 import { handOver } from '../reader/delivery-loop.js'
 import { closeOnAbort, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
+import { checkSeekTarget } from '../reader/seek-target.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
-import { notBuilt, resolveTopicOptions, type Delivered } from '../topic/topic.js'
+import { checkPublishOptions } from '../publish/publish-options.js'
+import { resolveTopicOptions, type Delivered } from '../topic/topic.js'
 import type {
   BatchRecord, BusEvents, PublishOptions, RecordMetadata, SeekTarget, SkippedEvent, SubscribeOptions,
   TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
@@ -24,10 +26,6 @@ import { keepAlive, onPortClose, unref, type CopyHandle } from './handle.js'
 
 /** Records a long synchronous burst sends at a time (else they go at the end of the turn). */
 const OUTBOX_MAX = 256
-
-type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
-  ? [value?: T[K], options?: PublishOptions]
-  : [value: T[K], options?: PublishOptions]
 
 /** A subscription of this worker, read by the creating thread and delivered here. */
 class RemoteReader implements ReaderLike {
@@ -142,15 +140,8 @@ class RemoteReader implements ReaderLike {
   }
 
   seek(target: SeekTarget): void {
-    if (typeof target !== 'object' || target === null) throw new InvalidArgumentError('seek takes { partition?, offset } or { timestamp }', { argument: 'target' })
-    const byTime = 'timestamp' in target
-    const value = byTime ? target.timestamp : target.offset
-    if (typeof value !== 'number' || !Number.isFinite(value) || (!byTime && (!Number.isInteger(value) || value < 0))) {
-      throw new InvalidArgumentError(`seek needs a ${byTime ? 'finite timestamp' : 'non-negative integer offset'}, got ${String(value)}`, { argument: byTime ? 'timestamp' : 'offset' })
-    }
     // checked before the reader drops anything: what is sent must be cloneable
-    const partition = byTime ? undefined : target.partition
-    if (partition !== undefined && typeof partition !== 'number') throw new InvalidArgumentError(`this reader holds no partition ${String(partition)}`, { argument: 'partition' })
+    const { byTime, value, partition } = checkSeekTarget(target)
     this.epoch++
     this.drop()
     this.bus.send({ op: 'seek', id: this.id, epoch: this.epoch, target: byTime ? { timestamp: value } : { partition, offset: value }, delivered: [...this.delivered.values()] })
@@ -183,7 +174,7 @@ class RemoteReader implements ReaderLike {
   }
 }
 
-export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implements AsyncDisposable {
+export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implements BusApi<T> {
   readonly events = new EventEmitter<BusEvents>()
   private outbox: WireRecord[] = []
   private flushScheduled = false
@@ -296,7 +287,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (!this.closed) this.port.postMessage({ op: 'delivered', id } satisfies ToOwner)
   }
 
-  /** @internal */
+  /** Where this thread's readers and the creating thread's refusals are reported (bus.events 'error'). */
   report(error: unknown, where: { topic: string; partition: number; offset: number }): void {
     const event = { error, topic: where.topic, partition: where.partition, offset: where.offset }
     if (this.events.listenerCount('error') > 0) this.events.emit('error', event)
@@ -353,17 +344,10 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     return { ...options, key: this.copyOption(topic, 'key', options.key), headers: this.copyOption(topic, 'headers', options.headers) }
   }
 
+  /** The options checked as on the creating thread, so that bad input throws here and now. */
   private checkOptions(topic: string, options: PublishOptions | undefined, now: number): PublishOptions {
-    if (options === undefined) return { timestamp: now }
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('publish options must be an object', { topic, argument: 'options' })
-    const { key, headers, partition, timestamp = now } = options
-    if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array)) throw new InvalidArgumentError(`key must be a string or Uint8Array, got ${typeof key}`, { topic, argument: 'key' })
-    if (typeof key === 'string' && !wellFormed(key)) throw illFormed(topic, 'key')
-    if (headers !== undefined) checkHeaders(topic, headers)
-    if ((options as { messageId?: unknown }).messageId !== undefined) throw notBuilt('messageId', topic)
-    if (partition !== undefined && (!Number.isInteger(partition) || partition < 0)) throw new InvalidArgumentError(`partition ${String(partition)} does not exist in topic ${topic}`, { topic, argument: 'partition' })
-    if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) throw new InvalidArgumentError(`timestamp must be a finite number of ms, got ${String(timestamp)}`, { topic, argument: 'timestamp' })
-    return { key, headers, partition, timestamp }
+    const { key, headers, partition, timestamp } = checkPublishOptions(topic, options, now)
+    return options === undefined ? { timestamp } : { key, headers, partition, timestamp }
   }
 
   private queue(record: WireRecord): void {

@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { errors, manualClock } from '../../src/index.js'
 import { SMALL, collect, kafkaPartition, murmur2, replay, useBuses, utf8 } from './helpers.js'
 
@@ -284,6 +284,16 @@ describe('partitioning', () => {
       }),
       { numRuns: 300 },
     )
+  })
+
+  it('hashes a key once per record: the same hash picks the partition and goes into the frame', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 4 })
+    const hash = vi.spyOn(bus.core, 'murmur2')
+    bus.publish('t', 1, { key: 'k' })
+    bus.publishBatch('t', [{ value: 2, key: 'k' }, { value: 3, key: utf8('j') }])
+    expect(hash).toHaveBeenCalledTimes(3)
+    expect(bus.publish('t', 4, { key: 'k' }).partition).toBe(kafkaPartition('k', 4))
   })
 
   it('without key or partition goes round-robin over the partitions', async () => {

@@ -38,6 +38,23 @@ async function result(run: { next: (type: string) => Promise<any> }): Promise<an
   return value
 }
 
+describe('bad publish options on a copying worker', () => {
+  it('throw at once, with the same errors as on the creating thread (one check for both)', async () => {
+    const bus = await plainBus()
+    const remote = await attachBus(bus.handle({ transport: 'copy' }))
+    const caught = (fn: () => unknown): unknown => { try { fn() } catch (error) { return error } }
+    const bad = ['x', { key: 1 }, { key: '\ud800' }, { headers: new Map() }, { headers: { a: 1 } }, { partition: -1 }, { partition: 1.5 },
+      { timestamp: Number.NaN }, { messageId: 'm' }]
+    for (const options of bad) {
+      const here = caught(() => bus.publish('t', 1, options as never)) as Error
+      const there = caught(() => remote.publish('t', 1, options as never)) as Error
+      expect(here).toBeInstanceOf(errors.InvalidArgumentError)
+      expect([there.constructor, there.message]).toEqual([here.constructor, here.message])
+    }
+    await remote.close()
+  })
+})
+
 describe('a worker on a copying handle', () => {
   it('publishes with offset -1 (the creating thread assigns it), copies the value at publish, keeps key and headers', async () => {
     const bus = await plainBus()

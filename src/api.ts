@@ -1,0 +1,84 @@
+// The typed API every kind of bus offers, declared once: the bus over this thread's log (also a
+// worker's on shared memory) and the copying transport's RemoteBus both implement BusApi, and a
+// new transport is one more class that does.
+import type { EventEmitter } from 'eventemitter3'
+import type { Clock } from './clock.js'
+import type { ReadingApi } from './reader/surface.js'
+import type {
+  BatchRecord, BusEvents, PublishOptions, RecordMetadata, TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
+} from './types.js'
+
+/** publish's value and options: the value may be left out for topics whose payload may be undefined. */
+export type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
+  ? [value?: T[K], options?: PublishOptions]
+  : [value: T[K], options?: PublishOptions]
+
+/** What bus.topic() returns. */
+export interface TopicInfo {
+  name: string
+  partitions: number
+}
+
+/**
+ * The bus API, whichever transport carries it: what createBus returns offers it (and more:
+ * handles for workers), and so does what attachBus returns in a worker.
+ */
+export interface BusApi<T extends TopicMap = TopicMap> extends ReadingApi<T>, AsyncDisposable {
+  /**
+   * Lifecycle events (skipped, error, topic.created, worker.exit), apart from topics so that
+   * names never clash.
+   * @example bus.events.on('skipped', (e) => console.warn(`${e.count} records of ${e.topic} lost`))
+   */
+  readonly events: EventEmitter<BusEvents>
+  /**
+   * The clock record timestamps and age retention go by.
+   * @example const now = bus.clock.now()
+   */
+  readonly clock: Clock
+  /**
+   * Declares a topic (Kafka model). Declaring again changes retention and policy and may add
+   * partitions; fewer partitions or another codec is an error.
+   * @example bus.topic('order.placed', { partitions: 4, retention: { maxAgeMs: 60_000 } })
+   */
+  topic<K extends TopicName<T>>(name: K, options?: TopicOptions): TopicInfo
+  /**
+   * Appends one record and returns where it went; subscribers get it in a microtask. On a
+   * copying worker's bus, offset (and partition, unless given) is -1.
+   * @example const { partition, offset } = bus.publish('order.placed', order, { key: order.userId })
+   */
+  publish<K extends TopicName<T>>(topic: K, ...args: PublishArgs<T, K>): RecordMetadata<K>
+  /**
+   * Appends many records, all or nothing as far as the input goes: every record is checked and
+   * encoded before any is appended. If the log refuses part way (onFull 'reject'), the error's
+   * `accepted` lists the records that went in.
+   * @example bus.publishBatch('frames', [{ value: a }, { value: b, key: 'k' }])
+   */
+  publishBatch<K extends TopicName<T>>(topic: K, records: ReadonlyArray<BatchRecord<T[K]>>): RecordMetadata<K>[]
+  /**
+   * EventEmitter sugar: publish without options. Returns whether a reader of the topic exists in
+   * this thread, like EventEmitter.emit.
+   * @example bus.emit('tick')
+   */
+  emit<K extends TopicName<T>>(topic: K, ...args: ValueArgs<T, K>): boolean
+  /**
+   * Resolves when everything deliverable now was delivered and every handler settled.
+   * @example bus.publish('order.placed', order); await bus.idle()
+   */
+  idle(): Promise<void>
+  /**
+   * Per-topic figures as a JSON-serialisable object (without prototype) keyed by topic name.
+   * @example bus.stats()['order.placed'].partitions[0].endOffset
+   */
+  stats(): Record<string, TopicStats>
+  /**
+   * Resolves once everything this thread published is in the log (at once, except on a copying
+   * worker's bus).
+   * @example await bus.flush()
+   */
+  flush(): Promise<void>
+  /**
+   * Stops deliveries and timers; later calls throw BusClosedError.
+   * @example await bus.close()
+   */
+  close(): Promise<void>
+}

@@ -1,0 +1,231 @@
+// Appending records to the log: each is checked, encoded and partitioned (its key hashed once,
+// for the partition and the frame alike), then staged and committed, and its value remembered for
+// same-thread readers. Whatever appends records (publish, and later dead-lettering, exchange
+// fan-out, transactions) goes through `append`, so the all-or-nothing rule is written once.
+import { encodeHeaders, encodeText } from '../codec/codecs.js'
+import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH } from '../core/abi.js'
+import { frameLength, type LogCore } from '../core/log.js'
+import { statusError } from '../core/status.js'
+import { CodecError, InvalidArgumentError, RecordTooLargeError, type BusError } from '../errors.js'
+import type { TopicRegistry } from '../topic/registry.js'
+import type { Topic } from '../topic/topic.js'
+import type { BatchRecord, PublishOptions, RecordMetadata } from '../types.js'
+import { checkPublishOptions, type CheckedPublish } from './publish-options.js'
+
+const EMPTY: Uint8Array = new Uint8Array(0)
+
+/** A record ready to stage: checked, encoded, partitioned and size-checked. */
+export interface Prepared extends CheckedPublish {
+  topic: Topic
+  /** The partition chosen (checkPublishOptions leaves the one asked for here first). */
+  partition: number
+  keyHash: number
+  flags: number
+  headerBytes: Uint8Array | undefined
+  keyBytes: Uint8Array | undefined
+  valueBytes: Uint8Array
+  value: unknown
+}
+
+/** What the publisher reports to the bus it appends for. */
+export interface PublisherHost {
+  readonly core: LogCore
+  readonly registry: TopicRegistry
+  /** `count` records of `topic` went into the log (once per call): count, deliver, wake. */
+  appended(topic: Topic, count: number): void
+  /** Publishing created a topic that did not exist. */
+  topicCreated(topic: Topic): void
+}
+
+const blank = (): Prepared => ({
+  topic: undefined as unknown as Topic, partition: 0, timestamp: 0, keyHash: 0, flags: 0, headerBytes: undefined, keyBytes: undefined,
+  valueBytes: EMPTY, value: undefined, key: undefined, headers: undefined, hasHeaders: false,
+})
+
+/** Lets go of what a prepared record holds, so that a reused one does not pin published values. */
+const release = (r: Prepared): void => {
+  r.value = r.key = r.headers = r.headerBytes = r.keyBytes = undefined
+  r.valueBytes = EMPTY
+}
+
+export class Publisher {
+  private readonly core: LogCore
+  private readonly scratch = blank()
+  /** Reused per-record state of publishBatch (cleared after each call). */
+  private readonly batchScratch: Prepared[] = []
+  private batching = false
+
+  constructor(private readonly host: PublisherHost) {
+    this.core = host.core
+  }
+
+  /** Appends one record (see Bus.publish). */
+  publish(name: string, value: unknown, options: PublishOptions | undefined, now: number): RecordMetadata {
+    const known = this.host.registry.byName.get(name)
+    const r = known !== undefined ? this.prepare(known, value, options, this.scratch, now, true) : this.scratch
+    if (known === undefined) this.created(name, [r], 1, (t) => { this.prepare(t, value, options, r, now) })
+    this.stage(r)
+    try {
+      if (this.core.commit(now) !== 1) throw this.failure(r, this.core.statusAt(0))
+      const offset = this.core.offsetAt(0)
+      this.remember(r, offset)
+      this.host.appended(r.topic, 1)
+      return { topic: name, partition: r.partition, offset, timestamp: r.timestamp }
+    } finally {
+      release(r)
+    }
+  }
+
+  /** Appends records all or nothing as far as the input goes (see Bus.publishBatch). */
+  publishBatch(name: string, records: ReadonlyArray<BatchRecord<unknown>>, now: number): RecordMetadata[] {
+    const known = this.host.registry.byName.get(name)
+    if (!Array.isArray(records)) throw new InvalidArgumentError('publishBatch takes an array of { value, key?, headers? }', { topic: name, argument: 'records' })
+    // a codec that publishes from inside encode() must not share the scratch
+    const prepared = this.batching ? [] : this.batchScratch
+    while (prepared.length < records.length) prepared.push(blank())
+    const outer = !this.batching
+    this.batching = true
+    try {
+      const prepareAll = (into: Topic): void => {
+        for (let i = 0; i < records.length; i++) {
+          const record = records[i]
+          if (typeof record !== 'object' || record === null) throw new InvalidArgumentError(`record ${i} must be an object with a value`, { topic: name, argument: 'records' })
+          this.prepare(into, record.value, record, prepared[i], now)
+        }
+      }
+      const topic = known ?? this.created(name, prepared, records.length, prepareAll)
+      if (topic === known) prepareAll(topic)
+      return this.append(topic, prepared, records.length, now)
+    } finally {
+      if (outer) this.batching = false
+      for (let i = 0; i < records.length; i++) release(prepared[i])
+    }
+  }
+
+  /**
+   * Stages and commits the first `count` prepared records of one topic, as many per core call as
+   * the staging area holds. Only the log can refuse part way (a full 'reject' partition, a lock
+   * held too long): then the error's `accepted` lists the records that went in, in order, and
+   * the rest are not in the log.
+   */
+  append(topic: Topic, prepared: Prepared[], count: number, now: number): RecordMetadata[] {
+    const results: RecordMetadata[] = new Array(count)
+    let done = 0
+    const commit = (): void => {
+      const staged = this.core.stagedCount
+      const n = this.core.commit(now)
+      for (let i = 0; i < n; i++) {
+        const r = prepared[done + i]
+        const offset = this.core.offsetAt(i)
+        this.remember(r, offset)
+        results[done + i] = { topic: topic.name, partition: r.partition, offset, timestamp: r.timestamp }
+      }
+      if (n > 0) this.host.appended(topic, n)
+      done += n
+      if (n < staged) {
+        const error = this.failure(prepared[done], this.core.statusAt(n))
+        Object.assign(error, { accepted: results.slice(0, done) })
+        throw error
+      }
+    }
+    try {
+      for (let i = 0; i < count; i++) {
+        if (!this.stage(prepared[i])) {
+          commit()
+          this.stage(prepared[i])
+        }
+      }
+      commit()
+      return results
+    } finally {
+      this.core.discardStaged()
+    }
+  }
+
+  /**
+   * A topic that does not exist yet, found in the directory or auto-created. `prepareAll` runs
+   * first against a stand-in with the new topic's codec and limits, so that a publish that would
+   * be rejected creates nothing; it runs again on the created topic unless the stand-in's codec
+   * instance and limits are the topic's own (then the prepared records just move over).
+   */
+  private created(name: string, prepared: Prepared[], count: number, prepareAll: (topic: Topic) => void): Topic {
+    let stand: Topic | undefined
+    const topic = this.host.registry.writable(name, (s) => { prepareAll(stand = s) })
+    this.host.topicCreated(topic)
+    if (stand !== undefined && stand.codec === topic.codec && stand.partitions === topic.partitions && stand.maxFrame === topic.maxFrame) {
+      for (let i = 0; i < count; i++) prepared[i].topic = topic
+    } else {
+      prepareAll(topic)
+    }
+    return topic
+  }
+
+  /**
+   * Checks, encodes and partitions one record. `staged`: the record is staged before anything
+   * else is encoded, so the codec may reuse its buffer (encodeTransient).
+   */
+  private prepare(topic: Topic, value: unknown, options: PublishOptions | undefined, into: Prepared, now: number, staged = false): Prepared {
+    const { key } = checkPublishOptions(topic.name, options, now, into)
+    let flags = 0
+    let keyBytes: Uint8Array | undefined
+    if (key !== undefined) {
+      if (typeof key === 'string') keyBytes = encodeText(key)
+      else { keyBytes = key; flags |= FLAG_KEY_BINARY }
+      flags |= FLAG_KEY
+    }
+    const headerBytes = into.hasHeaders ? this.encodeHeaders(topic, into) : undefined
+    let valueBytes: Uint8Array = EMPTY
+    if (value === null) {
+      flags |= FLAG_NULL_VALUE
+    } else if (topic.byReference) {
+      flags |= FLAG_REF_VALUE
+    } else {
+      try {
+        const codec = topic.codec
+        valueBytes = staged && codec.encodeTransient !== undefined ? codec.encodeTransient(value) : codec.encode(value)
+      } catch (error) {
+        throw new CodecError(`codec ${topic.codecName} cannot encode this value for topic ${topic.name}: ${(error as Error)?.message ?? error}`, { topic: topic.name, cause: error })
+      }
+      if (!(valueBytes instanceof Uint8Array)) throw new CodecError(`codec ${topic.codecName} returned no bytes`, { topic: topic.name })
+    }
+    // the size first: hashing the key places its bytes in the staging area
+    const size = frameLength(headerBytes?.length ?? 0, keyBytes?.length ?? 0, valueBytes.length)
+    if (size > topic.maxFrame) {
+      throw new RecordTooLargeError(`record of ${size} bytes (header, key and value) exceeds the segment limit of ${topic.maxFrame} bytes for topic ${topic.name}`,
+        { topic: topic.name, partition: into.partition, size, max: topic.maxFrame })
+    }
+    const keyHash = keyBytes === undefined ? undefined : this.core.murmur2(keyBytes)
+    into.partition = topic.choosePartition(into.partition, keyHash)
+    into.topic = topic
+    into.keyHash = keyHash ?? 0
+    into.flags = flags
+    into.headerBytes = headerBytes
+    into.keyBytes = keyBytes
+    into.valueBytes = valueBytes
+    into.value = value
+    return into
+  }
+
+  private encodeHeaders(topic: Topic, r: Prepared): Uint8Array {
+    const bytes = encodeHeaders(r.headers!)
+    if (bytes.length > MAX_HEADERS_LENGTH) {
+      throw new RecordTooLargeError(`headers take ${bytes.length} bytes, more than ${MAX_HEADERS_LENGTH}`, { topic: topic.name, size: bytes.length, max: MAX_HEADERS_LENGTH })
+    }
+    return bytes
+  }
+
+  private stage(r: Prepared): boolean {
+    return this.core.stage(r.topic.ids[r.partition], r.timestamp, r.keyHash, r.flags, r.headerBytes, r.keyBytes, r.valueBytes)
+  }
+
+  /** Keeps an appended record's value for same-thread readers (and the value itself for 'ref'). */
+  private remember(r: Prepared, offset: number): void {
+    const topic = r.topic
+    if (topic.readers.size > 0 || topic.byReference) topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
+  }
+
+  private failure(r: Prepared, status: number): BusError {
+    const size = frameLength(r.headerBytes?.length ?? 0, r.keyBytes?.length ?? 0, r.valueBytes.length)
+    return statusError(status, { topic: r.topic.name, partition: r.partition, size, max: r.topic.maxFrame })
+  }
+}
