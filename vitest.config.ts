@@ -12,15 +12,16 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
-      {
-        // the bus behaviour suite again, on a core in shared memory: one contract, both transports
+      // the bus behaviour suite again on every other transport (test/bus/transports.ts): one
+      // contract; the 'unit' project runs it on a plain bus
+      ...(['shared', 'worker-shared', 'worker-copy'] as const).map((transport) => ({
         test: {
-          name: 'bus-shared',
+          name: `bus-${transport}`,
           include: ['test/bus/**/*.test.ts'],
-          env: { RINGBUS_SHARED: '1' },
+          env: { RINGBUS_TRANSPORT: transport },
           testTimeout: 30_000,
         },
-      },
+      })),
     ],
   },
 })

@@ -178,6 +178,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   readonly events = new EventEmitter<BusEvents>()
   private outbox: WireRecord[] = []
   private flushScheduled = false
+  /** Records (or batches) published so far, so idle() can tell whether its handlers published more. */
+  private queued = 0
   private seq = 0
   private readonly replies = new Map<number, () => void>()
   private readonly readers = new Map<number, RemoteReader>()
@@ -351,6 +353,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   }
 
   private queue(record: WireRecord): void {
+    this.queued++
     // sent once per turn, or every OUTBOX_MAX records of a long synchronous burst
     if (this.outbox.push(record) >= OUTBOX_MAX) this.sendOutbox()
     else if (!this.flushScheduled) {
@@ -438,11 +441,16 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
    */
   async idle(): Promise<void> {
     this.assertOpen()
-    await this.request('idle')
-    await new Promise<void>((resolve) => {
-      this.idleWaiters.push(resolve)
-      this.settled()
-    })
+    // a handler here may publish while it runs, and what it published is deliverable too: ask
+    // again until a round publishes nothing more
+    for (let before = -1; before !== this.queued && !this.closed;) {
+      before = this.queued
+      await this.request('idle')
+      await new Promise<void>((resolve) => {
+        this.idleWaiters.push(resolve)
+        this.settled()
+      })
+    }
   }
 
   /** The creating thread's figures as of its last answer (attachBus, flush, idle). */

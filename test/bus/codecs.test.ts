@@ -3,7 +3,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { createBus, errors, jsonCodec, msgpackCodec, rawCodec, type Codec, type HandlerErrorEvent } from '../../src/index.js'
-import { collect, replay, useBuses, utf8 } from './helpers.js'
+import { collect, onlyWhere, replay, useBuses, utf8 } from './helpers.js'
 
 const newBus = useBuses()
 
@@ -64,7 +64,7 @@ describe('msgpack (default codec)', () => {
     expect(got.map((m) => m.value)).toEqual([undefined, undefined, undefined])
   })
 
-  it('property: any value replays deep-equal', async () => {
+  onlyWhere('syncAppend')('property: any value replays deep-equal', async () => {
     const bus = await newBus()
     await fc.assert(
       fc.asyncProperty(fc.array(msgpackValue, { minLength: 1, maxLength: 10 }), async (values) => {
@@ -79,7 +79,7 @@ describe('msgpack (default codec)', () => {
     )
   })
 
-  it('replays Maps (keys of any type), Sets, BigInts, typed arrays and errors equal, also to late readers', async () => {
+  onlyWhere('syncAppend')('replays Maps (keys of any type), Sets, BigInts, typed arrays and errors equal, also to late readers', async () => {
     const bus = await newBus()
     const published = [
       { byId: new Map<unknown, string>([[{ id: 2 }, 'x']]) },
@@ -99,7 +99,7 @@ describe('msgpack (default codec)', () => {
     expect((got[0].value as { byId: Map<unknown, string> }).byId.get([...(got[0].value as { byId: Map<unknown, string> }).byId.keys()][0])).toBe('x')
   })
 
-  it('refuses at publish, with a CodecError, what it could not replay equal', async () => {
+  onlyWhere('syncRefusals')('refuses at publish, with a CodecError, what it could not replay equal', async () => {
     const bus = await newBus()
     class Point { constructor(readonly x = 1) {} }
     class Registry extends Map {}
@@ -185,7 +185,7 @@ describe('json codec', () => {
     expect(bus.stats().j.codec).toBe('json')
   })
 
-  it('property: any JSON value replays deep-equal', async () => {
+  onlyWhere('syncAppend')('property: any JSON value replays deep-equal', async () => {
     const bus = await newBus()
     bus.topic('j', { codec: 'json' })
     await fc.assert(
@@ -200,7 +200,7 @@ describe('json codec', () => {
     )
   })
 
-  it('a circular object or a BigInt is a CodecError and leaves the log as it was', async () => {
+  onlyWhere('syncRefusals')('a circular object or a BigInt is a CodecError and leaves the log as it was', async () => {
     const bus = await newBus()
     bus.topic('j', { codec: 'json' })
     const circular: Record<string, unknown> = {}
@@ -211,7 +211,7 @@ describe('json codec', () => {
     expect(bus.publish('j', 1).offset).toBe(0)
   })
 
-  it('a Symbol is a CodecError, not silently stored as undefined', async () => {
+  onlyWhere('liveStats')('a Symbol is a CodecError, not silently stored as undefined', async () => {
     const bus = await newBus()
     bus.topic('j', { codec: 'json' })
     expect(() => bus.publish('j', Symbol('s'))).toThrow(errors.CodecError)
@@ -239,7 +239,7 @@ describe('raw codec', () => {
     expect(bus.stats().r.codec).toBe('raw')
   })
 
-  it('a non-Uint8Array is a CodecError and leaves the log as it was', async () => {
+  onlyWhere('syncRefusals')('a non-Uint8Array is a CodecError and leaves the log as it was', async () => {
     const bus = await newBus()
     bus.topic('r', { codec: 'raw' })
     bus.publish('r', new Uint8Array([1]))
@@ -253,7 +253,7 @@ describe('raw codec', () => {
 })
 
 describe("ref codec (values stay objects in this thread)", () => {
-  it('replays the very objects that were published, with keys, headers and timestamps', async () => {
+  onlyWhere('plain')('replays the very objects that were published, with keys, headers and timestamps', async () => {
     const bus = await newBus({ shared: false }) // 'ref' is for one thread only
     bus.topic('r', { codec: 'ref', partitions: 2 })
     const values = [{ a: 1 }, [1, 2], new Map([[1, 2]]), 'text', 7, undefined]
@@ -269,7 +269,7 @@ describe("ref codec (values stay objects in this thread)", () => {
     }
   })
 
-  it('null is a tombstone; the log holds only frame headers', async () => {
+  onlyWhere('plain')('null is a tombstone; the log holds only frame headers', async () => {
     const bus = await newBus({ shared: false }) // 'ref' is for one thread only
     bus.topic('r', { codec: 'ref' })
     bus.publish('r', null)
@@ -278,7 +278,7 @@ describe("ref codec (values stay objects in this thread)", () => {
     expect(bus.stats().r.partitions[0].bytes).toBe(64) // two 32-byte frames, no value bytes
   })
 
-  it('keeps every record the log holds (thousands: the ring grows) and only those', async () => {
+  onlyWhere('plain')('keeps every record the log holds (thousands: the ring grows) and only those', async () => {
     const bus = await newBus({ shared: false }) // 'ref' is for one thread only
     bus.topic('r', { codec: 'ref', retention: { maxBytes: 200_000 } })
     const objects = Array.from({ length: 20_000 }, (_, i) => ({ i }))
@@ -291,7 +291,7 @@ describe("ref codec (values stay objects in this thread)", () => {
     for (const m of got) expect(m.value).toBe(objects[m.offset])
   })
 
-  it('a shared bus refuses it: its values could not reach other threads', async () => {
+  onlyWhere('syncRefusals')('a shared bus refuses it: its values could not reach other threads', async () => {
     const bus = await newBus({ shared: true })
     expect(() => bus.topic('r', { codec: 'ref' })).toThrow(errors.InvalidArgumentError)
     expect(bus.stats().r).toBeUndefined()
@@ -308,7 +308,7 @@ describe('custom codecs', () => {
     return codec
   }
 
-  it('encodes on publish and decodes on replay', async () => {
+  onlyWhere('customCodecs')('encodes on publish and decodes on replay', async () => {
     const bus = await newBus()
     const codec = upper()
     bus.topic('c', { codec: codec as Codec })
@@ -321,7 +321,7 @@ describe('custom codecs', () => {
     expect(bus.stats().c.codec).toBe('upper')
   })
 
-  it('an encode that throws is a CodecError with the cause; one that returns no bytes is a CodecError', async () => {
+  onlyWhere('customCodecs')('an encode that throws is a CodecError with the cause; one that returns no bytes is a CodecError', async () => {
     const bus = await newBus()
     const cause = new Error('nope')
     bus.topic('bad', { codec: { name: 'bad', encode: () => { throw cause }, decode: () => 1 } })
@@ -336,7 +336,7 @@ describe('custom codecs', () => {
     expect(bus.stats().nobytes.partitions[0].endOffset).toBe(0)
   })
 
-  it('a record the codec cannot decode is reported as a CodecError with its offset; the others are delivered', async () => {
+  onlyWhere('customCodecs')('a record the codec cannot decode is reported as a CodecError with its offset; the others are delivered', async () => {
     const bus = await newBus()
     bus.topic('c', {
       codec: {
@@ -366,7 +366,7 @@ describe('custom codecs', () => {
     expect(bus.stats()).toEqual({})
   })
 
-  it('the exported codecs work as custom codecs too', async () => {
+  onlyWhere('customCodecs')('the exported codecs work as custom codecs too', async () => {
     const bus = await newBus()
     bus.topic('j', { codec: jsonCodec })
     bus.topic('r', { codec: rawCodec as Codec })
@@ -381,7 +381,7 @@ describe('custom codecs', () => {
 })
 
 describe('same-thread delivery', () => {
-  it('subscribers that keep up receive the published object itself', async () => {
+  onlyWhere('sameObjects')('subscribers that keep up receive the published object itself', async () => {
     const bus = await newBus()
     bus.topic('j', { codec: 'json' })
     bus.topic('r', { codec: 'raw' })
@@ -405,7 +405,7 @@ describe('same-thread delivery', () => {
     expect(r[0].value).toBe(bytes)
   })
 
-  it('the published object is delivered even when published in a batch', async () => {
+  onlyWhere('sameObjects')('the published object is delivered even when published in a batch', async () => {
     const bus = await newBus()
     const got = collect(bus, 't')
     const objs = [{ n: 1 }, { n: 2 }]

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createBus, errors, manualClock, type Bus } from '../../src/index.js'
-import { SMALL, collect, replay, useBuses } from './helpers.js'
+import { collect, onlyWhere, replay, SMALL, useBuses } from './helpers.js'
 
 const newBus = useBuses()
 
@@ -80,7 +80,7 @@ describe('InvalidTopicError', () => {
     })
   }
 
-  it('accepts every legal character and exactly 249 characters', async () => {
+  onlyWhere('syncAppend')('accepts every legal character and exactly 249 characters', async () => {
     const bus = await newBus()
     for (const name of ['a'.repeat(249), 'A-z_0.9', '-', '_', 'a..b', '.hidden']) {
       expect(bus.publish(name, 1).offset, name).toBe(0)
@@ -114,7 +114,7 @@ describe('InvalidTopicError', () => {
 })
 
 describe('RecordTooLargeError', () => {
-  it('carries { size, max } and the topic; the log is unchanged and later publishes work', async () => {
+  onlyWhere('syncRefusals')('carries { size, max } and the topic; the log is unchanged and later publishes work', async () => {
     const bus = await newBus(SMALL)
     bus.topic('r', { codec: 'raw' })
     bus.publish('r', new Uint8Array(10))
@@ -133,7 +133,7 @@ describe('RecordTooLargeError', () => {
     expect(bus.publish('r', new Uint8Array([1])).offset).toBe(1)
   })
 
-  it('max is the real limit: the largest value that fits is just under it', async () => {
+  onlyWhere('syncRefusals')('max is the real limit: the largest value that fits is just under it', async () => {
     const bus = await newBus(SMALL)
     bus.topic('r', { codec: 'raw' })
     // binary search for the longest raw value the topic takes
@@ -160,7 +160,7 @@ describe('RecordTooLargeError', () => {
     expect(got[0].value).toEqual(fill)
   })
 
-  it('a topic byte cap lowers the limit; the same record fits an uncapped topic', async () => {
+  onlyWhere('syncRefusals')('a topic byte cap lowers the limit; the same record fits an uncapped topic', async () => {
     const bus = await newBus()
     bus.topic('capped', { codec: 'raw', retention: { maxBytes: 64 * 1024 } })
     bus.topic('free', { codec: 'raw' })
@@ -171,7 +171,7 @@ describe('RecordTooLargeError', () => {
     expect(bus.publish('free', value).offset).toBe(0)
   })
 
-  it('counts the key and headers too, and a batch with one oversized record appends nothing', async () => {
+  onlyWhere('syncRefusals')('counts the key and headers too, and a batch with one oversized record appends nothing', async () => {
     const bus = await newBus(SMALL)
     expect(() => bus.publish('t', 'v', { key: 'k'.repeat(5000) })).toThrow(errors.RecordTooLargeError)
     expect(() => bus.publish('t', 'v', { headers: { h: 'h'.repeat(5000) } })).toThrow(errors.RecordTooLargeError)
@@ -185,7 +185,7 @@ describe('RecordTooLargeError', () => {
 })
 
 describe('limits of the partition table and the topic directory', () => {
-  it('a topic with more partitions than are left fails clearly and takes none; a smaller one still fits', async () => {
+  onlyWhere('syncRefusals')('a topic with more partitions than are left fails clearly and takes none; a smaller one still fits', async () => {
     const bus = await newBus({ maxPartitions: 8, topicDefaults: { codec: 'json' } })
     bus.topic('a', { partitions: 3 })
     const e = thrown(() => bus.topic('big', { partitions: 6 })) as errors.InvalidArgumentError
@@ -200,7 +200,7 @@ describe('limits of the partition table and the topic directory', () => {
     expect(bus.stats().a.partitions).toHaveLength(3)
   })
 
-  it('a full topic directory says to raise maxTopics', async () => {
+  onlyWhere('syncRefusals')('a full topic directory says to raise maxTopics', async () => {
     const bus = await newBus({ maxTopics: 2, topicDefaults: { codec: 'json' } })
     bus.topic('a')
     bus.publish('b', 1)
@@ -215,7 +215,7 @@ describe('limits of the partition table and the topic directory', () => {
 })
 
 describe('a rejected publish to a topic that does not exist yet', () => {
-  it('creates no topic and emits no topic.created, whatever it was rejected for', async () => {
+  onlyWhere('syncRefusals')('creates no topic and emits no topic.created, whatever it was rejected for', async () => {
     const bus = await newBus({ ...SMALL, topicDefaults: { partitions: 2 } })
     const created: string[] = []
     bus.events.on('topic.created', (e) => created.push(e.topic))
@@ -243,7 +243,7 @@ describe('a rejected publish to a topic that does not exist yet', () => {
     expect(created).toEqual(['t'])
   })
 
-  it('a key too large for a segment is a RecordTooLargeError, not a complaint about the staging area', async () => {
+  onlyWhere('syncRefusals')('a key too large for a segment is a RecordTooLargeError, not a complaint about the staging area', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 3 })
     const e = thrown(() => bus.publish('t', 1, { key: 'k'.repeat(300_000) })) as errors.RecordTooLargeError
@@ -252,7 +252,7 @@ describe('a rejected publish to a topic that does not exist yet', () => {
     expect(e.max).toBeLessThan(300_000)
   })
 
-  it('a custom default codec encodes the first record once', async () => {
+  onlyWhere('customCodecs')('a custom default codec encodes the first record once', async () => {
     let encodes = 0
     const codec = { name: 'counted', encode: (v: unknown) => { encodes++; return new TextEncoder().encode(JSON.stringify(v)) }, decode: (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) }
     const bus = await newBus({ shared: false, topicDefaults: { codec } })
@@ -264,7 +264,7 @@ describe('a rejected publish to a topic that does not exist yet', () => {
 })
 
 describe('CodecError', () => {
-  it('for values msgpack cannot encode; the log is unchanged and later publishes still work', async () => {
+  onlyWhere('syncRefusals')('for values msgpack cannot encode; the log is unchanged and later publishes still work', async () => {
     const bus = await newBus()
     const got = collect(bus, 't')
     bus.publish('t', 'first')
@@ -286,7 +286,7 @@ describe('CodecError', () => {
     expect((await replay(bus, 't')).map((m) => m.value)).toEqual(['first', 'second'])
   })
 
-  it('for a non-Uint8Array on a raw topic', async () => {
+  onlyWhere('syncRefusals')('for a non-Uint8Array on a raw topic', async () => {
     const bus = await newBus()
     bus.topic('r', { codec: 'raw' })
     const e = thrown(() => bus.publish('r', 'text'))
@@ -333,7 +333,7 @@ describe('InvalidArgumentError', () => {
     bus.topic('t', { compact: false } as never) // says what the topic is anyway
   })
 
-  it('for bad topic options on an existing topic, keeping its configuration', async () => {
+  onlyWhere('liveStats')('for bad topic options on an existing topic, keeping its configuration', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 2 })
     expect(() => bus.topic('t', { partitions: 0 })).toThrow(errors.InvalidArgumentError)
@@ -341,7 +341,7 @@ describe('InvalidArgumentError', () => {
     expect(bus.stats().t.partitions).toHaveLength(2)
   })
 
-  it('for bad subscribe options, leaving no reader behind', async () => {
+  onlyWhere('liveStats')('for bad subscribe options, leaving no reader behind', async () => {
     const bus = await newBus()
     bus.topic('t')
     const bad: unknown[] = [
@@ -367,7 +367,7 @@ describe('InvalidArgumentError', () => {
     expect(() => bus.subscribe('t', () => {}).commit()).toThrow(errors.InvalidArgumentError)
   })
 
-  it('for bad publish options; nothing is appended', async () => {
+  onlyWhere('syncRefusals')('for bad publish options; nothing is appended', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 2 })
     const bad: unknown[] = [

@@ -1,24 +1,31 @@
 // Shared helpers for the bus tests: every bus a test creates is closed after it, and a few
 // small tools (collecting subscribers, Kafka's murmur2 as a reference, deferred promises).
 import { afterEach } from 'vitest'
-import { createBus, type Bus, type BusOptions, type Message, type SubscribeOptions, type TopicMap } from '../../src/index.js'
+import { attachBus, createBus, type Bus, type BusOptions, type Message, type SubscribeOptions, type TopicMap } from '../../src/index.js'
+import { SHARED, TRANSPORT } from './transports.js'
+
+export { SHARED, TRANSPORT, can, onlyWhere } from './transports.js'
 
 /**
- * The bus suite is the conformance suite of the transports: it runs once on a plain bus and once
- * (vitest project 'bus-shared', RINGBUS_SHARED=1) on a bus whose core is in shared memory.
+ * Registers an afterEach in the calling file that closes every bus made with the returned
+ * factory. The factory gives the bus of the transport this run is for (see transports.ts): the
+ * creating thread's own bus, or a bus attached to it the way a worker attaches.
  */
-export const SHARED = process.env.RINGBUS_SHARED === '1'
-
-/** Registers an afterEach in the calling file that closes every bus made with the returned factory. */
 export function useBuses(): <T extends TopicMap = TopicMap>(options?: BusOptions) => Promise<Bus<T>> {
-  const open: Array<Bus<any>> = []
+  const open: Array<{ close(): Promise<void> }> = []
   afterEach(async () => {
     for (const bus of open.splice(0)) await bus.close()
   })
   return async <T extends TopicMap = TopicMap>(options?: BusOptions) => {
-    const bus = await createBus<T>({ shared: SHARED, ...options })
-    open.push(bus)
-    return bus
+    const attached = TRANSPORT === 'worker-shared' || TRANSPORT === 'worker-copy'
+    const owner = await createBus<T>({ shared: SHARED, ...options, ...(TRANSPORT === 'worker-shared' ? { shared: true } : {}) })
+    open.unshift(owner)
+    if (!attached) return owner
+    const handle = owner.handle({ transport: TRANSPORT === 'worker-copy' ? 'copy' : 'shared' })
+    const bus = await attachBus<T>(handle, { clock: options?.clock, topicDefaults: options?.topicDefaults, codecs: options?.codecs })
+    open.unshift(bus)
+    // the suite is written against the bus API both transports share
+    return bus as Bus<T>
   }
 }
 

@@ -3,9 +3,9 @@
 // works, and then what it appended replays equal from a fresh reader, or throws a typed error
 // and leaves the log as it was: the same topics, the same end offsets, no 'topic.created'.
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { errors, manualClock, type Bus, type RecordMetadata } from '../../src/index.js'
-import { useBuses } from './helpers.js'
+import { onlyWhere, useBuses } from './helpers.js'
 
 const newBus = useBuses()
 
@@ -180,7 +180,7 @@ async function run(bus: Bus, s: Step): Promise<void> {
 }
 
 describe('any input to the public API', () => {
-  it('either works and replays equal, or throws a typed error and leaves the log as it was', async () => {
+  onlyWhere('syncAppend')('either works and replays equal, or throws a typed error and leaves the log as it was', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
         const bus = await newBus({ maxBytes: 1 << 20, segmentBytes: 8192, clock: manualClock(1_000) })

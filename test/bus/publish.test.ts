@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
 import { errors, manualClock } from '../../src/index.js'
-import { SMALL, collect, kafkaPartition, murmur2, replay, useBuses, utf8 } from './helpers.js'
+import { collect, kafkaPartition, murmur2, onlyWhere, replay, SMALL, useBuses, utf8 } from './helpers.js'
 
 const newBus = useBuses()
 
@@ -14,7 +14,7 @@ const javaMurmur2: Record<string, number> = {
 }
 
 describe('publish', () => {
-  it('returns { topic, partition, offset, timestamp } with offsets counting up from 0', async () => {
+  onlyWhere('syncAppend')('returns { topic, partition, offset, timestamp } with offsets counting up from 0', async () => {
     const clock = manualClock(1_000)
     const bus = await newBus({ clock })
     expect(bus.publish('a', 1)).toEqual({ topic: 'a', partition: 0, offset: 0, timestamp: 1_000 })
@@ -24,7 +24,7 @@ describe('publish', () => {
     expect(bus.publish('a', 4, { timestamp: 42 })).toEqual({ topic: 'a', partition: 0, offset: 2, timestamp: 42 })
   })
 
-  it('appends synchronously: the record is replayable as soon as publish returns', async () => {
+  onlyWhere('liveStats')('appends synchronously: the record is replayable as soon as publish returns', async () => {
     const bus = await newBus()
     bus.publish('a', 'x')
     expect(bus.stats().a.partitions[0].endOffset).toBe(1)
@@ -32,7 +32,7 @@ describe('publish', () => {
     expect(got.map((m) => m.value)).toEqual(['x'])
   })
 
-  it('auto-creates a topic with defaults on first publish and reports topic.created once', async () => {
+  onlyWhere('lifecycleEvents')('auto-creates a topic with defaults on first publish and reports topic.created once', async () => {
     const bus = await newBus()
     const created: unknown[] = []
     bus.events.on('topic.created', (e) => created.push(e))
@@ -46,7 +46,7 @@ describe('publish', () => {
     expect(s.published).toBe(2)
   })
 
-  it('uses topicDefaults for auto-created topics', async () => {
+  onlyWhere('liveStats')('uses topicDefaults for auto-created topics', async () => {
     const bus = await newBus({ topicDefaults: { partitions: 3, codec: 'json' } })
     bus.publish('t', { a: 1 })
     expect(bus.stats().t.partitions).toHaveLength(3)
@@ -77,7 +77,7 @@ describe('publish', () => {
 })
 
 describe('publishBatch', () => {
-  it('returns one record metadata per record, in order, with consecutive offsets', async () => {
+  onlyWhere('syncAppend')('returns one record metadata per record, in order, with consecutive offsets', async () => {
     const clock = manualClock(50)
     const bus = await newBus({ clock })
     bus.publish('a', 0)
@@ -90,13 +90,13 @@ describe('publishBatch', () => {
     expect((await replay(bus, 'a')).map((m) => m.value)).toEqual([0, 1, 2, 3])
   })
 
-  it('an empty batch appends nothing', async () => {
+  onlyWhere('liveStats')('an empty batch appends nothing', async () => {
     const bus = await newBus()
     expect(bus.publishBatch('a', [])).toEqual([])
     expect(bus.stats().a.partitions[0].endOffset).toBe(0)
   })
 
-  it('partitions each record by its own key or partition', async () => {
+  onlyWhere('syncAppend')('partitions each record by its own key or partition', async () => {
     const bus = await newBus()
     bus.topic('p', { partitions: 5 })
     const keys = ['alpha', 'beta', 'gamma', 'delta', 'epsilon']
@@ -104,7 +104,7 @@ describe('publishBatch', () => {
     expect(recs.map((r) => r.partition)).toEqual([...keys.map((k) => kafkaPartition(k, 5)), 4])
   })
 
-  it('a batch larger than one segment goes in whole, in order', async () => {
+  onlyWhere('syncAppend')('a batch larger than one segment goes in whole, in order', async () => {
     const bus = await newBus(SMALL)
     const records = Array.from({ length: 1000 }, (_, i) => ({ value: { i, pad: 'p'.repeat(40) } }))
     const recs = bus.publishBatch('big', records)
@@ -113,7 +113,7 @@ describe('publishBatch', () => {
     expect(got.map((m) => (m.value as { i: number }).i)).toEqual(records.map((_, i) => i))
   })
 
-  it('a bad record rejects the whole batch and appends nothing', async () => {
+  onlyWhere('syncRefusals')('a bad record rejects the whole batch and appends nothing', async () => {
     const bus = await newBus()
     bus.publish('a', 'before')
     const circular: Record<string, unknown> = {}
@@ -132,7 +132,7 @@ describe('publishBatch', () => {
 describe('emit', () => {
   type Topics = { tick: undefined; n: number }
 
-  it('publishes without options and returns whether a same-thread reader exists', async () => {
+  onlyWhere('syncAppend')('publishes without options and returns whether a same-thread reader exists', async () => {
     const bus = await newBus<Topics>()
     expect(bus.emit('n', 1)).toBe(false)
     const values: unknown[] = []
@@ -160,13 +160,13 @@ describe('emit', () => {
 })
 
 describe('bus.topic() declarations', () => {
-  it('returns the name and partition count', async () => {
+  onlyWhere('liveStats')('returns the name and partition count', async () => {
     const bus = await newBus()
     expect(bus.topic('t', { partitions: 3 })).toEqual({ name: 't', partitions: 3 })
     expect(bus.stats().t.partitions.map((p) => p.partition)).toEqual([0, 1, 2])
   })
 
-  it('declaring twice with the same options is a no-op', async () => {
+  onlyWhere('lifecycleEvents')('declaring twice with the same options is a no-op', async () => {
     const bus = await newBus({ clock: manualClock() })
     const options = { partitions: 2, retention: { maxBytes: 64 * 1024, maxAgeMs: 60_000 }, onFull: 'evict', codec: 'json' } as const
     const created: unknown[] = []
@@ -182,7 +182,7 @@ describe('bus.topic() declarations', () => {
     expect(bus.publish('t', 'c', { partition: 0 }).offset).toBe(1)
   })
 
-  it('declaring an auto-created topic with the default codec spelled out is a no-op', async () => {
+  onlyWhere('liveStats')('declaring an auto-created topic with the default codec spelled out is a no-op', async () => {
     const bus = await newBus()
     bus.publish('t', 1)
     expect(() => bus.topic('t', { codec: 'msgpack' })).not.toThrow()
@@ -190,7 +190,7 @@ describe('bus.topic() declarations', () => {
     expect(bus.stats().t.partitions[0].endOffset).toBe(1)
   })
 
-  it('grows partitions, keeping the records already in the old ones', async () => {
+  onlyWhere('liveStats')('grows partitions, keeping the records already in the old ones', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 1 })
     bus.publish('t', 'old')
@@ -213,7 +213,7 @@ describe('bus.topic() declarations', () => {
     expect(got.sub.assignments()).toEqual(expect.arrayContaining([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }, { topic: 't', partition: 2 }]))
   })
 
-  it('shrinking partitions throws InvalidArgumentError and changes nothing', async () => {
+  onlyWhere('syncRefusals')('shrinking partitions throws InvalidArgumentError and changes nothing', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 3 })
     expect(() => bus.topic('t', { partitions: 2 })).toThrow(errors.InvalidArgumentError)
@@ -221,7 +221,7 @@ describe('bus.topic() declarations', () => {
     expect(bus.publish('t', 1, { partition: 2 }).partition).toBe(2)
   })
 
-  it('changing the codec throws InvalidArgumentError and keeps the old one', async () => {
+  onlyWhere('syncRefusals')('changing the codec throws InvalidArgumentError and keeps the old one', async () => {
     const bus = await newBus()
     bus.publish('t', { a: 1 })
     expect(() => bus.topic('t', { codec: 'json' })).toThrow(errors.InvalidArgumentError)
@@ -233,7 +233,7 @@ describe('bus.topic() declarations', () => {
     expect((await replay(bus, 't')).map((m) => m.value)).toEqual([{ a: 1 }])
   })
 
-  it('a custom codec may be declared again with the same object, not another one', async () => {
+  onlyWhere('customCodecs')('a custom codec may be declared again with the same object, not another one', async () => {
     const bus = await newBus()
     const mk = () => ({ name: 'upper', encode: (v: unknown) => utf8(String(v)), decode: (b: Uint8Array) => new TextDecoder().decode(b) })
     const codec = mk()
@@ -254,7 +254,7 @@ describe('partitioning', () => {
     for (const [key, hash] of Object.entries(javaMurmur2)) expect(murmur2(utf8(key)), key).toBe(hash)
   })
 
-  it("puts a key where Kafka's Java client would: (murmur2 & 0x7fffffff) % n", async () => {
+  onlyWhere('syncAppend')("puts a key where Kafka's Java client would: (murmur2 & 0x7fffffff) % n", async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 7 })
     expect(bus.publish('t', 'v', { key: '0' }).partition).toBe((971027396 & 0x7fffffff) % 7)
@@ -263,7 +263,7 @@ describe('partitioning', () => {
     }
   })
 
-  it('a string key and its UTF-8 bytes go to the same partition, every time', async () => {
+  onlyWhere('syncAppend')('a string key and its UTF-8 bytes go to the same partition, every time', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 13 })
     for (const key of ['user-1', 'üñíçødé', '🎉', '']) {
@@ -274,7 +274,7 @@ describe('partitioning', () => {
     }
   })
 
-  it('property: any key lands on (murmur2(utf8(key)) & 0x7fffffff) % n', async () => {
+  onlyWhere('syncAppend')('property: any key lands on (murmur2(utf8(key)) & 0x7fffffff) % n', async () => {
     const bus = await newBus()
     const counts = [1, 2, 3, 7, 16, 31]
     for (const n of counts) bus.topic(`p${n}`, { partitions: n })
@@ -286,7 +286,7 @@ describe('partitioning', () => {
     )
   })
 
-  it('hashes a key once per record: the same hash picks the partition and goes into the frame', async () => {
+  onlyWhere('core')('hashes a key once per record: the same hash picks the partition and goes into the frame', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 4 })
     const hash = vi.spyOn(bus.core, 'murmur2')
@@ -296,7 +296,7 @@ describe('partitioning', () => {
     expect(bus.publish('t', 4, { key: 'k' }).partition).toBe(kafkaPartition('k', 4))
   })
 
-  it('without key or partition goes round-robin over the partitions', async () => {
+  onlyWhere('syncAppend')('without key or partition goes round-robin over the partitions', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 3 })
     const parts = Array.from({ length: 9 }, (_, i) => bus.publish('t', i).partition)
@@ -304,7 +304,7 @@ describe('partitioning', () => {
     expect(bus.stats().t.partitions.map((p) => p.endOffset)).toEqual([3, 3, 3])
   })
 
-  it('property: order is kept within every partition', async () => {
+  onlyWhere('syncAppend')('property: order is kept within every partition', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 5 }),

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { errors, manualClock, type RecordMetadata, type SkippedEvent } from '../../src/index.js'
-import { SMALL, collect, replay, useBuses } from './helpers.js'
+import { collect, onlyWhere, replay, SMALL, useBuses } from './helpers.js'
 
 const newBus = useBuses()
 const pad = (i: number) => ({ i, pad: 'x'.repeat(80) })
@@ -9,7 +9,7 @@ const ids = (values: unknown[]) => values.map((v) => (v as { i: number }).i)
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
 
 describe('byte retention (evict)', () => {
-  it('evicts the oldest records and never holds more than retention.maxBytes per partition', async () => {
+  onlyWhere('liveStats')('evicts the oldest records and never holds more than retention.maxBytes per partition', async () => {
     const bus = await newBus(SMALL)
     bus.topic('t', { retention: { maxBytes: 8192 } })
     for (let i = 0; i < 500; i++) {
@@ -26,7 +26,7 @@ describe('byte retention (evict)', () => {
     expect(ids(got.map((m) => m.value))).toEqual(range(p.startOffset, 500))
   })
 
-  it('property: the log holds exactly the offsets [start, end) and each one is the record published there', async () => {
+  onlyWhere('syncAppend')('property: the log holds exactly the offsets [start, end) and each one is the record published there', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(4096, 8192, 10_000, 20_000),
@@ -49,7 +49,7 @@ describe('byte retention (evict)', () => {
     )
   })
 
-  it('a topic without a byte cap recycles its own oldest segments when the whole log is full', async () => {
+  onlyWhere('liveStats')('a topic without a byte cap recycles its own oldest segments when the whole log is full', async () => {
     const bus = await newBus(SMALL)
     for (let i = 0; i < 4000; i++) bus.publish('big', pad(i)) // about 4x the log
     const p = bus.stats().big.partitions[0]
@@ -60,7 +60,7 @@ describe('byte retention (evict)', () => {
     expect(bus.publish('other', 1).offset).toBe(0)
   })
 
-  it('offsets are never reused after eviction', async () => {
+  onlyWhere('syncAppend')('offsets are never reused after eviction', async () => {
     const bus = await newBus(SMALL)
     bus.topic('t', { retention: { maxBytes: 4096 } })
     const offsets = Array.from({ length: 300 }, (_, i) => bus.publish('t', pad(i)).offset)
@@ -87,14 +87,14 @@ describe('readers that fall behind', () => {
     return { bus, got, skipped, start }
   }
 
-  it("get a 'skipped' event and continue from the log start (default when from is not 'latest')", async () => {
+  onlyWhere('syncAppend')("get a 'skipped' event and continue from the log start (default when from is not 'latest')", async () => {
     const { bus, got, skipped, start } = await behind({ from: 'earliest' })
     expect(skipped).toEqual([{ topic: 't', partition: 0, from: 1, to: start, count: start - 1 }])
     expect(got.map((m) => m.offset)).toEqual([0, ...range(start, 400)])
     expect(bus.stats().t.skipped).toBe(start - 1)
   })
 
-  it("with reset: 'latest' jump to the end and report everything they missed", async () => {
+  onlyWhere('syncAppend')("with reset: 'latest' jump to the end and report everything they missed", async () => {
     const { bus, got, skipped } = await behind({ from: 'earliest', reset: 'latest' })
     expect(skipped).toEqual([{ topic: 't', partition: 0, from: 1, to: 400, count: 399 }])
     expect(got.map((m) => m.offset)).toEqual([0])
@@ -104,14 +104,14 @@ describe('readers that fall behind', () => {
     expect(got.map((m) => m.offset)).toEqual([0, 400])
   })
 
-  it("from 'latest' (the default) resets to latest by default", async () => {
+  onlyWhere('syncAppend')("from 'latest' (the default) resets to latest by default", async () => {
     const { bus, got, skipped } = await behind(undefined)
     expect(skipped).toEqual([{ topic: 't', partition: 0, from: 1, to: 400, count: 399 }])
     expect(got.map((m) => m.offset)).toEqual([0])
     expect(bus.stats().t.skipped).toBe(399)
   })
 
-  it("from 'latest' with reset: 'earliest' continues from the log start", async () => {
+  onlyWhere('syncAppend')("from 'latest' with reset: 'earliest' continues from the log start", async () => {
     const { got, skipped, start } = await behind({ from: 'latest', reset: 'earliest' })
     expect(skipped).toEqual([{ topic: 't', partition: 0, from: 1, to: start, count: start - 1 }])
     expect(got.map((m) => m.offset)).toEqual([0, ...range(start, 400)])
@@ -154,7 +154,7 @@ describe("onFull: 'reject'", () => {
     return { accepted, error }
   }
 
-  it('throws a retriable BackPressureError with topic and partition, and keeps every accepted record', async () => {
+  onlyWhere('syncRefusals')('throws a retriable BackPressureError with topic and partition, and keeps every accepted record', async () => {
     const bus = await newBus(SMALL)
     bus.topic('t', { retention: { maxBytes: 8192 }, onFull: 'reject' })
     const { accepted, error } = fill(bus, 't')
@@ -175,7 +175,7 @@ describe("onFull: 'reject'", () => {
     expect(ids(got.map((m) => m.value))).toEqual(accepted.map((r) => r.i))
   })
 
-  it('reports the partition that is full', async () => {
+  onlyWhere('syncRefusals')('reports the partition that is full', async () => {
     const bus = await newBus(SMALL)
     bus.topic('t', { partitions: 3, retention: { maxBytes: 4096 }, onFull: 'reject' })
     let error: unknown
@@ -187,7 +187,7 @@ describe("onFull: 'reject'", () => {
     expect(bus.publish('t', 'fine', { partition: 0 }).offset).toBe(0)
   })
 
-  it('publishBatch keeps the records that went in and says which', async () => {
+  onlyWhere('syncRefusals')('publishBatch keeps the records that went in and says which', async () => {
     const bus = await newBus(SMALL)
     bus.topic('t', { retention: { maxBytes: 8192 }, onFull: 'reject' })
     let error: unknown
@@ -203,7 +203,7 @@ describe("onFull: 'reject'", () => {
     expect(ids(got.map((m) => m.value))).toEqual(range(0, accepted.length))
   })
 
-  it('without a byte cap it throws once the whole log is full, keeping what it accepted', async () => {
+  onlyWhere('syncRefusals')('without a byte cap it throws once the whole log is full, keeping what it accepted', async () => {
     const bus = await newBus(SMALL)
     bus.topic('t', { onFull: 'reject' })
     const { accepted, error } = fill(bus, 't')
@@ -213,7 +213,7 @@ describe("onFull: 'reject'", () => {
     expect(ids(got.map((m) => m.value))).toEqual(accepted.map((r) => r.i))
   })
 
-  it('a reader never loses records of a rejecting topic', async () => {
+  onlyWhere('syncRefusals')('a reader never loses records of a rejecting topic', async () => {
     const bus = await newBus(SMALL)
     bus.topic('t', { retention: { maxBytes: 8192 }, onFull: 'reject' })
     const skipped: SkippedEvent[] = []
@@ -227,7 +227,7 @@ describe("onFull: 'reject'", () => {
     expect(got.map((m) => m.offset)).toEqual(accepted.map((r) => r.offset))
   })
 
-  it('accepts records again once age retention freed space', async () => {
+  onlyWhere('syncRefusals')('accepts records again once age retention freed space', async () => {
     const clock = manualClock(0)
     const bus = await newBus({ ...SMALL, clock })
     bus.topic('t', { retention: { maxBytes: 8192, maxAgeMs: 1000 }, onFull: 'reject' })
@@ -239,7 +239,7 @@ describe("onFull: 'reject'", () => {
 })
 
 describe('pool pressure', () => {
-  it("'reject' topics are never evicted to make room for other topics", async () => {
+  onlyWhere('liveStats')("'reject' topics are never evicted to make room for other topics", async () => {
     const bus = await newBus(SMALL)
     bus.topic('keep', { onFull: 'reject' })
     for (let i = 0; i < 200; i++) bus.publish('keep', pad(i))
@@ -248,7 +248,7 @@ describe('pool pressure', () => {
     expect(ids((await replay(bus, 'keep')).map((m) => m.value))).toEqual(range(0, 200))
   })
 
-  it("'reject' topics keep their records when many evictable topics compete for the pool", async () => {
+  onlyWhere('liveStats')("'reject' topics keep their records when many evictable topics compete for the pool", async () => {
     const bus = await newBus(SMALL)
     bus.topic('keep', { onFull: 'reject' })
     bus.publish('keep', 'precious')
@@ -258,7 +258,7 @@ describe('pool pressure', () => {
     expect((await replay(bus, 'keep')).map((m) => m.value)).toEqual(['precious'])
   })
 
-  it("a 'reject' topic below its own cap gets room from evictable topics when the pool is full", async () => {
+  onlyWhere('liveStats')("a 'reject' topic below its own cap gets room from evictable topics when the pool is full", async () => {
     const bus = await newBus(SMALL)
     bus.topic('r', { onFull: 'reject', retention: { maxBytes: 16 * 1024 } })
     for (let i = 0; i < 4000; i++) bus.publish('flood', pad(i)) // fills the whole pool
@@ -270,7 +270,7 @@ describe('pool pressure', () => {
 })
 
 describe('age retention (manualClock)', () => {
-  it('removes records older than retention.maxAgeMs as time passes', async () => {
+  onlyWhere('liveStats')('removes records older than retention.maxAgeMs as time passes', async () => {
     const clock = manualClock(0)
     const bus = await newBus({ ...SMALL, clock })
     bus.topic('t', { retention: { maxAgeMs: 1000 } })
@@ -289,7 +289,7 @@ describe('age retention (manualClock)', () => {
     expect((await replay(bus, 't')).map((m) => m.value)).toEqual([4])
   })
 
-  it('keeps every record younger than the limit', async () => {
+  onlyWhere('syncAppend')('keeps every record younger than the limit', async () => {
     const clock = manualClock(10_000)
     const bus = await newBus({ ...SMALL, clock })
     bus.topic('t', { retention: { maxAgeMs: 60_000 } })
@@ -306,7 +306,7 @@ describe('age retention (manualClock)', () => {
     for (const m of got) expect(m.value).toEqual(pad(m.offset))
   })
 
-  it('a reader behind age retention is told what it skipped', async () => {
+  onlyWhere('syncAppend')('a reader behind age retention is told what it skipped', async () => {
     const clock = manualClock(0)
     const bus = await newBus({ ...SMALL, clock })
     bus.topic('t', { retention: { maxAgeMs: 1000 } })
@@ -335,7 +335,7 @@ describe('age retention (manualClock)', () => {
 })
 
 describe('capacity', () => {
-  it('every topic the bus accepts can hold a record (100 small topics on a default bus)', async () => {
+  onlyWhere('liveStats')('every topic the bus accepts can hold a record (100 small topics on a default bus)', async () => {
     const bus = await newBus()
     for (let i = 0; i < 100; i++) bus.publish(`topic-${i}`, { i })
     for (let i = 0; i < 100; i++) expect(bus.stats()[`topic-${i}`].partitions[0].endOffset).toBe(1)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { manualClock } from '../../src/index.js'
-import { SMALL, collect, deferred, replay, turns, useBuses } from './helpers.js'
+import { collect, deferred, onlyWhere, replay, SMALL, turns, useBuses } from './helpers.js'
 
 const newBus = useBuses()
 
@@ -24,7 +24,7 @@ describe('stats()', () => {
     expect(Array.isArray(s.a.partitions)).toBe(true)
   })
 
-  it('is JSON-serialisable at creation time too (no NaN or Infinity rates)', async () => {
+  onlyWhere('liveStats')('is JSON-serialisable at creation time too (no NaN or Infinity rates)', async () => {
     const bus = await newBus({ clock: manualClock(0) })
     bus.topic('t')
     bus.publish('t', 1)
@@ -33,7 +33,7 @@ describe('stats()', () => {
     expect(Number.isFinite(s.t.publishRate)).toBe(true)
   })
 
-  it('has per-partition startOffset, endOffset, bytes, segments and evicted', async () => {
+  onlyWhere('liveStats')('has per-partition startOffset, endOffset, bytes, segments and evicted', async () => {
     const bus = await newBus(SMALL)
     bus.topic('t', { partitions: 2, retention: { maxBytes: 4096 } })
     bus.topic('empty', { partitions: 2 })
@@ -53,7 +53,7 @@ describe('stats()', () => {
     for (const p of bus.stats().empty.partitions) expect(p).toMatchObject({ startOffset: 0, endOffset: 0, bytes: 0, evicted: 0 })
   })
 
-  it('counts published, delivered and readers', async () => {
+  onlyWhere('liveStats')('counts published, delivered and readers', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 2 })
     expect(bus.stats().t).toMatchObject({ codec: 'msgpack', published: 0, delivered: 0, skipped: 0, readers: 0 })
@@ -76,7 +76,7 @@ describe('stats()', () => {
     expect(bus.stats().t.published).toBe(4)
   })
 
-  it('rates are per second of the bus clock since the topic was created', async () => {
+  onlyWhere('liveStats')('rates are per second of the bus clock since the topic was created', async () => {
     const clock = manualClock(1_000)
     const bus = await newBus({ clock })
     bus.topic('t')
@@ -88,7 +88,7 @@ describe('stats()', () => {
     expect(bus.stats().t.deliverRate).toBe(5)
   })
 
-  it('returns a fresh snapshot that callers may change freely', async () => {
+  onlyWhere('liveStats')('returns a fresh snapshot that callers may change freely', async () => {
     const bus = await newBus()
     bus.publish('t', 1)
     const s = bus.stats()
@@ -103,7 +103,7 @@ describe('stats()', () => {
 describe('topics named like members of Object.prototype', () => {
   const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']
 
-  it('publish, subscribe, replay and stats treat them as any other name', async () => {
+  onlyWhere('syncAppend')('publish, subscribe, replay and stats treat them as any other name', async () => {
     const bus = await newBus()
     const live = names.map((name) => collect(bus, name))
     const wildcard = collect(bus, '#')

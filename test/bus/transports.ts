@@ -1,0 +1,42 @@
+// The transports the bus behaviour suite runs on (one vitest project each, RINGBUS_TRANSPORT),
+// and, in one place, what a transport cannot do and why. A test that needs such a thing says so
+// with onlyWhere(need) and is skipped, with the reason in its name, where it cannot apply.
+//
+// The worker transports run the worker's side of the bus in the test's own thread: attachBus()
+// with a handle of the creating bus, over shared memory or over the copying transport's port.
+// That is the code a worker runs; the thread boundary itself (wake-ups, crashes) is tested in
+// test/worker and test/torture.
+import { it } from 'vitest'
+
+export type Transport = 'plain' | 'shared' | 'worker-shared' | 'worker-copy'
+export const TRANSPORT = (process.env.RINGBUS_TRANSPORT ?? 'plain') as Transport
+
+/** The log is in shared memory. */
+export const SHARED = TRANSPORT === 'shared' || TRANSPORT === 'worker-shared'
+
+const ALL: Transport[] = ['plain', 'shared', 'worker-shared', 'worker-copy']
+const but = (...not: Transport[]): Transport[] => ALL.filter((t) => !not.includes(t))
+
+/** What a test may need that not every transport has. */
+const NEEDS = {
+  syncAppend: { on: but('worker-copy'), why: 'a copying worker\'s records are appended by the creating thread at the end of the turn: publish returns offset -1, and what needs the record in the log at once (its offset, stats, clock-driven retention) sees it later' },
+  syncRefusals: { on: but('worker-copy'), why: 'what only the log can refuse (its codec, its partitions, a full topic, the directory) is refused in the creating thread later and reported on bus.events' },
+  liveStats: { on: but('worker-copy'), why: "a copying worker's stats() is the creating thread's as of its last answer" },
+  sameObjects: { on: but('worker-copy'), why: 'a copying worker receives copies, never the published objects themselves' },
+  customCodecs: { on: but('worker-copy'), why: 'a custom codec cannot cross threads: it is declared where the bus was created' },
+  assignments: { on: but('worker-copy'), why: "a copying worker's assignments() lists what the creating thread reported at subscribe and what was delivered since" },
+  lifecycleEvents: { on: but('worker-copy'), why: "a copying worker's bus.events has 'error' and 'skipped' only" },
+  core: { on: but('worker-copy'), why: "it reaches into the bus's core, and a copying worker has none" },
+  plain: { on: ['plain'], why: "it needs a plain, unshared core (codec 'ref', decoding in place)" },
+  shared: { on: ['shared', 'worker-shared'], why: 'it needs the log in shared memory' },
+} satisfies Record<string, { on: Transport[]; why: string }>
+
+export type Need = keyof typeof NEEDS
+
+export const can = (need: Need): boolean => (NEEDS[need].on as Transport[]).includes(TRANSPORT)
+
+/** `it` where this transport has `need`; elsewhere a skipped test whose name says why. */
+export function onlyWhere(need: Need): (name: string, fn: () => unknown, timeout?: number) => void {
+  if (can(need)) return (name, fn, timeout) => it(name, fn, timeout)
+  return (name, fn, timeout) => it.skipIf(true)(`${name} [not on ${TRANSPORT}: ${NEEDS[need].why}]`, fn, timeout)
+}
