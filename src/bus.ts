@@ -163,12 +163,6 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     return this.delivery.idle()
   }
 
-  protected report(error: unknown, where: { topic: string; partition: number; offset: number }): void {
-    const event = { error, topic: where.topic, partition: where.partition, offset: where.offset }
-    if (this.events.listenerCount('error') > 0) this.events.emit('error', event)
-    else console.error(`ringbus: handler failed on ${where.topic}/${where.partition}@${where.offset} (listen on bus.events 'error' to handle this)`, error)
-  }
-
   stats(): Record<string, TopicStats> {
     this.assertOpen()
     return this.recorder.snapshot(this.topics.values(), this.clock.now())

@@ -75,7 +75,11 @@ const NIL = new Uint8Array([0xc0])
  * shared-structures.ts.)
  */
 export function msgpackCodec(): Codec {
-  const packr = new Packr({ ...FAITHFUL_MSGPACK, structures: [] })
+  return packrCodec(new Packr({ ...FAITHFUL_MSGPACK, structures: [] }))
+}
+
+/** The msgpack codec over a configured Packr (its own structures, or the log's on a shared bus). */
+export function packrCodec(packr: Packr): Codec {
   return {
     name: 'msgpack',
     encode: (value) => packr.pack(value),

@@ -4,10 +4,10 @@
 // that meets an unknown id reloads the table (msgpackr's getStructures); one that learns a new
 // shape saves the table under a lock in the topic directory, and only if nobody saved a newer one
 // since it loaded (msgpackr's isCompatible), the same protocol lmdb-js uses across processes.
-import { Packr, RESET_BUFFER_MODE } from 'msgpackr'
+import { Packr } from 'msgpackr'
 import { INTERNAL_PREFIX } from '../core/directory.js'
 import type { LogCore } from '../core/log.js'
-import { FAITHFUL_MSGPACK, type Codec } from './codecs.js'
+import { FAITHFUL_MSGPACK, packrCodec, type Codec } from './codecs.js'
 
 export { INTERNAL_PREFIX } // the topic registry skips internal topics by it
 const plain = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true })
@@ -57,11 +57,5 @@ export function sharedMsgpackCodec(core: LogCore, topic: number): Codec {
     getStructures: () => store.load(),
     saveStructures: (structures: unknown[], isCompatible: (existing: unknown[] | undefined) => boolean) => store.save(structures, isCompatible),
   } as unknown as ConstructorParameters<typeof Packr>[0])
-  return {
-    name: 'msgpack',
-    encode: (value) => packr.pack(value),
-    encodeTransient: (value) => packr.pack(value, RESET_BUFFER_MODE),
-    decode: (bytes) => packr.unpack(bytes),
-    decodeRange: (source, start, end) => packr.unpack(source, { start, end }),
-  }
+  return packrCodec(packr)
 }

@@ -4,7 +4,8 @@
 import { asyncDispose, dispose } from '../dispose.js'
 import { InvalidArgumentError } from '../errors.js'
 import type { Delivered } from '../topic/topic.js'
-import type { Matching, Message, SeekTarget, Subscribable, SubscribeOptions, TopicMap } from '../types.js'
+import type { EventEmitter } from 'eventemitter3'
+import type { BusEvents, Matching, Message, SeekTarget, Subscribable, SubscribeOptions, TopicMap } from '../types.js'
 import { consumeReader } from './consume.js'
 import type { ReaderOptions } from './reader.js'
 
@@ -200,7 +201,15 @@ export abstract class ReadingSurface<T extends TopicMap> implements ReadingApi<T
 
   protected abstract openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): ReaderLike
 
-  protected abstract report(error: unknown, where: { topic: string; partition: number; offset: number }): void
+  /** Lifecycle events: a failure is reported here as 'error'. */
+  abstract readonly events: EventEmitter<BusEvents>
+
+  /** A handler (or a record) failed: 'error' on events, or the console when nobody listens. */
+  report(error: unknown, where: { topic: string; partition: number; offset: number }): void {
+    const event = { error, topic: where.topic, partition: where.partition, offset: where.offset }
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', event)
+    else console.error(`ringbus: failed on ${where.topic}/${where.partition}@${where.offset} (listen on bus.events 'error' to handle this)`, error)
+  }
 
   subscribe<P extends Subscribable<T>>(target: P, handler: (message: Message<T, Matching<T, P>>) => unknown, options?: SubscribeOptions): Subscription {
     checkHandler(handler)

@@ -289,12 +289,6 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (!this.closed) this.port.postMessage({ op: 'delivered', id } satisfies ToOwner)
   }
 
-  /** Where this thread's readers and the creating thread's refusals are reported (bus.events 'error'). */
-  report(error: unknown, where: { topic: string; partition: number; offset: number }): void {
-    const event = { error, topic: where.topic, partition: where.partition, offset: where.offset }
-    if (this.events.listenerCount('error') > 0) this.events.emit('error', event)
-    else console.error(`ringbus: failed on ${where.topic}/${where.partition}@${where.offset} (listen on bus.events 'error' to handle this)`, error)
-  }
 
   /** @internal */
   sync(): Promise<void> {
