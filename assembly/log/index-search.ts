@@ -21,17 +21,28 @@ export function indexAdd(ctl: usize, seg: usize, delta: u32, position: u32, maxT
   store<u32>(seg, i + 1, SEG_INDEX_COUNT)
 }
 
-/** Address of the first frame in the segment whose offset delta is >= `delta` (or the tail). */
-export function indexSeekDelta(ctl: usize, seg: usize, delta: u32): usize {
-  // greatest entry with entry.delta <= delta; entry 0 is always the segment's first frame
+/**
+ * Where to start scanning for a key: the position of the last index entry whose key is below
+ * `key` (`byTime`: the running max timestamp, strictly below; else the offset delta, at or
+ * below), or the segment's first frame. Entries are ordered by both keys.
+ */
+function indexBefore(ctl: usize, seg: usize, key: f64, byTime: bool): usize {
   let lo: i32 = 0
   let hi: i32 = <i32>load<u32>(seg, SEG_INDEX_COUNT) - 1
   let found: i32 = -1
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1
-    if (load<u32>(indexEntry(ctl, seg, mid), IDX_DELTA) <= delta) { found = mid; lo = mid + 1 } else hi = mid - 1
+    const e = indexEntry(ctl, seg, mid)
+    const below = byTime ? load<f64>(e, IDX_MAX_TIMESTAMP) < key : <f64>load<u32>(e, IDX_DELTA) <= key
+    if (below) { found = mid; lo = mid + 1 } else hi = mid - 1
   }
-  let pos = seg + (found < 0 ? <usize>SEG_HEADER : <usize>load<u32>(indexEntry(ctl, seg, found), IDX_POSITION))
+  return seg + (found < 0 ? <usize>SEG_HEADER : <usize>load<u32>(indexEntry(ctl, seg, found), IDX_POSITION))
+}
+
+/** Address of the first frame in the segment whose offset delta is >= `delta` (or the tail). */
+export function indexSeekDelta(ctl: usize, seg: usize, delta: u32): usize {
+  // entry 0 is always the segment's first frame
+  let pos = indexBefore(ctl, seg, <f64>delta, false)
   const end = seg + <usize>aload32(seg + SEG_TAIL)
   while (pos < end && load<u32>(pos, FRAME_DELTA) < delta) pos += load<u32>(pos, FRAME_LENGTH)
   return pos
@@ -42,14 +53,7 @@ export function indexSeekDelta(ctl: usize, seg: usize, delta: u32): usize {
  * running max timestamp is still below `ts`; every record before that point is older than `ts`.
  */
 export function indexSeekTime(ctl: usize, seg: usize, ts: f64): usize {
-  let lo: i32 = 0
-  let hi: i32 = <i32>load<u32>(seg, SEG_INDEX_COUNT) - 1
-  let found: i32 = -1
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1
-    if (load<f64>(indexEntry(ctl, seg, mid), IDX_MAX_TIMESTAMP) < ts) { found = mid; lo = mid + 1 } else hi = mid - 1
-  }
-  return seg + (found < 0 ? <usize>SEG_HEADER : <usize>load<u32>(indexEntry(ctl, seg, found), IDX_POSITION))
+  return indexBefore(ctl, seg, ts, true)
 }
 
 /** First frame at or after `pos` in the segment with timestamp >= ts, or 0 if there is none. */
