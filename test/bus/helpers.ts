@@ -4,7 +4,7 @@ import { afterEach } from 'vitest'
 import { attachBus, createBus, type Bus, type BusOptions, type Message, type SubscribeOptions, type TopicMap } from '../../src/index.js'
 import { SHARED, TRANSPORT } from './transports.js'
 
-export { SHARED, TRANSPORT, can, onlyWhere } from './transports.js'
+export { onlyWhere } from './transports.js'
 
 /**
  * Registers an afterEach in the calling file that closes every bus made with the returned

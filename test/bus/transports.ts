@@ -33,7 +33,7 @@ const NEEDS = {
 
 export type Need = keyof typeof NEEDS
 
-export const can = (need: Need): boolean => (NEEDS[need].on as Transport[]).includes(TRANSPORT)
+const can = (need: Need): boolean => (NEEDS[need].on as Transport[]).includes(TRANSPORT)
 
 /** `it` where this transport has `need`; elsewhere a skipped test whose name says why. */
 export function onlyWhere(need: Need): (name: string, fn: () => unknown, timeout?: number) => void {
