@@ -43,8 +43,22 @@ class Outlet {
     return this.inFlight < CREDIT ? undefined : new Promise((resolve) => { this.waiting = resolve })
   }
 
-  /** The reader lost records to retention: the worker hears it in order with the records. */
+  /**
+   * The reader lost records to retention: the worker hears it in order with the records. A
+   * report that continues the partition's last one still waiting here extends it, so that a
+   * reader overtaken again and again while its worker is behind sends a few reports, not a flood.
+   */
   readonly skip = (event: SkippedEvent): void => {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const entry = this.pending[i]
+      const last = isSkip(entry) ? entry.skipped : entry
+      if (last.topic !== event.topic || last.partition !== event.partition) continue
+      if (isSkip(entry) && entry.skipped.to === event.from) {
+        entry.skipped = { ...entry.skipped, to: event.to, count: entry.skipped.count + event.count }
+        return
+      }
+      break
+    }
     this.queue(event.topic, event.partition, event.from, { skipped: event })
   }
 
@@ -59,8 +73,9 @@ class Outlet {
     }
   }
 
+  /** Sends what is pending, unless CREDIT batches are unacknowledged: then the next ack sends it. */
   post(): void {
-    if (this.pending.length === 0) return
+    if (this.pending.length === 0 || this.inFlight >= CREDIT) return
     const messages = this.pending
     this.pending = []
     this.inFlight++
@@ -69,6 +84,7 @@ class Outlet {
 
   acked(): void {
     this.inFlight--
+    this.post()
     this.release()
   }
 
