@@ -3,11 +3,12 @@
 // most CREDIT unacknowledged batches per subscription (a slow worker holds its reader back
 // instead of piling up messages). The port is the data plane here, so it is also how a worker
 // that goes away is noticed.
-import { CodecError } from '../errors.js'
+import { BackPressureError, CodecError } from '../errors.js'
 import type { Reader, ReaderHost } from '../reader/reader.js'
+import { retryLater } from '../reader/turns.js'
 import type { Delivered } from '../topic/topic.js'
 import type { BatchRecord, PublishOptions, SkippedEvent, SubscribeOptions, TopicOptions, TopicStats } from '../types.js'
-import { CREDIT, isSkip, toColumns, toWire, type Assignment, type Outgoing, type ToOwner, type ToWorker } from './copy-wire.js'
+import { CREDIT, isSkip, toColumns, toWire, type Assignment, type Outgoing, type ToOwner, type ToWorker, type WireRecord } from './copy-wire.js'
 import { onPortClose, unref, type CopyHandle, type WorkerExit } from './handle.js'
 
 /** What the copying transport needs of the bus that owns the log. */
@@ -22,6 +23,10 @@ export interface CopyOwner {
   /** Registers what to do when the owning bus closes. */
   onClose(fn: () => void): void
 }
+
+/** Pauses before a publish the log found busy goes again (ms of real time), doubling up to the max. */
+const BUSY_PAUSE_MIN = 10
+const BUSY_PAUSE_MAX = 1000
 
 /** One of the worker's subscriptions, read here. */
 class Outlet {
@@ -111,7 +116,7 @@ class CopyHost {
   private gone = false
 
   constructor(private readonly port: MessagePort, private readonly owner: CopyOwner) {
-    port.onmessage = (event: MessageEvent) => this.receive(event.data as ToOwner)
+    port.onmessage = (event: MessageEvent) => this.enqueue(event.data as ToOwner)
     onPortClose(port, () => this.end())
     // the bus closing closes the port: the worker's bus learns it is gone ('close' there too)
     owner.onClose(() => {
@@ -163,21 +168,61 @@ class CopyHost {
       { topic: message.topic, partition: message.partition, offset: message.offset, cause: error })
   }
 
-  private receive(message: ToOwner): void {
-    switch (message.op) {
-      case 'publish':
-        for (const record of message.records) {
-          try {
-            if ('batch' in record) {
-              this.owner.publishBatch(record.topic, record.batch)
-            } else {
-              this.owner.publish(record.topic, record.value, record.options)
-            }
-          } catch (error) {
-            this.fail(error, { topic: record.topic })
-          }
-        }
+  /** The worker's messages, handled in order; the first may be a publish the log found busy. */
+  private readonly inbox: ToOwner[] = []
+  /** Records of inbox[0] (a publish) handled so far. */
+  private handled = 0
+  private retrying = false
+  private busyPause = BUSY_PAUSE_MIN
+
+  private enqueue(message: ToOwner): void {
+    this.inbox.push(message)
+    if (this.inbox.length === 1 && !this.retrying) this.work()
+  }
+
+  /**
+   * Handles the messages in order. A publish the log refuses as busy (a lock held by a thread
+   * that died and is not recovered yet) is tried again later, and what came after it waits: this
+   * thread must get back to its event loop to notice the death and recover the lock, rather than
+   * spin on every record of a long backlog, and the worker's records must not be lost for it.
+   */
+  private work(): void {
+    while (this.inbox.length > 0) {
+      const message = this.inbox[0]
+      if (message.op === 'publish' && !this.publish(message.records)) {
+        this.retrying = true
+        retryLater(() => { this.retrying = false; this.work() }, this.busyPause)
+        this.busyPause = Math.min(this.busyPause * 2, BUSY_PAUSE_MAX)
         return
+      }
+      this.inbox.shift()
+      this.busyPause = BUSY_PAUSE_MIN
+      if (message.op !== 'publish') this.receive(message)
+    }
+  }
+
+  /** Appends the records not handled yet; false when the log was busy (they stay, to go again). */
+  private publish(records: WireRecord[]): boolean {
+    for (; this.handled < records.length; this.handled++) {
+      const record = records[this.handled]
+      try {
+        if ('batch' in record) this.owner.publishBatch(record.topic, record.batch)
+        else this.owner.publish(record.topic, record.value, record.options)
+      } catch (error) {
+        if (error instanceof BackPressureError && error.reason === 'busy') {
+          // a batch refused part way goes again from the first record that did not go in
+          if ('batch' in record) record.batch = record.batch.slice(error.accepted?.length ?? 0)
+          return false
+        }
+        this.fail(error, { topic: record.topic })
+      }
+    }
+    this.handled = 0
+    return true
+  }
+
+  private receive(message: Exclude<ToOwner, { op: 'publish' }>): void {
+    switch (message.op) {
       case 'topic':
         try {
           this.owner.topic(message.name, message.options)

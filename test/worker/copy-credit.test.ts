@@ -1,9 +1,11 @@
-// The copying transport's flow control when retention keeps overtaking a worker's reader: the
-// creating thread's reader then has only 'skipped' reports to send, and those must wait for
-// credit like records do. Found by the soak: a flood overtaking a reader whose worker was busy
-// posted batches of reports without end, and memory grew until the process stalled.
+// The copying transport under pressure, found by the soak: the creating thread's reader for a
+// busy worker, overtaken by retention again and again, must not post reports past its credit;
+// and a worker's records the log refuses as busy (a lock a killed thread holds) must wait for the
+// lock's recovery instead of being refused one by one, each after a long spin that keeps the
+// creating thread from noticing the death.
 import { afterEach, expect, it } from 'vitest'
 import { attachBus, createBus, type Bus, type CopyHandle, type SkippedEvent, type WorkerBus } from '../../src/index.js'
+import { PART_LOCK, PART_SIZE } from '../../src/core/abi.js'
 import { CREDIT } from '../../src/worker/copy-wire.js'
 
 const opened: Array<Bus | WorkerBus> = []
@@ -71,4 +73,29 @@ it('a busy worker gets at most CREDIT batches, however often retention overtakes
   }
   expect(marks.findIndex((n) => n !== 1)).toBe(-1)
   expect(skipped.length).toBeGreaterThan(0)
+})
+
+it("a worker's records the log refuses as busy (a lock a dead thread holds) wait and go in once it is recovered, in order", async () => {
+  const owner = await createBus()
+  opened.push(owner)
+  owner.topic('t')
+  const worker = await attachBus(owner.handle({ transport: 'copy' }))
+  opened.unshift(worker)
+  const errors: unknown[] = []
+  worker.events.on('error', (e) => errors.push(e.error))
+  // the partition's lock is held by a thread that died (its token is not this thread's)
+  const core = owner.core
+  const id = core.topic(core.findTopic('t')).ids[0]
+  const lock = new Int32Array(core.memory.buffer)
+  const word = (core.layout.partitions + id * PART_SIZE + PART_LOCK) >> 2
+  Atomics.store(lock, word, 99)
+  for (let n = 0; n < 20; n++) worker.publish('t', n)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  Atomics.store(lock, word, 0) // what recovery does once the death is noticed
+  await worker.flush()
+  expect(errors).toEqual([])
+  const got: unknown[] = []
+  owner.subscribe('t', (m) => { got.push(m.value) }, { from: 'earliest' })
+  await owner.idle()
+  expect(got).toEqual(Array.from({ length: 20 }, (_, n) => n))
 })
