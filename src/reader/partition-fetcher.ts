@@ -10,6 +10,7 @@ import { CodecError } from '../errors.js'
 import type { StatsRecorder } from '../topic/stats-recorder.js'
 import type { Delivered, Topic } from '../topic/topic.js'
 import type { SkippedEvent, StartPosition } from '../types.js'
+import { BusyBackoff } from './turns.js'
 
 export interface FetchHost {
   readonly core: LogCore
@@ -19,8 +20,6 @@ export interface FetchHost {
   failed(error: unknown, where: { topic: string; partition: number; offset: number }): void
 }
 
-const BUSY_PAUSE_MIN = 10
-const BUSY_PAUSE_MAX = 1000
 /** Resets in a row within one fetch before the fetcher lets the event loop run. */
 const OVERTAKEN_MAX = 64
 
@@ -33,7 +32,7 @@ export class PartitionFetcher {
    * trying again (ms of real time). 0 otherwise.
    */
   retryAfter = 0
-  private busyPause = BUSY_PAUSE_MIN
+  private readonly busy = new BusyBackoff()
 
   /** `next`: the offset to fetch first. `reset`: where to go when retention removed it. */
   constructor(private readonly host: FetchHost, readonly topic: Topic, readonly partition: number, public next: number,
@@ -89,14 +88,11 @@ export class PartitionFetcher {
         return []
       }
       if (n === STATUS_BUSY) {
-        // another thread holds the partition past any critical section: it stalled, or died and
-        // is released once its exit is noticed, which this thread may be the one to do. Each try
-        // spins a while, so the pauses between tries grow and leave the event loop time for that.
-        this.retryAfter = this.busyPause
-        this.busyPause = Math.min(this.busyPause * 2, BUSY_PAUSE_MAX)
+        // another thread holds the partition: its death may be for this thread to notice
+        this.retryAfter = this.busy.next()
         return []
       }
-      this.busyPause = BUSY_PAUSE_MIN
+      this.busy.reset()
       if (n < 0) throw statusError(n, { topic: this.topic.name, partition: this.partition, offset: this.next })
       return this.decode(n)
     }

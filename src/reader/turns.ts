@@ -13,3 +13,24 @@ export const retryLater = (fn: () => void, ms: number): void => {
   const handle = setTimeout(fn, ms)
   ;(handle as { unref?: () => void }).unref?.()
 }
+
+/**
+ * Pauses between tries at something another thread holds past any critical section (it
+ * stalled, or died and is released once its exit is noticed): each try spins a while, so the
+ * pauses grow, from 10 ms to 1 s, and leave the event loop time to notice.
+ */
+export class BusyBackoff {
+  private pause = 10
+
+  /** The pause before the next try (ms), doubling each time. */
+  next(): number {
+    const pause = this.pause
+    this.pause = Math.min(pause * 2, 1000)
+    return pause
+  }
+
+  /** A try went through. */
+  reset(): void {
+    this.pause = 10
+  }
+}

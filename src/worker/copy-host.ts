@@ -5,7 +5,7 @@
 // that goes away is noticed.
 import { BackPressureError, CodecError } from '../errors.js'
 import type { Reader, ReaderHost } from '../reader/reader.js'
-import { retryLater } from '../reader/turns.js'
+import { BusyBackoff, retryLater } from '../reader/turns.js'
 import type { Delivered } from '../topic/topic.js'
 import type { BatchRecord, PublishOptions, SkippedEvent, SubscribeOptions, TopicOptions, TopicStats } from '../types.js'
 import { CREDIT, isSkip, toColumns, toWire, type Assignment, type Outgoing, type ToOwner, type ToWorker, type WireRecord } from './copy-wire.js'
@@ -23,10 +23,6 @@ export interface CopyOwner {
   /** Registers what to do when the owning bus closes. */
   onClose(fn: () => void): void
 }
-
-/** Pauses before a publish the log found busy goes again (ms of real time), doubling up to the max. */
-const BUSY_PAUSE_MIN = 10
-const BUSY_PAUSE_MAX = 1000
 
 /** One of the worker's subscriptions, read here. */
 class Outlet {
@@ -173,7 +169,7 @@ class CopyHost {
   /** Records of inbox[0] (a publish) handled so far. */
   private handled = 0
   private retrying = false
-  private busyPause = BUSY_PAUSE_MIN
+  private readonly busy = new BusyBackoff()
 
   private enqueue(message: ToOwner): void {
     this.inbox.push(message)
@@ -191,12 +187,11 @@ class CopyHost {
       const message = this.inbox[0]
       if (message.op === 'publish' && !this.publish(message.records)) {
         this.retrying = true
-        retryLater(() => { this.retrying = false; this.work() }, this.busyPause)
-        this.busyPause = Math.min(this.busyPause * 2, BUSY_PAUSE_MAX)
+        retryLater(() => { this.retrying = false; this.work() }, this.busy.next())
         return
       }
       this.inbox.shift()
-      this.busyPause = BUSY_PAUSE_MIN
+      this.busy.reset()
       if (message.op !== 'publish') this.receive(message)
     }
   }
