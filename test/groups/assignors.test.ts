@@ -1,9 +1,10 @@
 // The partition assignors of consumer groups: Kafka's documented examples as literal
-// expectations, and checkAssignment's answer to every way a result can be wrong.
+// expectations, the sticky assignor's choices on small groups, and checkAssignment's answer to
+// every way a result can be wrong.
 import { describe, expect, it } from 'vitest'
 import { errors } from '../../src/index.js'
 import {
-  assignors, checkAssignment, rangeAssignor, roundRobinAssignor,
+  assignors, checkAssignment, rangeAssignor, roundRobinAssignor, stickyAssignor,
   type Assignment, type AssignorMember, type TopicPartition,
 } from '../../src/groups/assignors.js'
 
@@ -66,10 +67,69 @@ describe('roundrobin', () => {
   })
 })
 
+describe('cooperative-sticky', () => {
+  const all = ['t0', 't1', 't2', 't3']
+
+  it("balances a new group like Kafka's StickyAssignor example 1, and when C1 leaves moves only C1's partitions", () => {
+    const parts = topics({ t0: 2, t1: 2, t2: 2, t3: 2 })
+    const first = stickyAssignor.assign([member('C0', ...all), member('C1', ...all), member('C2', ...all)], parts, {})
+    expect(show(first)).toEqual({ C0: ['t0p0', 't1p1', 't3p0'], C1: ['t0p1', 't2p0', 't3p1'], C2: ['t1p0', 't2p1'] })
+    const after = stickyAssignor.assign([member('C0', ...all), member('C2', ...all)], parts, first)
+    expect(show(after)).toEqual({ C0: ['t0p0', 't1p1', 't2p0', 't3p0'], C2: ['t0p1', 't1p0', 't2p1', 't3p1'] })
+  })
+
+  it("balances different subscriptions like Kafka's example 2, and when C0 leaves its partition goes to the least loaded", () => {
+    const parts = topics({ t0: 1, t1: 2, t2: 3 })
+    const members = [member('C0', 't0'), member('C1', 't0', 't1'), member('C2', 't0', 't1', 't2')]
+    const first = stickyAssignor.assign(members, parts, {})
+    expect(show(first)).toEqual({ C0: ['t0p0'], C1: ['t1p0', 't1p1'], C2: ['t2p0', 't2p1', 't2p2'] })
+    const after = stickyAssignor.assign(members.slice(1), parts, first)
+    expect(show(after)).toEqual({ C1: ['t0p0', 't1p0', 't1p1'], C2: ['t2p0', 't2p1', 't2p2'] })
+  })
+
+  it('a joining member takes the last partition of the most loaded member (ties: first by id), one at a time', () => {
+    const previous = parse({ a: ['tp0', 'tp1', 'tp2', 'tp3'], b: ['tp4', 'tp5', 'tp6'] })
+    const out = stickyAssignor.assign([member('a', 't'), member('b', 't'), member('c', 't')], topics({ t: 7 }), previous)
+    // a (4) gives tp3; then a and b have 3 each and a, first by id, gives tp2
+    expect(show(out)).toEqual({ a: ['tp0', 'tp1'], b: ['tp4', 'tp5', 'tp6'], c: ['tp2', 'tp3'] })
+  })
+
+  it('ignores members that left, partitions that are gone, unsubscribed topics and second claims', () => {
+    const previous = parse({
+      gone: ['tp0', 'tp1'],
+      a: ['tp2', 'tp9', 'up0', 'xp0'], // tp9 and x no longer exist; a no longer subscribes u
+      b: ['tp2', 'tp3', 'tp3'], // tp2 is a's (first by id); tp3 named twice
+    })
+    const out = stickyAssignor.assign([member('b', 't'), member('a', 't')], topics({ t: 4, u: 1 }), previous)
+    expect(show(out)).toEqual({ a: ['tp0', 'tp2'], b: ['tp1', 'tp3'] })
+  })
+
+  it('does not move a partition to even out counts when no other member subscribes its topic', () => {
+    const out = stickyAssignor.assign([member('a', 't'), member('b', 'u')], topics({ t: 5, u: 1 }), {})
+    expect(show(out)).toEqual({ a: ['tp0', 'tp1', 'tp2', 'tp3', 'tp4'], b: ['up0'] })
+  })
+
+  it('hands out the partitions with the fewest subscribers first', () => {
+    // u0 (2 subscribers) before t1 (3): u0 goes to b, t1 to c, and a keeps t0. In plain order
+    // t1 would go to b and u0 to a, and then a (2) would have to give t0 to c (0).
+    const members = [member('a', 't', 'u'), member('b', 't', 'u'), member('c', 't')]
+    const out = stickyAssignor.assign(members, topics({ t: 2, u: 1 }), parse({ a: ['tp0'] }))
+    expect(show(out)).toEqual({ a: ['tp0'], b: ['up0'], c: ['tp1'] })
+  })
+
+  it('to rebalance, moves a partition handed out this round before one its owner kept', () => {
+    // a keeps up0; the free ones go to the least loaded: t0 to b, u1 to c, v0..v3 to a and b in
+    // turn. a and b then have 3 and c 1: b's t0 (handed out) moves to c, not a's up0 (kept).
+    const members = [member('a', 'u', 'v'), member('b', 't', 'v'), member('c', 't', 'u')]
+    const out = stickyAssignor.assign(members, topics({ t: 1, u: 2, v: 4 }), parse({ a: ['up0'] }))
+    expect(show(out)).toEqual({ a: ['up0', 'vp0', 'vp2'], b: ['vp1', 'vp3'], c: ['tp0', 'up1'] })
+  })
+})
+
 describe('every built-in', () => {
   it('is in `assignors` under its name, and nothing else is', () => {
-    expect(Object.keys(assignors).sort()).toEqual(['range', 'roundrobin'])
-    for (const a of [rangeAssignor, roundRobinAssignor]) expect(assignors[a.name]).toBe(a)
+    expect(Object.keys(assignors).sort()).toEqual(['cooperative-sticky', 'range', 'roundrobin'])
+    for (const a of [rangeAssignor, roundRobinAssignor, stickyAssignor]) expect(assignors[a.name]).toBe(a)
     expect(assignors['constructor']).toBeUndefined()
     expect(Object.isFrozen(assignors)).toBe(true)
   })
