@@ -165,7 +165,7 @@ export class LogCore {
   /** Runs `fn` holding a topic's record-structures lock (released by recovery if this thread dies). */
   withStructuresLock<R>(t: number, fn: () => R): R { return this.directory.withStructuresLock(t, fn) }
 
-  // ---- consumer groups -----------------------------------------------------------------------
+  // ---- consumer groups ------------------------------------------------------------------------
 
   /** Index of the group in the table every thread shares; created unless `create` is false (then -1 when absent). */
   groupIndex(name: string, create: boolean): number { return this.groups.index(name, create) }
@@ -173,6 +173,26 @@ export class LogCore {
   groupName(index: number): string { return this.groups.name(index) }
   /** Groups created so far, by any thread (indices 0 .. n-1). */
   groupCount(): number { return this.groups.count() }
+
+  /** The group's committed offset of a partition (global id): the next offset to read, or -1 when none. */
+  committed(group: number, partitionId: number): number { return this.groups.committed(group, partitionId) }
+  /** The generation (mod 65536) the group's commits of the partition are fenced at; 0 until fenced. */
+  commitGeneration(group: number, partitionId: number): number { return this.groups.generation(group, partitionId) }
+  /**
+   * Commits `offset` (the next to read) for a member assigned the partition in `generation` (not
+   * commit(now), which appends the staged records). False when the partition was assigned for
+   * another generation since: the member is fenced (Kafka's ILLEGAL_GENERATION) and nothing was
+   * written.
+   */
+  commitOffset(group: number, partitionId: number, generation: number, offset: number): boolean {
+    return this.groups.commit(group, partitionId, generation, offset)
+  }
+  /** Fences the partition's commits at `generation` (it is assigned for it), keeping the offset. */
+  fenceCommits(group: number, partitionId: number, generation: number): void { this.groups.fence(group, partitionId, generation) }
+  /** Sets generation and committed offset (-1: none) whatever they were: a group's seek or reset. */
+  resetCommit(group: number, partitionId: number, generation: number, offset: number): void {
+    this.groups.reset(group, partitionId, generation, offset)
+  }
 
   // ---- wake-ups across threads ----------------------------------------------------------------
 

@@ -2,9 +2,16 @@
 // the same index, and one commit word per group and partition, fenced by the generation of the
 // member's assignment. Every test runs against both builds (shared and plain memory).
 import { describe, expect, it } from 'vitest'
-import { CTL_GROUP_COUNT, CTL_GROUP_LOCK, GROUP_NAME, GROUP_NAME_LENGTH, GROUP_SIZE } from '../../src/core/abi.js'
+import {
+  COMMIT_SIZE, CTL_GROUP_COUNT, CTL_GROUP_LOCK, GROUP_NAME, GROUP_NAME_LENGTH, GROUP_SIZE, STATUS_BAD_ARGUMENT, STATUS_FENCED,
+  STATUS_OK,
+} from '../../src/core/abi.js'
+import { instantiateCore } from '../../src/core/exports.js'
 import { LogCore, computeLayout } from '../../src/core/log.js'
 import { errors } from '../../src/index.js'
+
+const config = { maxBytes: 0, maxAgeMs: 0, reject: false }
+const LIMIT = 2 ** 48 - 1 // the first offset a commit word cannot hold
 
 const errorOf = (fn: () => unknown): errors.BusError => {
   try {
@@ -63,6 +70,136 @@ describe.each([{ shared: true }, { shared: false }])('consumer groups in the cor
       const core = await make()
       core.groupIndex('a', true)
       for (const index of [-1, 1, 0.5, NaN]) expect(errorOf(() => core.groupName(index))).toMatchObject({ argument: 'group' })
+    })
+  })
+
+  describe('commit words', () => {
+    /** A core with groups 'a' and 'b' and partitions 0..2. */
+    const setup = async () => {
+      const core = await make()
+      core.groupIndex('a', true)
+      core.groupIndex('b', true)
+      for (let i = 0; i < 3; i++) core.addPartition(config)
+      return core
+    }
+    const state = (core: LogCore, g: number, p: number) => [core.committed(g, p), core.commitGeneration(g, p)]
+
+    it('hold nothing at generation 0 until a commit', async () => {
+      const core = await setup()
+      expect(state(core, 0, 0)).toEqual([-1, 0])
+      expect(core.commitOffset(0, 0, 0, 5)).toBe(true)
+      expect(state(core, 0, 0)).toEqual([5, 0])
+      expect(core.commitOffset(0, 0, 0, 0)).toBe(true) // committing an earlier offset is the member's call
+      expect(state(core, 0, 0)).toEqual([0, 0])
+      // one word per group and partition
+      expect([state(core, 0, 1), state(core, 1, 0)]).toEqual([[-1, 0], [-1, 0]])
+    })
+
+    it('a fence keeps the offset and refuses commits of any other generation, writing nothing', async () => {
+      const core = await setup()
+      expect(core.commitOffset(0, 1, 0, 7)).toBe(true)
+      core.fenceCommits(0, 1, 3)
+      expect(state(core, 0, 1)).toEqual([7, 3])
+      expect(core.commitOffset(0, 1, 0, 9)).toBe(false) // the member that had it in generation 0
+      expect(core.commitOffset(0, 1, 4, 9)).toBe(false) // nor a generation not assigned yet
+      expect(state(core, 0, 1)).toEqual([7, 3])
+      expect(core.commitOffset(0, 1, 3, 9)).toBe(true)
+      expect(state(core, 0, 1)).toEqual([9, 3])
+      core.fenceCommits(0, 1, 2) // the coordinator says which generation; it need not grow
+      expect(core.commitOffset(0, 1, 3, 10)).toBe(false)
+      expect(state(core, 0, 1)).toEqual([9, 2])
+      // a fence of a word with nothing committed keeps "nothing"
+      core.fenceCommits(1, 2, 5)
+      expect(state(core, 1, 2)).toEqual([-1, 5])
+      expect([state(core, 0, 2), state(core, 1, 1)]).toEqual([[-1, 0], [-1, 0]])
+    })
+
+    it('a reset sets both whatever the word held, -1 for nothing committed', async () => {
+      const core = await setup()
+      core.fenceCommits(1, 0, 8)
+      expect(core.commitOffset(1, 0, 8, 40)).toBe(true)
+      core.resetCommit(1, 0, 2, -1)
+      expect(state(core, 1, 0)).toEqual([-1, 2])
+      core.resetCommit(1, 0, 9, 100)
+      expect(state(core, 1, 0)).toEqual([100, 9])
+      expect(core.commitOffset(1, 0, 2, 1)).toBe(false)
+      expect(state(core, 1, 0)).toEqual([100, 9])
+    })
+
+    it('generations are kept mod 65536', async () => {
+      const core = await setup()
+      core.fenceCommits(0, 0, 65535)
+      expect(core.commitOffset(0, 0, 65535, 1)).toBe(true)
+      core.fenceCommits(0, 0, 65536)
+      expect(state(core, 0, 0)).toEqual([1, 0])
+      expect(core.commitOffset(0, 0, 65535, 2)).toBe(false)
+      expect(core.commitOffset(0, 0, 65536, 2)).toBe(true)
+      expect(core.commitOffset(0, 0, 0, 3)).toBe(true) // the same generation mod 65536
+      core.resetCommit(0, 0, 65536 * 3 + 17, 4)
+      expect(state(core, 0, 0)).toEqual([4, 17])
+      expect(core.commitOffset(0, 0, 17, 5)).toBe(true)
+    })
+
+    it('offsets go up to 2^48 - 2, beside the generation in the same word', async () => {
+      const core = await setup()
+      core.fenceCommits(1, 2, 0xffff)
+      expect(core.commitOffset(1, 2, 0xffff, LIMIT - 1)).toBe(true)
+      expect(state(core, 1, 2)).toEqual([LIMIT - 1, 0xffff])
+      // the word where src/core/abi/group.ts says: generation high, offset + 1 low
+      const word = core.layout.commits + (1 * core.layout.maxPartitions + 2) * COMMIT_SIZE
+      expect(new DataView(core.memory.buffer).getBigUint64(word, true)).toBe(0xffffn << 48n | BigInt(LIMIT))
+      for (const offset of [LIMIT, 2 ** 53, -1, -2, 1.5, NaN, Infinity]) {
+        expect(errorOf(() => core.commitOffset(1, 2, 0xffff, offset)), `commit ${offset}`).toMatchObject({ argument: 'offset' })
+      }
+      for (const offset of [LIMIT, -2, 0.5]) expect(errorOf(() => core.resetCommit(1, 2, 0, offset)), `reset ${offset}`).toMatchObject({ argument: 'offset' })
+      expect(state(core, 1, 2)).toEqual([LIMIT - 1, 0xffff])
+      core.resetCommit(1, 2, 1, LIMIT - 1)
+      expect(state(core, 1, 2)).toEqual([LIMIT - 1, 1])
+      core.fenceCommits(1, 2, 2)
+      expect(state(core, 1, 2)).toEqual([LIMIT - 1, 2]) // a fence keeps all 48 bits
+    })
+
+    it('exist only for created groups and partitions in use', async () => {
+      const core = await setup()
+      const calls: Array<[string, (g: number, p: number) => unknown]> = [
+        ['committed', (g, p) => core.committed(g, p)],
+        ['commitGeneration', (g, p) => core.commitGeneration(g, p)],
+        ['commitOffset', (g, p) => core.commitOffset(g, p, 0, 1)],
+        ['fenceCommits', (g, p) => core.fenceCommits(g, p, 1)],
+        ['resetCommit', (g, p) => core.resetCommit(g, p, 1, 1)],
+      ]
+      for (const [name, call] of calls) {
+        for (const g of [-1, 2, 0.5, NaN]) expect(errorOf(() => call(g, 0)), `${name} group ${g}`).toMatchObject({ argument: 'group' })
+        for (const p of [-1, 3, 16, 1.5]) expect(errorOf(() => call(0, p)), `${name} partition ${p}`).toMatchObject({ argument: 'partition' })
+      }
+      for (const generation of [-1, 0.5, NaN]) {
+        expect(errorOf(() => core.commitOffset(0, 0, generation, 1))).toMatchObject({ argument: 'generation' })
+        expect(errorOf(() => core.fenceCommits(0, 0, generation))).toMatchObject({ argument: 'generation' })
+        expect(errorOf(() => core.resetCommit(0, 0, generation, 1))).toMatchObject({ argument: 'generation' })
+      }
+      expect(state(core, 0, 0)).toEqual([-1, 0])
+    })
+
+    it('the core checks the same itself: a word outside the table is never read or written', async () => {
+      const core = await setup()
+      const x = instantiateCore(core.module, core.memory) // another instance over the memory, as a thread has
+      const ctl = core.layout.ctl
+      const snapshot = () => Buffer.from(core.u8.slice()) // compared as bytes: a deep equal of megabytes takes seconds
+      const before = snapshot()
+      for (const [g, p] of [[-1, 0], [2, 0], [0, -1], [0, 3], [0, 16], [4096, 0]]) {
+        expect(x.commitLoad(ctl, g, p)).toBe(STATUS_BAD_ARGUMENT)
+        expect(x.commitGeneration(ctl, g, p)).toBe(STATUS_BAD_ARGUMENT)
+        expect(x.commitStore(ctl, g, p, 0, 1)).toBe(STATUS_BAD_ARGUMENT)
+        expect(x.commitFence(ctl, g, p, 1)).toBe(STATUS_BAD_ARGUMENT)
+        expect(x.commitReset(ctl, g, p, 1, 1)).toBe(STATUS_BAD_ARGUMENT)
+      }
+      for (const offset of [LIMIT, -1, 0.5, NaN]) expect(x.commitStore(ctl, 0, 0, 0, offset)).toBe(STATUS_BAD_ARGUMENT)
+      for (const offset of [LIMIT, -2, 0.5, NaN]) expect(x.commitReset(ctl, 0, 0, 0, offset)).toBe(STATUS_BAD_ARGUMENT)
+      expect(snapshot().equals(before)).toBe(true)
+      expect(x.commitStore(ctl, 0, 0, 1, 1)).toBe(STATUS_FENCED)
+      expect(x.commitStore(ctl, 0, 0, 0, 1)).toBe(STATUS_OK)
+      expect(x.commitStore(ctl, 0, 0, 0x10000, 2)).toBe(STATUS_OK) // the u32 generation is kept mod 65536
+      expect(core.committed(0, 0)).toBe(2)
     })
   })
 
