@@ -1,7 +1,8 @@
 // The consumer-group storage in the core: a directory of group names every thread resolves to
 // the same index, and one commit word per group and partition, fenced by the generation of the
 // member's assignment. Every test runs against both builds (shared and plain memory).
-import { describe, expect, it } from 'vitest'
+import { Worker } from 'node:worker_threads'
+import { afterEach, describe, expect, it } from 'vitest'
 import {
   COMMIT_SIZE, CTL_GROUP_COUNT, CTL_GROUP_LOCK, GROUP_NAME, GROUP_NAME_LENGTH, GROUP_SIZE, STATUS_BAD_ARGUMENT, STATUS_FENCED,
   STATUS_OK,
@@ -257,5 +258,92 @@ describe('a thread that died holding the group lock', () => {
     dv.setUint32(a.layout.ctl + CTL_GROUP_LOCK, 5, true) // held by token 5, alive
     expect(a.recoverLane(9)).toEqual({ lane: -1, released: 0 })
     expect(dv.getUint32(a.layout.ctl + CTL_GROUP_LOCK, true)).toBe(5)
+  })
+})
+
+describe('consumer groups across worker threads (shared memory)', () => {
+  const workers: Worker[] = []
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.terminate()))
+  })
+
+  let nextToken = 100
+  /** A thread on the core's memory under a lane token of its own, playing `role` (fixtures/groups.mjs). */
+  function start(core: LogCore, role: string, data: Record<string, unknown> = {}): Worker {
+    const worker = new Worker(new URL('./fixtures/groups.mjs', import.meta.url), {
+      workerData: { module: core.module, memory: core.memory, layout: core.layout, token: nextToken++, role, ...data },
+    })
+    workers.push(worker)
+    return worker
+  }
+
+  function next(worker: Worker, type: string): Promise<any> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: { type: string }) => { if (m.type === type) { worker.off('message', onMessage); resolve(m) } }
+      worker.on('message', onMessage)
+      worker.once('error', reject)
+    })
+  }
+
+  const shared = () => LogCore.create({ maxBytes: 1 << 20, shared: true, segmentBytes: 8192, maxPartitions: 16 })
+
+  it('a group created in a worker is found by the main thread, and two creators racing agree on every index', async () => {
+    const core = await shared()
+    const one = await next(start(core, 'create', { names: ['orders'] }), 'done')
+    expect(one.indices).toEqual([0])
+    expect(core.groupIndex('orders', false)).toBe(0)
+    expect(core.groupName(0)).toBe('orders')
+
+    const names = Array.from({ length: 40 }, (_, i) => `group-${i}`)
+    const [a, b] = await Promise.all([
+      next(start(core, 'create', { names }), 'done'),
+      next(start(core, 'create', { names: [...names].reverse() }), 'done'),
+    ])
+    expect(b.indices.reverse()).toEqual(a.indices)
+    expect(new Set(a.indices).size).toBe(40)
+    expect(core.groupCount()).toBe(41)
+    for (const [i, name] of names.entries()) {
+      expect(core.groupIndex(name, false)).toBe(a.indices[i])
+      expect(core.groupName(a.indices[i])).toBe(name)
+    }
+  })
+
+  it('fencing, resetting and committing in three threads: every word read holds an offset its fence allows, and stale commits are refused', async () => {
+    const core = await shared()
+    const group = core.groupIndex('g', true)
+    core.addPartition(config)
+    const partition = core.addPartition(config) // not the first word of the table
+    const flags = new SharedArrayBuffer(12)
+    const generations = 400
+    const data = { group, partition, flags }
+    const reader = next(start(core, 'reader', data), 'done')
+    const committer = next(start(core, 'committer', data), 'done')
+    const fencer = next(start(core, 'fencer', { ...data, generations }), 'done')
+    const [r, c, f] = await Promise.all([reader, committer, fencer])
+    expect(r.problems).toEqual([])
+    expect(c.problems).toEqual([])
+    expect(f.problems).toEqual([])
+    expect(r.reads).toBeGreaterThan(0)
+    // each generation but the last ended in a refused commit, and each had a commit go through
+    expect(c.refused).toBeGreaterThanOrEqual(generations - 1)
+    expect(c.committed).toBeGreaterThanOrEqual(generations)
+    expect(core.commitGeneration(group, partition)).toBe(generations)
+    expect(Math.floor(core.committed(group, partition) / 2 ** 32)).toBe(generations)
+    expect(core.commitOffset(group, partition, generations - 1, 1)).toBe(false)
+  })
+
+  it('a thread terminated holding the group lock is recovered with its lane; finding groups never waits for it', async () => {
+    const core = await shared()
+    core.groupIndex('before', true)
+    const worker = start(core, 'hold')
+    const token = nextToken - 1
+    const { lane } = await next(worker, 'holding')
+    await worker.terminate()
+    expect(core.groupIndex('before', true)).toBe(0)
+    expect(core.groupIndex('after', false)).toBe(-1)
+    expect(errorOf(() => core.groupIndex('after', true))).toBeInstanceOf(errors.BackPressureError)
+    expect(core.recoverLane(token)).toEqual({ lane, released: 1 })
+    expect(core.groupIndex('after', true)).toBe(1)
+    expect(core.groupName(1)).toBe('after')
   })
 })
