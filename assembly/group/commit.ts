@@ -1,7 +1,7 @@
-// Commit words: per group and partition, the committed offset and the generation of the
-// assignment it was committed under, in one i64 (see src/core/abi/group.ts). Every change is one
-// atomic operation on the word, so there is no lock to take or to recover, and a reader always
-// sees an offset together with the generation it was committed under.
+// Commit words: per group and partition, the committed offset and the generation the partition
+// is assigned for, in one i64 (see src/core/abi/group.ts). Every change is one
+// atomic operation on the word, so there is no lock to take or to recover, and a reader never
+// sees an offset apart from the generation it was written beside.
 import { CTL_COMMITS, CTL_GROUP_COUNT, CTL_MAX_PARTITIONS, CTL_PARTITION_COUNT } from '../../src/core/abi/control'
 import { COMMIT_GENERATION_BITS, COMMIT_OFFSET_BITS, COMMIT_SIZE } from '../../src/core/abi/group'
 import { STATUS_BAD_ARGUMENT, STATUS_FENCED, STATUS_OK } from '../../src/core/abi/status'

@@ -36,8 +36,10 @@
 // generation (commitFence keeps the offset). A commit names the generation its member was
 // assigned in and is written by one compare-exchange only if the word still holds that
 // generation; otherwise it is refused (STATUS_FENCED, Kafka's ILLEGAL_GENERATION) and nothing
-// changes. Generation and offset change in the same atomic write, so no thread ever reads an
-// offset with another generation than the one it was committed under.
+// changes. A reset (a group's seek) sets both with one atomic store, whatever the word held.
+// Generation and offset change in the same atomic write, so the offset a thread reads beside a
+// generation is one committed in it, the one a reset set, or the one the word held when it was
+// fenced for it: never a commit of another generation written after the fence.
 //
 // Recovery: a thread that died holding the group lock may have written part of the entry past
 // the published group count. That entry's state is still 0 and the next creator writes it again,
