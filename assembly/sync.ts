@@ -45,6 +45,15 @@ import { LOCK_SPIN_LIMIT } from '../src/core/abi/status'
   return held
 }
 
+/** acas32 on a 64-bit word, whose address must be a multiple of 8 (i64 atomics trap otherwise). */
+// @ts-ignore: decorator
+@inline export function acas64(addr: usize, expected: i64, replacement: i64): i64 {
+  if (ASC_FEATURE_THREADS) return atomic.cmpxchg<i64>(addr, expected, replacement)
+  const held = load<i64>(addr)
+  if (held == expected) store<i64>(addr, replacement)
+  return held
+}
+
 /**
  * The lane token of the thread running this instance: the one piece of per-thread state, kept in
  * a wasm global (each thread has its own instance). Locks hold it, so that when a thread dies

@@ -80,6 +80,11 @@ export interface BusOptions {
   lanes?: number
   /** Most topics (default 512; at most 256 partitions each). */
   maxTopics?: number
+  /**
+   * Most consumer groups (default 64, at most 4096). Each group's committed offsets live in the
+   * bus's memory, 8 bytes for each of maxPartitions, so every thread reads them directly.
+   */
+  maxGroups?: number
   /** Where to load the core from: URL, bytes or a compiled WebAssembly.Module. */
   wasm?: import('./core/load.js').WasmSource
   /** Custom codecs of topics another thread declared, by topic name (a codec cannot cross threads). */

@@ -3,7 +3,7 @@
 // was committed: the chain of segments and each segment's committed tail. At worst a block that
 // was between the pool and a partition is lost to the pool; no committed record is lost.
 import {
-  CTL_BLOCK_COUNT, CTL_FREE_COUNT, CTL_FREE_HEAD, CTL_PARTITION_COUNT, CTL_POOL_LOCK, CTL_TOPIC_LOCK,
+  CTL_BLOCK_COUNT, CTL_FREE_COUNT, CTL_FREE_HEAD, CTL_GROUP_LOCK, CTL_PARTITION_COUNT, CTL_POOL_LOCK, CTL_TOPIC_LOCK,
 } from '../../src/core/abi/control'
 import { FRAME_LENGTH, FRAME_TIMESTAMP } from '../../src/core/abi/frame'
 import {
@@ -104,6 +104,12 @@ export function logRecover(ctl: usize, token: u32): i32 {
     // partitions it took go back
     topicRecover(ctl)
     astore32(ctl + CTL_TOPIC_LOCK, 0)
+    released++
+  }
+  if (aload32(ctl + CTL_GROUP_LOCK) == token) {
+    // a group entry is published (state, then count) only once written: a half-written one past
+    // the count is written again by the next creator, so there is nothing to repair
+    astore32(ctl + CTL_GROUP_LOCK, 0)
     released++
   }
   return released

@@ -1,9 +1,10 @@
 // The memory map (src/core/abi/layout.ts) sized for one bus: where the control block, partition
-// table, topic directory, lane owners, lanes and segment pool go, and how big the memory is.
+// table, topic and group directories, commit words, lane owners, lanes and segment pool go, and
+// how big the memory is.
 // Plain numbers, so a worker given the same memory and layout sees the same log.
 import {
-  CUR_SIZE, IDX_SIZE, INDEX_INTERVAL, LANE_OUT_BYTES, LANE_OWNER_SIZE, LAYOUT_ALIGN, LAYOUT_CTL, LAYOUT_MAX,
-  LAYOUT_PAGE, LAYOUT_PARTITIONS, PART_SIZE, SEG_HEADER, TOPIC_SIZE,
+  COMMIT_SIZE, CUR_SIZE, GROUP_MAX_GROUPS, GROUP_SIZE, IDX_SIZE, INDEX_INTERVAL, LANE_OUT_BYTES, LANE_OWNER_SIZE,
+  LAYOUT_ALIGN, LAYOUT_CTL, LAYOUT_MAX, LAYOUT_PAGE, LAYOUT_PARTITIONS, PART_SIZE, SEG_HEADER, TOPIC_SIZE,
 } from './abi.js'
 import type { WasmSource } from './load.js'
 import { InvalidArgumentError } from '../errors.js'
@@ -22,6 +23,8 @@ export interface CoreOptions {
   lanes?: number
   /** Most topics (default 512). */
   maxTopics?: number
+  /** Most consumer groups (default 64, at most 4096); each takes a commit word per partition. */
+  maxGroups?: number
   wasm?: WasmSource
 }
 
@@ -35,6 +38,9 @@ export interface CoreLayout {
   maxCursors: number
   maxTopics: number
   topics: number
+  maxGroups: number
+  groups: number
+  commits: number
   lanes: number
   laneOwners: number
   lanesAt: number
@@ -59,8 +65,14 @@ export function computeLayout(options: CoreOptions): CoreLayout {
   const maxCursors = options.maxCursors ?? 4096
   const lanes = options.lanes ?? (options.shared ? 16 : 1)
   const maxTopics = options.maxTopics ?? 512
+  const maxGroups = options.maxGroups ?? 64
+  if (!Number.isInteger(maxGroups) || maxGroups < 1 || maxGroups > GROUP_MAX_GROUPS) {
+    throw new InvalidArgumentError(`maxGroups must be an integer between 1 and ${GROUP_MAX_GROUPS}, got ${maxGroups}`, { argument: 'maxGroups' })
+  }
   const topics = align(LAYOUT_PARTITIONS + maxPartitions * PART_SIZE, LAYOUT_ALIGN)
-  const laneOwners = align(topics + maxTopics * TOPIC_SIZE, LAYOUT_ALIGN)
+  const groups = align(topics + maxTopics * TOPIC_SIZE, LAYOUT_ALIGN)
+  const commits = align(groups + maxGroups * GROUP_SIZE, LAYOUT_ALIGN)
+  const laneOwners = align(commits + maxGroups * maxPartitions * COMMIT_SIZE, LAYOUT_ALIGN)
   const lanesAt = align(laneOwners + lanes * LANE_OWNER_SIZE, LAYOUT_ALIGN)
   const laneBytes = align(segmentBytes + LANE_OUT_BYTES + maxCursors * CUR_SIZE, LAYOUT_ALIGN)
   const blocks = align(lanesAt + lanes * laneBytes, LAYOUT_ALIGN)
@@ -69,17 +81,25 @@ export function computeLayout(options: CoreOptions): CoreLayout {
   }
   const segmentCount = Math.max(1, Math.floor(options.maxBytes / segmentBytes))
   const total = blocks + segmentCount * segmentBytes
-  if (total > LAYOUT_MAX) throw tooLarge(total, { maxBytes: segmentCount * segmentBytes, lanes: lanes * laneBytes, maxPartitions: maxPartitions * PART_SIZE, maxTopics: maxTopics * TOPIC_SIZE }, lanes, laneBytes, maxCursors)
-  return { ctl: LAYOUT_CTL, partitions: LAYOUT_PARTITIONS, segmentBytes, segmentCount, maxPartitions, maxCursors, maxTopics, topics, lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / LAYOUT_PAGE) }
+  if (total > LAYOUT_MAX) {
+    throw tooLarge(total, { maxBytes: segmentCount * segmentBytes, lanes: lanes * laneBytes, maxPartitions: maxPartitions * PART_SIZE, maxTopics: maxTopics * TOPIC_SIZE, maxGroups: maxGroups * (GROUP_SIZE + maxPartitions * COMMIT_SIZE) },
+      lanes, laneBytes, maxCursors, maxPartitions)
+  }
+  return {
+    ctl: LAYOUT_CTL, partitions: LAYOUT_PARTITIONS, segmentBytes, segmentCount, maxPartitions, maxCursors, maxTopics, topics, maxGroups, groups, commits,
+    lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / LAYOUT_PAGE),
+  }
 }
 
 /** Says what takes the room when the memory would exceed 4 GiB, and names the biggest taker. */
-function tooLarge(total: number, parts: Record<'maxBytes' | 'lanes' | 'maxPartitions' | 'maxTopics', number>, lanes: number, laneBytes: number, maxCursors: number): InvalidArgumentError {
+function tooLarge(total: number, parts: Record<'maxBytes' | 'lanes' | 'maxPartitions' | 'maxTopics' | 'maxGroups', number>, lanes: number, laneBytes: number, maxCursors: number,
+  maxPartitions: number): InvalidArgumentError {
   const [argument] = (Object.entries(parts) as Array<[keyof typeof parts, number]>).sort((a, b) => b[1] - a[1])[0]
   const mib = (n: number) => `${Math.ceil(n / (1 << 20))} MiB`
   return new InvalidArgumentError(`the core would need ${mib(total)}, more than a 4 GiB memory holds: the segment pool (maxBytes) takes ${mib(parts.maxBytes)}, ` +
     `${lanes} lanes x ${laneBytes} bytes per lane (a segment of staging, the output buffer and ${maxCursors} maxCursors) take ${mib(parts.lanes)}, ` +
-    `the partition table ${mib(parts.maxPartitions)} and the topic directory ${mib(parts.maxTopics)}; lower ${argument}`, { argument })
+    `the partition table ${mib(parts.maxPartitions)}, the topic directory ${mib(parts.maxTopics)} and the consumer groups (maxGroups, a commit word for each of ${maxPartitions} maxPartitions) ` +
+    `${mib(parts.maxGroups)}; lower ${argument}`, { argument })
 }
 
 function defaultSegmentBytes(maxBytes: number): number {

@@ -5,6 +5,7 @@ import { FRAME_FLAGS, FRAME_KEY_LENGTH, FRAME_TIMESTAMP, FRAME_VALUE_LENGTH, IND
 import { Cursors, type FrameFields, type FrameSource } from './cursors.js'
 import { Directory, type TopicEntry } from './directory.js'
 import type { CoreExports } from './exports.js'
+import { Groups } from './groups.js'
 import { Lane, recoverLane } from './lanes.js'
 import { computeLayout, maxFrameBytes, type CoreLayout, type CoreOptions } from './layout.js'
 import { loadCore } from './load.js'
@@ -38,6 +39,7 @@ export class LogCore {
   private readonly staging: Staging
   private readonly cursors: Cursors
   private readonly directory: Directory
+  private readonly groups: Groups
   private readonly wake: Wake
 
   static async create(options: CoreOptions): Promise<LogCore> {
@@ -70,7 +72,7 @@ export class LogCore {
     this.maxFrameBytes = maxFrameBytes(layout)
     // the first thread initialises; the others find it done (or wait the few microseconds it takes)
     const status = mem.x.logInit(CTL, layout.blocks, layout.segmentBytes, layout.segmentCount, layout.partitions, layout.maxPartitions,
-      INDEX_INTERVAL, layout.topics, layout.maxTopics)
+      INDEX_INTERVAL, layout.topics, layout.maxTopics, layout.groups, layout.maxGroups, layout.commits)
     if (status < 0) throw statusError(status)
     this.laneArea = new Lane(mem)
     this.lane = this.laneArea.index
@@ -78,6 +80,7 @@ export class LogCore {
     this.staging = new Staging(mem, this.laneArea)
     this.cursors = new Cursors(mem, this.laneArea)
     this.directory = new Directory(mem, this.staging, this.partitions)
+    this.groups = new Groups(mem, this.staging)
     this.wake = new Wake(mem)
   }
 
@@ -161,6 +164,35 @@ export class LogCore {
   topicStamp(t: number): number { return this.directory.stamp(t) }
   /** Runs `fn` holding a topic's record-structures lock (released by recovery if this thread dies). */
   withStructuresLock<R>(t: number, fn: () => R): R { return this.directory.withStructuresLock(t, fn) }
+
+  // ---- consumer groups ------------------------------------------------------------------------
+
+  /** Index of the group in the table every thread shares; created unless `create` is false (then -1 when absent). */
+  groupIndex(name: string, create: boolean): number { return this.groups.index(name, create) }
+  /** The name of the group at `index`. */
+  groupName(index: number): string { return this.groups.name(index) }
+  /** Groups created so far, by any thread (indices 0 .. n-1). */
+  groupCount(): number { return this.groups.count() }
+
+  /** The group's committed offset of a partition (global id): the next offset to read, or -1 when none. */
+  committed(group: number, partitionId: number): number { return this.groups.committed(group, partitionId) }
+  /** The generation (mod 65536) the group's commits of the partition are fenced at; 0 until fenced. */
+  commitGeneration(group: number, partitionId: number): number { return this.groups.generation(group, partitionId) }
+  /**
+   * Commits `offset` (the next to read) for a member assigned the partition in `generation` (not
+   * commit(now), which appends the staged records). False when the partition was assigned for
+   * another generation since: the member is fenced (Kafka's ILLEGAL_GENERATION) and nothing was
+   * written.
+   */
+  commitOffset(group: number, partitionId: number, generation: number, offset: number): boolean {
+    return this.groups.commit(group, partitionId, generation, offset)
+  }
+  /** Fences the partition's commits at `generation` (it is assigned for it), keeping the offset. */
+  fenceCommits(group: number, partitionId: number, generation: number): void { this.groups.fence(group, partitionId, generation) }
+  /** Sets generation and committed offset (-1: none) whatever they were: a group's seek or reset. */
+  resetCommit(group: number, partitionId: number, generation: number, offset: number): void {
+    this.groups.reset(group, partitionId, generation, offset)
+  }
 
   // ---- wake-ups across threads ----------------------------------------------------------------
 

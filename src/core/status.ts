@@ -1,7 +1,7 @@
 // The one place where the core's status codes become typed errors with context.
 import {
-  STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_FULL, STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE,
-  STATUS_TOPIC_LIMIT, STATUS_UNKNOWN_PARTITION,
+  STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_FULL, STATUS_GROUP_LIMIT, STATUS_LIMIT, STATUS_OUT_OF_RANGE,
+  STATUS_TOO_LARGE, STATUS_TOPIC_LIMIT, STATUS_UNKNOWN_PARTITION,
 } from './abi.js'
 import {
   BackPressureError, BusError, type ErrorContext, InvalidArgumentError, OffsetOutOfRangeError, RecordTooLargeError,
@@ -28,6 +28,8 @@ export function statusError(status: number, context: StatusContext = {}): BusErr
       return new InvalidArgumentError(`the partition table is full${where}: all maxPartitions partitions (across topics) are taken; raise maxPartitions`, { argument: 'maxPartitions', ...context })
     case STATUS_TOPIC_LIMIT:
       return new InvalidArgumentError(`the topic directory is full${where}: all maxTopics topics are declared; raise maxTopics`, { argument: 'maxTopics', ...context })
+    case STATUS_GROUP_LIMIT:
+      return new InvalidArgumentError(`the group table is full${where}: all maxGroups consumer groups are created; raise maxGroups`, { argument: 'maxGroups', ...context })
     case STATUS_BUSY:
       return new BackPressureError(`the log is locked by another thread that has not let go for a while${where}: ` +
         'it is stalled, or it died inside the core and is released once its exit is noticed; try again', { ...context, reason: 'busy' })

@@ -410,6 +410,7 @@ describe('InvalidArgumentError', () => {
     await expect(createBus({ segmentBytes: 1000 })).rejects.toBeInstanceOf(errors.InvalidArgumentError)
     await expect(createBus({ topicDefaults: { partitions: 0 } })).rejects.toBeInstanceOf(errors.InvalidArgumentError)
     await expect(createBus('x' as never)).rejects.toBeInstanceOf(errors.InvalidArgumentError)
+    for (const maxGroups of [0, 4097, 1.5]) await expect(createBus({ maxGroups })).rejects.toMatchObject({ argument: 'maxGroups' })
   })
 
   it('for a memory that cannot be laid out, naming what takes the room', async () => {
@@ -424,6 +425,9 @@ describe('InvalidArgumentError', () => {
     const pool = await createBus({ maxBytes: 5 * 2 ** 30 }).catch((e) => e)
     expect(pool).toBeInstanceOf(errors.InvalidArgumentError)
     expect(pool.argument).toBe('maxBytes')
+    const groups = await createBus({ maxPartitions: 1 << 17, maxGroups: 4096 }).catch((e) => e)
+    expect(groups).toBeInstanceOf(errors.InvalidArgumentError)
+    expect(groups.argument).toBe('maxGroups')
   })
 })
 

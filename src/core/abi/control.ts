@@ -1,5 +1,5 @@
 // The control block: one per core, at the address the host passes as `ctl` to every call. It
-// says where the other structures are and holds the two locks and the wake-up word they share.
+// says where the other structures are and holds their locks and the wake-up words.
 // Plain numeric constants only: asc compiles this file for assembly/ and tsc for src/core/.
 //
 //   0                   1                   2                   3
@@ -41,14 +41,24 @@
 //  +---------------------------------------------------------------+
 //  |             threads waiting on the wake sequence              | 68
 //  +---------------------------------------------------------------+
-//  |                        reserved to 128                        ... 72
+//  |             groups: address of the group directory            | 72
+//  +---------------------------------------------------------------+
+//  |                          max groups                           | 76
+//  +---------------------------------------------------------------+
+//  |            groups created (entries 0 .. n-1 ready)            | 80
+//  +---------------------------------------------------------------+
+//  |           group lock (0 or the holder's lane token)           | 84
+//  +---------------------------------------------------------------+
+//  |           commits: address of the group commit words          | 88
+//  +---------------------------------------------------------------+
+//  |                        reserved to 128                        ... 92
 //
 // Recovery: the pool lock guards the free list, whose head is always valid; a thread that died
 // holding it can only have left the free count off by one, so logRecover recounts the list. The
-// directory lock is recovered with the directory (see directory.ts). The wake words are counters
-// no one holds.
+// directory lock is recovered with the directory (see directory.ts), the group lock with the
+// group directory (see group.ts). The wake words are counters no one holds.
 export const MAGIC = 0x52425553 // 'RBUS'
-export const ABI_VERSION = 1
+export const ABI_VERSION = 2
 
 export const CTL_MAGIC = 0
 export const CTL_VERSION = 4
@@ -68,4 +78,9 @@ export const CTL_TOPIC_COUNT = 56
 export const CTL_TOPIC_LOCK = 60
 export const CTL_WAKE = 64
 export const CTL_WAITERS = 68
+export const CTL_GROUPS = 72
+export const CTL_MAX_GROUPS = 76
+export const CTL_GROUP_COUNT = 80
+export const CTL_GROUP_LOCK = 84
+export const CTL_COMMITS = 88
 export const CTL_SIZE = 128

@@ -6,6 +6,8 @@
 //  LAYOUT_CTL ....... control block (control.ts), CTL_SIZE bytes
 //  LAYOUT_PARTITIONS  partition table (partition.ts), maxPartitions x PART_SIZE
 //  topics ........... topic directory (directory.ts), maxTopics x TOPIC_SIZE
+//  groups ........... group directory (group.ts), maxGroups x GROUP_SIZE
+//  commits .......... group commit words (group.ts), maxGroups x maxPartitions x COMMIT_SIZE
 //  laneOwners ....... lane owner words, lanes x LANE_OWNER_SIZE: 0 free, else the holder's token
 //  lanesAt .......... lanes x laneBytes, one lane per thread:
 //                       staging area   one segment's bytes: frames staged for the next commit

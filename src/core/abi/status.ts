@@ -24,3 +24,10 @@ export const STATUS_BUSY = -7
 export const LOCK_SPIN_LIMIT = 1 << 24
 /** The topic directory is full (raise maxTopics). */
 export const STATUS_TOPIC_LIMIT = -8
+/** The group directory is full (raise maxGroups). */
+export const STATUS_GROUP_LIMIT = -9
+/**
+ * A commit named another generation than its commit word holds: the partition was assigned again
+ * since (Kafka's ILLEGAL_GENERATION). Nothing was written.
+ */
+export const STATUS_FENCED = -10
