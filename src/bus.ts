@@ -10,9 +10,10 @@ import { LogCore } from './core/log.js'
 import { DeliveryScheduler } from './delivery/scheduler.js'
 import { Wakeups } from './delivery/wakeups.js'
 import { BusClosedError, InvalidArgumentError } from './errors.js'
+import { Groups, type GroupLag } from './groups/groups.js'
 import { Publisher } from './publish/publisher.js'
 import { Reader, type ReaderHost } from './reader/reader.js'
-import { closeOnAbort, readerOptions, ReadingSurface } from './reader/surface.js'
+import { closeOnAbort, readerOptions, ReadingSurface, WORKER_GROUPS_NOT_BUILT, type ReaderLike } from './reader/surface.js'
 import { compileSubscription } from './topic/names.js'
 import { TopicRegistry } from './topic/registry.js'
 import { RetentionTimer } from './topic/retention-timer.js'
@@ -68,6 +69,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   private readonly wakeups: Wakeups
   private readonly retention: RetentionTimer
   private readonly host: ReaderHost
+  private readonly groups: Groups | undefined
   private closed = false
   /** Copying handles to end when this bus closes. */
   private readonly closers: Array<() => void> = []
@@ -102,6 +104,24 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
         this.delivery.appended(topic, core.shared)
       },
       topicCreated: () => this.retention.arm(),
+    })
+    // the coordinator lives in the creating thread; members in workers are not built yet
+    this.groups = thread !== undefined ? undefined : new Groups({
+      core,
+      clock: this.clock,
+      registry,
+      publisher: this.publisher,
+      recorder: this.recorder,
+      skipped: (event) => this.events.emit('skipped', event),
+      handlerFailed: (error, where) => this.report(error, where),
+      poison: (event) => this.events.emit('poison', event),
+      rebalanced: (event) => this.events.emit('group.rebalance', event),
+      opened: (member) => {
+        registry.sync()
+        this.delivery.add(member)
+      },
+      settled: () => this.delivery.settled(),
+      closed: (member) => this.delivery.removeReader(member),
     })
     this.host = {
       core,
@@ -142,8 +162,25 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     return this.topics.get(topic)!.readers.size > 0
   }
 
-  protected openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): Reader {
-    return this.reader(target, handler, options)
+  protected openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): ReaderLike {
+    if (options?.group === undefined) return this.reader(target, handler, options)
+    this.assertOpen()
+    if (this.groups === undefined) throw new InvalidArgumentError(`option 'group': ${WORKER_GROUPS_NOT_BUILT}`, { argument: 'group' })
+    const member = this.groups.open(target, handler, options)
+    closeOnAbort(member, options.signal)
+    this.wakeups.watch()
+    return member
+  }
+
+  /**
+   * How far a consumer group is behind, per topic and partition: end offset - committed offset
+   * (from the log start where it committed nothing yet).
+   * @example bus.lag('email-service')['order.placed'][0]
+   */
+  lag(group: string): GroupLag {
+    this.assertOpen()
+    if (typeof group !== 'string') throw new InvalidArgumentError('lag needs a group name', { argument: 'group' })
+    return this.groups?.lag(group) ?? {}
   }
 
   /** A reader in this thread; `hooks` send its reports elsewhere (a copying worker's reader). */
@@ -199,6 +236,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     this.wakeups.notify() // records committed in this turn still wake their readers elsewhere
     this.closed = true
     this.retention.stop()
+    this.groups?.close()
     this.delivery.close()
     this.wakeups.stop()
     this.core.releaseLane()

@@ -6,8 +6,11 @@ export type { BusHandle, CopyHandle, SharedHandle, WorkerExit } from './worker/h
 export { manualClock, realClock, type Clock, type ManualClock } from './clock.js'
 export { jsonCodec, rawCodec, refCodec, msgpackCodec, type Codec, type CodecOption } from './codec/codecs.js'
 export * as errors from './errors.js'
+export { rangeAssignor, roundRobinAssignor, stickyAssignor, type Assignor, type AssignorMember, type Assignment, type TopicPartition } from './groups/assignors.js'
+export { DLQ_HEADERS } from './groups/dead-letter.js'
+export type { GroupLag } from './groups/groups.js'
 export type {
   BatchRecord, BusEvents, BusOptions, Headers, HandlerErrorEvent, Key, Matching, Message, PartitionStats,
-  PublishOptions, RecordMetadata, SeekTarget, SkippedEvent, StartPosition, Subscribable, SubscribeOptions,
+  PoisonEvent, PublishOptions, RebalanceEvent, RecordMetadata, SeekTarget, SkippedEvent, StartPosition, Subscribable, SubscribeOptions,
   TopicMap, TopicName, TopicOptions, TopicStats,
 } from './types.js'

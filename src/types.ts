@@ -124,6 +124,25 @@ export interface SubscribeOptions {
   signal?: AbortSignal
   /** Records fetched per poll of one partition (default 256). */
   maxPollRecords?: number
+  /**
+   * Join this consumer group: every group gets every record, and inside a group each partition
+   * has one owner at a time. Omit for an independent reader that gets everything.
+   */
+  group?: string
+  /** A group member's partitions handled at once, order kept within each (default 1). */
+  concurrency?: number
+  /** Attempts in all before a failing record is dead-lettered (default 3). */
+  maxAttempts?: number
+  /** Waits between attempts: initialMs (100), times multiplier (2) each retry, at most maxMs (30 000). */
+  backoff?: { initialMs?: number; maxMs?: number; multiplier?: number; jitter?: boolean }
+  /** Where records go after maxAttempts failures (default `<topic>.dlq`); false: stop the partition and emit 'poison'. */
+  deadLetter?: string | false
+  /** Commit each record once its handler settled (default true); false: commit with sub.commit(). */
+  autoCommit?: boolean
+  /** How long one attempt may run before it counts as failed, in ms of the bus clock (default 300 000). */
+  maxPollIntervalMs?: number
+  /** How the group shares partitions: 'cooperative-sticky' (default), 'range', 'roundrobin' or an Assignor. */
+  assignor?: string | import('./groups/assignors.js').Assignor
 }
 
 export type SeekTarget = { partition?: number; offset: number } | { timestamp: number }
@@ -144,10 +163,28 @@ export interface HandlerErrorEvent {
   offset: number
 }
 
+export interface PoisonEvent {
+  topic: string
+  partition: number
+  offset: number
+  group: string
+  error: unknown
+}
+
+export interface RebalanceEvent {
+  group: string
+  generation: number
+  assignments: Record<string, Array<{ topic: string; partition: number }>>
+}
+
 export interface BusEvents {
   skipped: (event: SkippedEvent) => void
   error: (event: HandlerErrorEvent) => void
   'topic.created': (event: { topic: string; partitions: number }) => void
+  /** A group member's partition stopped at a record that failed every attempt (deadLetter: false). */
+  poison: (event: PoisonEvent) => void
+  /** A group's owners changed: `assignments` maps each member id to what it owns now. */
+  'group.rebalance': (event: RebalanceEvent) => void
   /** A worker attached with a handle of this bus went away; `clean` if it closed its bus first. */
   'worker.exit': (event: import('./worker/handle.js').WorkerExit) => void
 }

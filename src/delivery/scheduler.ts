@@ -2,8 +2,18 @@
 // however many were published in that turn, and when idle() may resolve. The end of a turn is
 // also the moment other threads are woken (the host's turnEnded).
 import { BusClosedError } from '../errors.js'
-import type { Reader } from '../reader/reader.js'
 import type { Topic } from '../topic/topic.js'
+
+/** What the scheduler runs: an independent reader or a group member of this thread. */
+export interface ScheduledReader {
+  matches(topic: string): boolean
+  /** The topic exists (or grew) here: partitions from `first` on are new to the reader; `created`: new to the bus. */
+  attach(topic: Topic, first: number, created: boolean): void
+  run(): void
+  /** Nothing left to hand over now. */
+  idle(): boolean
+  close(): void
+}
 
 export interface SchedulerHost {
   /** A turn of delivery begins (even on a closed bus: what was committed still wakes others). */
@@ -14,7 +24,7 @@ export interface SchedulerHost {
 
 export class DeliveryScheduler {
   /** This thread's open readers. */
-  readonly readers = new Set<Reader>()
+  readonly readers = new Set<ScheduledReader>()
   /** Topics that got records since the last turn. */
   private readonly dirty = new Set<Topic>()
   private scheduled = false
@@ -54,7 +64,7 @@ export class DeliveryScheduler {
   }
 
   /** A new reader: it reads every topic it matches now, and those that grow or appear later. */
-  add(reader: Reader): void {
+  add(reader: ScheduledReader): void {
     this.readers.add(reader)
     for (const topic of this.topics.values()) if (reader.matches(topic.name)) reader.attach(topic, 0, false)
   }
@@ -65,7 +75,7 @@ export class DeliveryScheduler {
   }
 
   /** A reader closed: it no longer holds idle() back. */
-  removeReader(reader: Reader): void {
+  removeReader(reader: ScheduledReader): void {
     this.readers.delete(reader)
     this.settled()
   }

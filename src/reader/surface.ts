@@ -22,11 +22,13 @@ export interface Subscription extends AsyncDisposable {
   /** The next offset this reader will hand to its handler, per partition. */
   position(topic: string, partition?: number): number | undefined
   /**
-   * Commits what a consumer group member has handled. Independent readers have no committed
-   * offsets: for them it throws InvalidArgumentError at once.
+   * Commits what a consumer group member has handled, or with `message` the position after it
+   * (for `autoCommit: false`). Rejects when the partition is no longer this member's (a
+   * rebalance moved it). Independent readers have no committed offsets: for them it throws
+   * InvalidArgumentError at once.
    * @example await sub.commit()
    */
-  commit(): Promise<void>
+  commit(message?: { topic: string; partition: number; offset: number }): Promise<void>
   close(): Promise<void>
   readonly closed: boolean
 }
@@ -71,6 +73,10 @@ export interface ReadingApi<T extends TopicMap> {
 
 /** What both kinds of reader offer. */
 export interface ReaderLike {
+  /** Commits what a group member handled (or the position after `message`); absent on an independent reader. */
+  commit?(message?: { topic: string; partition: number; offset: number }): void
+  /** Resolves once a group member left its group (after close). */
+  readonly left?: Promise<void>
   pause(): void
   resume(): void
   seek(target: SeekTarget): void
@@ -83,14 +89,20 @@ export interface ReaderLike {
   onClose(fn: () => void): void
 }
 
-const GROUP_OPTIONS = ['group', 'concurrency', 'maxAttempts', 'backoff', 'deadLetter', 'autoCommit'] as const
+/** Why a worker's bus refuses group options for now. */
+export const WORKER_GROUPS_NOT_BUILT = 'consumer-group members in worker threads are not built yet; subscribe with a group in the thread that created the bus'
 
-/** Checks subscribe options and fills in the defaults. */
-export function readerOptions(options: SubscribeOptions | undefined): ReaderOptions {
+const GROUP_OPTIONS = ['group', 'concurrency', 'maxAttempts', 'backoff', 'deadLetter', 'autoCommit', 'maxPollIntervalMs', 'assignor'] as const
+
+/**
+ * Checks subscribe options and fills in the defaults. `groupsWhy`: why this bus cannot take
+ * consumer-group options (undefined where it can); without `group` they are refused anyway.
+ */
+export function readerOptions(options: SubscribeOptions | undefined, groupsWhy?: string): ReaderOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('subscribe options must be an object', { argument: 'options' })
   for (const name of GROUP_OPTIONS) {
-    if (options && (options as Record<string, unknown>)[name] !== undefined) {
-      throw new InvalidArgumentError(`option '${name}' belongs to consumer groups, which this version does not have yet; omit it for an independent reader`, { argument: name })
+    if (options && (options as Record<string, unknown>)[name] !== undefined && (groupsWhy !== undefined || options.group === undefined)) {
+      throw new InvalidArgumentError(groupsWhy !== undefined ? `option '${name}': ${groupsWhy}` : `option '${name}' belongs to consumer groups; give a group, or omit it for an independent reader`, { argument: name })
     }
   }
   const from = options?.from ?? 'latest'
@@ -142,11 +154,17 @@ export function subscription(reader: ReaderLike): Subscription {
     seek: (target) => reader.seek(target),
     assignments: () => reader.assignments(),
     position: (topic, partition = 0) => reader.position(topic, partition),
-    commit: () => {
-      throw new InvalidArgumentError('an independent reader has no committed offsets; subscribe with a group to commit', { argument: 'group' })
+    commit: (message) => {
+      if (reader.commit === undefined) throw new InvalidArgumentError('an independent reader has no committed offsets; subscribe with a group to commit', { argument: 'group' })
+      try {
+        reader.commit(message)
+        return Promise.resolve()
+      } catch (error) {
+        return Promise.reject(error)
+      }
     },
-    close: async () => reader.close(),
-    [asyncDispose]: async () => reader.close(),
+    close: async () => { reader.close(); await reader.left },
+    [asyncDispose]: async () => { reader.close(); await reader.left },
     get closed() { return reader.closed },
   }
 }

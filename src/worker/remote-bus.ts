@@ -12,7 +12,7 @@ import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
 import { BusClosedError, CodecError, InvalidArgumentError, RequestTimeoutError } from '../errors.js'
 import { handOver } from '../reader/delivery-loop.js'
-import { closeOnAbort, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
+import { closeOnAbort, readerOptions, ReadingSurface, WORKER_GROUPS_NOT_BUILT, type ReaderLike } from '../reader/surface.js'
 import { checkSeekTarget } from '../reader/seek-target.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
 import { checkPublishOptions } from '../publish/publish-options.js'
@@ -402,7 +402,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   protected openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): RemoteReader {
     this.assertOpen()
     const matches = compileSubscription(target)
-    const { from, reset, maxPollRecords } = readerOptions(options)
+    const { from, reset, maxPollRecords } = readerOptions(options, WORKER_GROUPS_NOT_BUILT)
     const reader = new RemoteReader(this.nextReader++, matches, this as RemoteBus, handler)
     this.readers.set(reader.id, reader)
     this.keep()

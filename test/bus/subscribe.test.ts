@@ -418,14 +418,14 @@ describe('sharing the thread', () => {
     bus.publishBatch('long', Array.from({ length: count }, (_, seq) => ({ value: seq })))
     let delivered = 0
     let inOrder = true
+    let atTimer = -1
     // about 5 us per record: some 100 ms in all, far more than one slice
     bus.subscribe('long', (msg) => {
       if (msg.value !== delivered) inOrder = false
-      delivered++
+      // armed once the replay is under way (a copying worker's records arrive a few turns later)
+      if (delivered++ === 0) setTimeout(() => { atTimer = delivered }, 0)
       for (const until = performance.now() + 0.005; performance.now() < until;);
     }, { from: 'earliest' })
-    let atTimer = -1
-    setTimeout(() => { atTimer = delivered }, 0)
     await bus.idle() // waits for the whole replay, across the slices
     expect(delivered).toBe(count)
     expect(inOrder).toBe(true)

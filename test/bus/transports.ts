@@ -27,6 +27,7 @@ const NEEDS = {
   assignments: { on: but('worker-copy'), why: "a copying worker's assignments() lists what the creating thread reported at subscribe and what was delivered since" },
   lifecycleEvents: { on: but('worker-copy'), why: "a copying worker's bus.events has 'error' and 'skipped' only" },
   core: { on: but('worker-copy'), why: "it reaches into the bus's core, and a copying worker has none" },
+  groups: { on: ['plain', 'shared'], why: 'consumer-group members in worker threads are not built yet (issue 9: the coordinator is in the creating thread only)' },
   plain: { on: ['plain'], why: "it needs a plain, unshared core (codec 'ref', decoding in place)" },
   shared: { on: ['shared', 'worker-shared'], why: 'it needs the log in shared memory' },
 } satisfies Record<string, { on: Transport[]; why: string }>
