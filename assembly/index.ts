@@ -17,7 +17,7 @@ export { logAddPartition, logAppend, logConfigure, logKeep, logOffsetForTime, lo
 export { murmur2 } from './topic/murmur2'
 export { topicConfigure, topicCreate, topicFind } from './topic/directory'
 export { groupCreate, groupFind } from './group/directory'
-export { commitFence, commitGeneration, commitLoad, commitReset, commitStore } from './group/commit'
+export { commitFence, commitGeneration, commitInit, commitLoad, commitReset, commitStore } from './group/commit'
 export { logRecover } from './log/recover'
 export { syncSetToken } from './sync'
 

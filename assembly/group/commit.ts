@@ -72,6 +72,22 @@ export function commitFence(ctl: usize, group: i32, p: i32, generation: u32): i3
   return STATUS_OK
 }
 
+/**
+ * Sets the offset where nothing is committed yet, keeping the generation (a group's start
+ * position, fixed when a member subscribes): STATUS_OK, or STATUS_FENCED when a commit was there
+ * first and nothing changed.
+ */
+export function commitInit(ctl: usize, group: i32, p: i32, offset: f64): i32 {
+  const word = commitWord(ctl, group, p)
+  if (word == 0 || !validOffset(offset)) return STATUS_BAD_ARGUMENT
+  let held: i64
+  do {
+    held = aload64(word)
+    if ((held & OFFSET_MASK) != 0) return STATUS_FENCED
+  } while (acas64(word, held, held | (<i64>offset + 1)) != held)
+  return STATUS_OK
+}
+
 /** Sets generation and offset whatever the word held (a group's seek or reset); offset -1: none. */
 export function commitReset(ctl: usize, group: i32, p: i32, generation: u32, offset: f64): i32 {
   const word = commitWord(ctl, group, p)

@@ -16,6 +16,7 @@ export interface CoreExports {
   commitStore(ctl: number, group: number, p: number, generation: number, offset: number): number
   commitFence(ctl: number, group: number, p: number, generation: number): number
   commitReset(ctl: number, group: number, p: number, generation: number, offset: number): number
+  commitInit(ctl: number, group: number, p: number, offset: number): number
   logAddPartition(ctl: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
   logConfigure(ctl: number, p: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
   logKeep(ctl: number, p: number): number
@@ -38,7 +39,7 @@ export interface CoreExports {
 /** Every export the host needs and its parameter count; the compiler holds both to CoreExports. */
 const CORE_EXPORTS: { readonly [K in keyof CoreExports]: Parameters<CoreExports[K]>['length'] } = {
   logInit: 12, topicCreate: 9, topicFind: 3, topicConfigure: 7, groupCreate: 3, groupFind: 3, commitLoad: 3,
-  commitGeneration: 3, commitStore: 5, commitFence: 4, commitReset: 5, logAddPartition: 5, logConfigure: 6, logKeep: 2,
+  commitGeneration: 3, commitStore: 5, commitFence: 4, commitReset: 5, commitInit: 4, logAddPartition: 5, logConfigure: 6, logKeep: 2,
   logAppend: 5, logPoll: 5, logPollValid: 2, logOffsetForTime: 3, logRetain: 2, logStartOffset: 2, logEndOffset: 2,
   logBytes: 2, logSegments: 2, logEvicted: 2, logFreeSegments: 1, murmur2: 2, logRecover: 2, syncSetToken: 1,
 }

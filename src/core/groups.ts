@@ -74,6 +74,16 @@ export class Groups {
     if (status < 0) throw statusError(status, { group: g, partition: p })
   }
 
+  /** Sets the offset unless something is committed already; false then. */
+  init(g: number, p: number, offset: number): boolean {
+    this.word(g, p)
+    checkOffset(offset, false)
+    const status = this.mem.x.commitInit(CTL, g, p, offset)
+    if (status === STATUS_FENCED) return false
+    if (status < 0) throw statusError(status, { group: g, partition: p, offset })
+    return true
+  }
+
   reset(g: number, p: number, generation: number, offset: number): void {
     this.word(g, p)
     checkGeneration(generation)

@@ -189,6 +189,11 @@ export class LogCore {
   }
   /** Fences the partition's commits at `generation` (it is assigned for it), keeping the offset. */
   fenceCommits(group: number, partitionId: number, generation: number): void { this.groups.fence(group, partitionId, generation) }
+  /**
+   * Sets the committed offset where the group has none yet (its start position, fixed when a
+   * member subscribes); false when a commit was there first.
+   */
+  initCommit(group: number, partitionId: number, offset: number): boolean { return this.groups.init(group, partitionId, offset) }
   /** Sets generation and committed offset (-1: none) whatever they were: a group's seek or reset. */
   resetCommit(group: number, partitionId: number, generation: number, offset: number): void {
     this.groups.reset(group, partitionId, generation, offset)

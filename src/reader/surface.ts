@@ -236,7 +236,7 @@ export abstract class ReadingSurface<T extends TopicMap> implements ReadingApi<T
 
   consume<P extends Subscribable<T>>(target: P, options?: ConsumeOptions): AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable {
     const mark = highWaterMark(options)
-    return consumeReader((push) => this.openReader(target, push, options), mark) as AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
+    return consumeReader((push) => this.openReader(target, push, options), mark, options?.group !== undefined) as AsyncIterableIterator<Message<T, Matching<T, P>>> & AsyncDisposable
   }
 
   on<P extends Subscribable<T>>(target: P, fn: (value: Message<T, Matching<T, P>>['value'], message: Message<T, Matching<T, P>>) => unknown): Unsubscribe {

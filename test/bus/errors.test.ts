@@ -348,8 +348,9 @@ describe('InvalidArgumentError', () => {
       { from: 'middle' }, { from: { offset: -1 } }, { from: { offset: 1.5 } }, { from: { offset: 0, partition: -1 } },
       { from: { timestamp: 'now' } }, { from: {} }, { reset: 'x' }, { maxPollRecords: 0 },
       { signal: {} }, 'options',
-      { group: 'g' }, { concurrency: 2 }, { maxAttempts: 3 }, { backoff: { initialMs: 1 } }, { deadLetter: 'dlq' },
-      { deadLetter: false }, { autoCommit: false },
+      // group options without a group
+      { concurrency: 2 }, { maxAttempts: 3 }, { backoff: { initialMs: 1 } }, { deadLetter: 'dlq' },
+      { deadLetter: false }, { autoCommit: false }, { maxPollIntervalMs: 10 }, { assignor: 'range' },
     ]
     for (const options of bad) {
       const why = JSON.stringify(options)
@@ -360,10 +361,8 @@ describe('InvalidArgumentError', () => {
     expect(bus.stats().t.readers).toBe(0)
   })
 
-  it('for group options: they belong to consumer groups, which are not here yet', async () => {
+  it('for commit() on an independent reader: it has no committed offsets', async () => {
     const bus = await newBus()
-    const e = thrown(() => bus.subscribe('t', () => {}, { group: 'billing' } as never))
-    expect(e).toBeInstanceOf(errors.InvalidArgumentError)
     expect(() => bus.subscribe('t', () => {}).commit()).toThrow(errors.InvalidArgumentError)
   })
 

@@ -127,6 +127,18 @@ describe.each([{ shared: true }, { shared: false }])('consumer groups in the cor
       expect(state(core, 1, 0)).toEqual([100, 9])
     })
 
+    it('an init sets the start offset only where nothing is committed, keeping the generation', async () => {
+      const core = await setup()
+      core.fenceCommits(1, 0, 4)
+      expect(core.initCommit(1, 0, 7)).toBe(true)
+      expect(state(core, 1, 0)).toEqual([7, 4])
+      expect(core.initCommit(1, 0, 99)).toBe(false)
+      expect(core.commitOffset(1, 0, 4, 12)).toBe(true)
+      expect(core.initCommit(1, 0, 0)).toBe(false)
+      expect(state(core, 1, 0)).toEqual([12, 4])
+      expect(errorOf(() => core.initCommit(1, 1, -1))).toMatchObject({ argument: 'offset' })
+    })
+
     it('generations are kept mod 65536', async () => {
       const core = await setup()
       core.fenceCommits(0, 0, 65535)

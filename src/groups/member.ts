@@ -1,0 +1,267 @@
+// A consumer-group member in this thread: what a subscription with a `group` is. It tells the
+// group's coordinator which topics it reads, runs the partitions the coordinator assigns to it
+// (at most `concurrency` at once), and gives one up when asked, after committing what it handled.
+import type { Clock } from '../clock.js'
+import type { LogCore } from '../core/log.js'
+import { InvalidArgumentError } from '../errors.js'
+import type { Handler } from '../reader/delivery-loop.js'
+import { PartitionFetcher } from '../reader/partition-fetcher.js'
+import type { ReaderOptions } from '../reader/reader.js'
+import { checkSeekTarget, noPartition } from '../reader/seek-target.js'
+import type { StatsRecorder } from '../topic/stats-recorder.js'
+import type { Delivered, Topic } from '../topic/topic.js'
+import type { PoisonEvent, SeekTarget, SkippedEvent } from '../types.js'
+import type { GroupOptions } from './group-options.js'
+import { PartitionRun, type RunHost } from './partition-run.js'
+
+/** What a member needs from the bus it reads. */
+export interface MemberHost {
+  readonly core: LogCore
+  readonly clock: Clock
+  readonly recorder: Pick<StatsRecorder, 'delivered' | 'skipped'>
+  skipped(event: SkippedEvent): void
+  handlerFailed(error: unknown, where: { topic: string; partition: number; offset: number }): void
+  poison(event: PoisonEvent): void
+  /** Appends the dead letter of a record that failed every attempt; throws when the log refuses it. */
+  deadLetter(message: Delivered, source: Topic, options: GroupOptions, attempts: number, error: unknown): void
+  /** The topic of this name as this thread knows it (catching up with other threads first). */
+  topic(name: string): Topic | undefined
+  memberSettled(member: GroupMember): void
+  memberClosed(member: GroupMember): void
+}
+
+/** What a member tells its group's coordinator (in this thread, or over a worker's port). */
+export interface CoordinatorLink {
+  join(member: GroupMember): void
+  /** The member reads more topics or partitions than before: the group rebalances. */
+  changed(member: GroupMember): void
+  /** The member stopped (after committing) and leaves the group. */
+  leave(member: GroupMember): void
+}
+
+const key = (topic: string, partition: number): string => `${partition}:${topic}`
+
+export class GroupMember {
+  private readonly runs = new Map<string, PartitionRun>()
+  /** Topics this member subscribes to, by name (the coordinator assigns among their partitions). */
+  private readonly topics = new Map<string, Topic>()
+  private readonly group: number
+  private readonly runHost: RunHost
+  private active = 0
+  private readonly queued: PartitionRun[] = []
+  paused = false
+  closed = false
+  private readonly closeHooks: Array<() => void> = []
+  /** Resolves when the member has given up its partitions and left. */
+  readonly left: Promise<void>
+  private leave!: () => void
+  private readonly fetchHost
+  private joined = false
+
+  constructor(
+    private readonly host: MemberHost,
+    private readonly link: CoordinatorLink,
+    readonly id: string,
+    /** The topic or pattern subscribed to. */
+    readonly target: string,
+    readonly matches: (topic: string) => boolean,
+    handler: Handler,
+    private readonly reader: ReaderOptions,
+    readonly options: GroupOptions,
+  ) {
+    this.group = host.core.groupIndex(options.group, true)
+    this.left = new Promise((resolve) => { this.leave = resolve })
+    const member = this
+    const fetchHost = {
+      core: host.core,
+      recorder: host.recorder,
+      skipped: (event: SkippedEvent) => host.skipped({ ...event, group: options.group }),
+      failed: host.handlerFailed,
+    }
+    this.fetchHost = fetchHost
+    this.runHost = {
+      clock: host.clock,
+      options,
+      handler,
+      maxPollRecords: reader.maxPollRecords,
+      get paused() { return member.paused || member.closed },
+      commit: (run, offset) => host.core.commitOffset(this.group, run.fetcher.id, run.generation, offset),
+      failed: (error, message) => host.handlerFailed(error, message),
+      deadLetter: (message, attempts, error) => host.deadLetter(message, this.topics.get(message.topic)!, options, attempts, error),
+      poison: (message, error) => host.poison({ topic: message.topic, partition: message.partition, offset: message.offset, group: options.group, error }),
+      acquire: (run) => this.acquire(run),
+      release: () => this.release(),
+      settled: () => host.memberSettled(this),
+      fenced: (run) => this.drop(run),
+      delivered: () => {},
+    }
+  }
+
+  get groupName(): string {
+    return this.options.group
+  }
+
+  /** The topic names this member reads now. */
+  subscribedTopics(): string[] {
+    return [...this.topics.keys()]
+  }
+
+  /** A topic it matches exists (or grew) in this thread: partitions from `first` on are new to it. */
+  attach(topic: Topic, first: number, created: boolean): void {
+    if (this.closed) return
+    const known = this.topics.has(topic.name)
+    this.topics.set(topic.name, topic)
+    topic.readers.add(this)
+    // `from` applies where the group has no committed offset: fixed now, when it subscribes, so
+    // that a record published right after subscribe() is the group's whichever member gets it
+    const core = this.host.core
+    for (let partition = first; partition < topic.partitions; partition++) {
+      const id = topic.ids[partition]
+      core.initCommit(this.group, id, created ? 0 : PartitionFetcher.start(core, id, partition, this.reader.from))
+    }
+    if (known || this.joined) this.link.changed(this)
+  }
+
+  /** Joins the group once the topics it matches now are attached. */
+  join(): void {
+    this.joined = true
+    this.link.join(this)
+  }
+
+  /** The coordinator gives this member a partition for `generation`. */
+  assigned(topicName: string, partition: number, generation: number): void {
+    if (this.closed) return
+    const topic = this.topics.get(topicName) ?? this.host.topic(topicName)
+    if (topic === undefined || partition >= topic.partitions) return
+    const core = this.host.core
+    const id = topic.ids[partition]
+    const committed = core.committed(this.group, id)
+    const start = committed >= 0 ? committed : PartitionFetcher.start(core, id, partition, this.reader.from)
+    const fetcher = new PartitionFetcher(this.fetchHost, topic, partition, start, this.reader.reset)
+    this.runs.get(key(topicName, partition))?.halt()
+    const run = new PartitionRun(this.runHost, fetcher, generation, start)
+    this.runs.set(key(topicName, partition), run)
+    run.run()
+  }
+
+  /** The coordinator takes a partition away: resolves once it stopped and committed. */
+  async revoke(topicName: string, partition: number): Promise<void> {
+    const k = key(topicName, partition)
+    const run = this.runs.get(k)
+    if (run === undefined) return
+    await run.stop()
+    if (this.runs.get(k) === run) this.runs.delete(k)
+    this.unqueue(run)
+  }
+
+  private drop(run: PartitionRun): void {
+    const k = key(run.topic, run.partition)
+    if (this.runs.get(k) === run) this.runs.delete(k)
+    this.unqueue(run)
+  }
+
+  private acquire(run: PartitionRun): boolean {
+    if (this.active < this.options.concurrency) {
+      this.active++
+      return true
+    }
+    if (!this.queued.includes(run)) this.queued.push(run)
+    return false
+  }
+
+  private release(): void {
+    this.active--
+    const next = this.queued.shift()
+    next?.run()
+  }
+
+  private unqueue(run: PartitionRun): void {
+    const i = this.queued.indexOf(run)
+    if (i >= 0) this.queued.splice(i, 1)
+  }
+
+  assignments(): Array<{ topic: string; partition: number }> {
+    return [...this.runs.values()].map((r) => ({ topic: r.topic, partition: r.partition }))
+      .sort((a, b) => a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition)
+  }
+
+  position(topic: string, partition: number): number | undefined {
+    return this.runs.get(key(topic, partition))?.position
+  }
+
+  /** Moves owned partitions (one, or all) like an independent reader's seek; the next commit records it. */
+  seek(target: SeekTarget): void {
+    const { byTime, value, partition } = checkSeekTarget(target)
+    const core = this.host.core
+    const chosen = [...this.runs.values()].filter((r) => partition === undefined || r.partition === partition)
+    if (chosen.length === 0) throw noPartition(partition)
+    for (const r of chosen) r.moveTo(byTime ? core.offsetForTime(r.fetcher.id, value) : PartitionFetcher.clamp(core, r.fetcher.id, value))
+    this.run()
+  }
+
+  /**
+   * Commits what was handled, or with `message` the position after it. Rejects with
+   * InvalidArgumentError when the message's partition is not this member's (any more).
+   */
+  commit(message?: { topic: string; partition: number; offset: number }): void {
+    if (message === undefined) {
+      for (const run of [...this.runs.values()]) run.commitHandled()
+      return
+    }
+    const run = this.runs.get(key(message.topic, message.partition))
+    if (run === undefined || !run.commit(message.offset + 1)) {
+      throw new InvalidArgumentError(`cannot commit ${message.topic}/${message.partition}@${message.offset}: the partition is not assigned to this member of group ${this.options.group} (a rebalance moved it)`,
+        { topic: message.topic, partition: message.partition, offset: message.offset, argument: 'message' })
+    }
+  }
+
+  pause(): void {
+    this.paused = true
+  }
+
+  resume(): void {
+    if (!this.paused) return
+    this.paused = false
+    this.run()
+  }
+
+  /** Runs every partition that has records (the delivery scheduler calls it once per turn). */
+  run(): void {
+    for (const run of this.runs.values()) run.run()
+  }
+
+  idle(): boolean {
+    for (const run of this.runs.values()) if (!run.idle()) return false
+    return true
+  }
+
+  /** Leaves the group: every partition stops and commits what it handled, then the group rebalances. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    for (const topic of this.topics.values()) topic.readers.delete(this)
+    const runs = [...this.runs.values()]
+    void Promise.all(runs.map((r) => r.stop())).then(() => {
+      this.runs.clear()
+      this.queued.length = 0
+      this.link.leave(this)
+      this.leave()
+    })
+    this.host.memberClosed(this)
+    for (const fn of this.closeHooks.splice(0)) fn()
+  }
+
+  /** Stops at once without committing more (the bus closes under it). */
+  halt(): void {
+    this.closed = true
+    for (const topic of this.topics.values()) topic.readers.delete(this)
+    for (const run of this.runs.values()) run.halt()
+    this.runs.clear()
+    this.leave()
+  }
+
+  onClose(fn: () => void): void {
+    if (this.closed) fn()
+    else this.closeHooks.push(fn)
+  }
+}

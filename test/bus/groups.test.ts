@@ -1,0 +1,438 @@
+// Consumer groups (Kafka's model): partitions shared among a group's members, committed offsets,
+// cooperative rebalancing, retries with backoff, dead letters, poison records and lag.
+import { describe, expect } from 'vitest'
+import { DLQ_HEADERS, errors, manualClock, type RebalanceEvent } from '../../src/index.js'
+import { deferred, onlyWhere, turns, useBuses, type AnyMessage } from './helpers.js'
+
+const newBus = useBuses()
+const it = onlyWhere('groups')
+const values = (got: AnyMessage[]) => got.map((m) => m.value)
+
+/** Publishes `count` numbered records round-robin over the topic's partitions. */
+function fill(bus: { publish(topic: string, value: unknown): unknown }, topic: string, from: number, count: number): void {
+  for (let i = from; i < from + count; i++) bus.publish(topic, i)
+}
+
+describe('membership and assignment', () => {
+  it('shares the partitions: every record goes to exactly one member of the group', async () => {
+    const bus = await newBus()
+    bus.topic('jobs', { partitions: 4 })
+    const a: AnyMessage[] = []
+    const b: AnyMessage[] = []
+    const subA = bus.subscribe('jobs', (m) => { a.push(m) }, { group: 'g' })
+    const subB = bus.subscribe('jobs', (m) => { b.push(m) }, { group: 'g' })
+    await bus.idle()
+    fill(bus, 'jobs', 0, 40)
+    await bus.idle()
+    expect([...values(a), ...values(b)].sort((x, y) => (x as number) - (y as number))).toEqual(Array.from({ length: 40 }, (_, i) => i))
+    const ownedA = subA.assignments()
+    const ownedB = subB.assignments()
+    expect(ownedA).toHaveLength(2)
+    expect(ownedB).toHaveLength(2)
+    expect(new Set([...ownedA, ...ownedB].map((tp) => tp.partition))).toEqual(new Set([0, 1, 2, 3]))
+    for (const m of a) expect(ownedA.some((tp) => tp.partition === m.partition)).toBe(true)
+  })
+
+  it('every group gets every record; a member without a group too', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 2 })
+    const g1: AnyMessage[] = []
+    const g2: AnyMessage[] = []
+    const solo: AnyMessage[] = []
+    bus.subscribe('t', (m) => { g1.push(m) }, { group: 'one' })
+    bus.subscribe('t', (m) => { g2.push(m) }, { group: 'two' })
+    bus.subscribe('t', (m) => { solo.push(m) })
+    fill(bus, 't', 0, 10)
+    await bus.idle()
+    expect(g1).toHaveLength(10)
+    expect(g2).toHaveLength(10)
+    expect(solo).toHaveLength(10)
+  })
+
+  it("starts at 'latest' by default, fixed when the group subscribes: a record published right after is the group's", async () => {
+    const bus = await newBus()
+    bus.publish('t', 'before')
+    const got: AnyMessage[] = []
+    bus.subscribe('t', (m) => { got.push(m) }, { group: 'g' })
+    bus.publish('t', 'after')
+    await bus.idle()
+    expect(values(got)).toEqual(['after'])
+  })
+
+  it('emits group.rebalance with the generation and the owners, and keeps order within each partition', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 3 })
+    const events: RebalanceEvent[] = []
+    bus.events.on('group.rebalance', (e) => events.push(e))
+    const got: AnyMessage[] = []
+    bus.subscribe('t', (m) => { got.push(m) }, { group: 'g', from: 'earliest' })
+    fill(bus, 't', 0, 30)
+    await bus.idle()
+    expect(events).toHaveLength(1)
+    expect(events[0].group).toBe('g')
+    expect(events[0].generation).toBe(1)
+    expect(Object.values(events[0].assignments)[0]).toEqual([0, 1, 2].map((partition) => ({ topic: 't', partition })))
+    for (let p = 0; p < 3; p++) {
+      const offsets = got.filter((m) => m.partition === p).map((m) => m.offset)
+      expect(offsets).toEqual([...offsets].sort((x, y) => x - y))
+    }
+  })
+
+  it('a member that leaves gives its partitions to the others, who continue from the committed offsets', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 4 })
+    const a: AnyMessage[] = []
+    const b: AnyMessage[] = []
+    const subA = bus.subscribe('t', (m) => { a.push(m) }, { group: 'g' })
+    const subB = bus.subscribe('t', (m) => { b.push(m) }, { group: 'g' })
+    await bus.idle()
+    fill(bus, 't', 0, 20)
+    await bus.idle()
+    await subA.close()
+    fill(bus, 't', 20, 20)
+    await bus.idle()
+    expect(subB.assignments()).toHaveLength(4)
+    // nothing twice: A committed everything it handled before it left
+    const all = [...values(a), ...values(b)]
+    expect(all).toHaveLength(40)
+    expect(new Set(all).size).toBe(40)
+  })
+
+  it('a member that joins takes partitions only from those with more than their share (sticky)', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 4 })
+    const subA = bus.subscribe('t', () => {}, { group: 'g' })
+    await bus.idle()
+    expect(subA.assignments()).toHaveLength(4)
+    const before = subA.assignments()
+    const subB = bus.subscribe('t', () => {}, { group: 'g' })
+    await bus.idle()
+    await turns()
+    expect(subA.assignments()).toHaveLength(2)
+    expect(subB.assignments()).toHaveLength(2)
+    for (const tp of subA.assignments()) expect(before).toContainEqual(tp)
+  })
+
+  it('a wildcard group picks up a topic created later', async () => {
+    const bus = await newBus()
+    const got: AnyMessage[] = []
+    const sub = bus.subscribe('order.*', (m) => { got.push(m) }, { group: 'g' })
+    bus.publish('order.placed', 1)
+    bus.topic('order.shipped', { partitions: 2 })
+    bus.publish('order.shipped', 2)
+    await bus.idle()
+    await turns()
+    await bus.idle()
+    expect(values(got).sort()).toEqual([1, 2])
+    expect(sub.assignments()).toEqual([
+      { topic: 'order.placed', partition: 0 }, { topic: 'order.shipped', partition: 0 }, { topic: 'order.shipped', partition: 1 },
+    ])
+  })
+
+  it('an aborted signal makes the member leave', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 2 })
+    const ac = new AbortController()
+    const subA = bus.subscribe('t', () => {}, { group: 'g', signal: ac.signal })
+    const subB = bus.subscribe('t', () => {}, { group: 'g' })
+    await bus.idle()
+    await turns()
+    expect(subB.assignments()).toHaveLength(1)
+    ac.abort()
+    await turns()
+    await bus.idle()
+    expect(subA.closed).toBe(true)
+    expect(subB.assignments()).toHaveLength(2)
+  })
+
+  it('members of one group must agree on the assignor', async () => {
+    const bus = await newBus()
+    bus.subscribe('t', () => {}, { group: 'g', assignor: 'range' })
+    expect(() => bus.subscribe('t', () => {}, { group: 'g', assignor: 'roundrobin' })).toThrow(errors.InvalidArgumentError)
+    expect(() => bus.subscribe('t', () => {}, { group: 'h', assignor: 'nope' })).toThrow(/unknown assignor/)
+  })
+
+  it('uses a custom assignor given as an object', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 3 })
+    // everything to the member with the greatest id
+    const last = {
+      name: 'last',
+      assign: (members: readonly { id: string }[], partitions: readonly { topic: string; partition: number }[]) => {
+        const ids = members.map((m) => m.id).sort()
+        return Object.fromEntries(ids.map((id, i) => [id, i === ids.length - 1 ? [...partitions] : []]))
+      },
+    }
+    const subA = bus.subscribe('t', () => {}, { group: 'g', assignor: last })
+    const subB = bus.subscribe('t', () => {}, { group: 'g', assignor: last })
+    await bus.idle()
+    await turns()
+    expect(subA.assignments()).toEqual([])
+    expect(subB.assignments()).toHaveLength(3)
+  })
+
+  it('rejects bad group options with InvalidArgumentError', async () => {
+    const bus = await newBus()
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ group: '' }, 'group'],
+      [{ group: 'g', concurrency: 0 }, 'concurrency'],
+      [{ group: 'g', maxAttempts: 1.5 }, 'maxAttempts'],
+      [{ group: 'g', backoff: { initialMs: -1 } }, 'backoff.initialMs'],
+      [{ group: 'g', backoff: { multiplier: 0.5 } }, 'backoff.multiplier'],
+      [{ group: 'g', deadLetter: 'bad topic!' }, 'deadLetter'],
+      [{ group: 'g', autoCommit: 'yes' }, 'autoCommit'],
+      [{ maxAttempts: 2 }, 'maxAttempts'],
+    ]
+    for (const [options, argument] of bad) {
+      let caught: unknown
+      try {
+        bus.subscribe('t', () => {}, options)
+      } catch (error) {
+        caught = error
+      }
+      expect(caught, JSON.stringify(options)).toBeInstanceOf(errors.BusError)
+      if (argument !== 'deadLetter') expect((caught as errors.InvalidArgumentError).argument).toBe(argument)
+    }
+  })
+})
+
+describe('commits', () => {
+  it('a new member of the group continues after the last committed record', async () => {
+    const bus = await newBus()
+    const first: AnyMessage[] = []
+    const sub = bus.subscribe('t', (m) => { first.push(m) }, { group: 'g', from: 'earliest' })
+    fill(bus, 't', 0, 5)
+    await bus.idle()
+    await sub.close()
+    fill(bus, 't', 5, 5)
+    const second: AnyMessage[] = []
+    bus.subscribe('t', (m) => { second.push(m) }, { group: 'g', from: 'earliest' })
+    await bus.idle()
+    expect(values(first)).toEqual([0, 1, 2, 3, 4])
+    expect(values(second)).toEqual([5, 6, 7, 8, 9])
+    expect(bus.lag('g')).toEqual({ t: { 0: 0 } })
+  })
+
+  it('a record whose handler had not settled when its partition moved is delivered again', async () => {
+    const bus = await newBus()
+    const gate = deferred()
+    const a: AnyMessage[] = []
+    const subA = bus.subscribe('t', async (m) => {
+      a.push(m)
+      if (m.value === 1) await gate.promise
+    }, { group: 'g' })
+    await bus.idle()
+    fill(bus, 't', 0, 3)
+    await turns()
+    expect(values(a)).toEqual([0, 1])
+    const closing = subA.close()
+    const b: AnyMessage[] = []
+    bus.subscribe('t', (m) => { b.push(m) }, { group: 'g' })
+    gate.resolve() // the record succeeds while the partition is being given up: it is committed
+    await closing
+    await bus.idle()
+    expect(values(b)).toEqual([2])
+  })
+
+  it('autoCommit: false commits only with sub.commit(), and commit(message) commits up to it', async () => {
+    const bus = await newBus()
+    const sub = bus.subscribe('t', () => {}, { group: 'g', autoCommit: false, from: 'earliest' })
+    fill(bus, 't', 0, 4)
+    await bus.idle()
+    expect(bus.lag('g')).toEqual({ t: { 0: 4 } })
+    await sub.commit({ topic: 't', partition: 0, offset: 1 })
+    expect(bus.lag('g')).toEqual({ t: { 0: 2 } })
+    await sub.commit()
+    expect(bus.lag('g')).toEqual({ t: { 0: 0 } })
+  })
+
+  it('a member cannot commit a partition that a rebalance moved away', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 2 })
+    const subA = bus.subscribe('t', () => {}, { group: 'g', autoCommit: false })
+    await bus.idle()
+    const held = subA.assignments()
+    bus.subscribe('t', () => {}, { group: 'g' })
+    await bus.idle()
+    await turns()
+    const lost = held.find((tp) => !subA.assignments().some((x) => x.partition === tp.partition))!
+    await expect(subA.commit({ ...lost, offset: 0 })).rejects.toBeInstanceOf(errors.InvalidArgumentError)
+  })
+
+  it('lag is end offset - committed offset per partition; an unknown group has none', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 2 })
+    const gate = deferred()
+    bus.subscribe('t', () => gate.promise, { group: 'g', from: 'earliest' })
+    fill(bus, 't', 0, 6)
+    await turns()
+    expect(bus.lag('g')).toEqual({ t: { 0: 3, 1: 3 } })
+    expect(bus.lag('nobody')).toEqual({})
+    gate.resolve()
+    await bus.idle()
+    expect(bus.lag('g')).toEqual({ t: { 0: 0, 1: 0 } })
+  })
+})
+
+describe('consume with a group', () => {
+  it('commits a record once the loop asked for the next one; what the loop never took goes to the next member', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 2 })
+    fill(bus, 't', 0, 10)
+    const first: unknown[] = []
+    for await (const msg of bus.consume('t', { group: 'g', from: 'earliest', concurrency: 2 })) {
+      first.push(msg.value)
+      if (first.length === 3) break
+    }
+    await turns()
+    const rest: unknown[] = []
+    bus.subscribe('t', (m) => { rest.push(m.value) }, { group: 'g' })
+    await bus.idle()
+    await turns()
+    await bus.idle()
+    expect([...first, ...rest].sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: 10 }, (_, i) => i))
+  })
+})
+
+describe('failures', () => {
+  it('retries a failing record with backoff on the bus clock, counting attempts', async () => {
+    const clock = manualClock()
+    const bus = await newBus({ clock })
+    const seen: Array<[unknown, number, number]> = []
+    bus.events.on('error', () => {})
+    bus.subscribe('t', (m) => {
+      seen.push([m.value, m.attempt, clock.now()])
+      if (m.attempt < 3) throw new Error('not yet')
+    }, { group: 'g', backoff: { initialMs: 100, multiplier: 3 } })
+    bus.publish('t', 'x')
+    bus.publish('t', 'y')
+    await bus.idle()
+    expect(seen).toEqual([['x', 1, 0]])
+    clock.advance(99)
+    await bus.idle()
+    expect(seen).toHaveLength(1)
+    clock.advance(1)
+    await bus.idle()
+    expect(seen).toEqual([['x', 1, 0], ['x', 2, 100]])
+    clock.advance(300)
+    await bus.idle()
+    // the third attempt succeeds; 'y' follows at once, never before 'x' (order within the partition)
+    expect(seen.slice(2)).toEqual([['x', 3, 400], ['y', 1, 400]])
+  })
+
+  it('dead-letters a record after maxAttempts, with the DLQ headers, and goes on', async () => {
+    const clock = manualClock(5_000)
+    const bus = await newBus({ clock })
+    bus.topic('jobs', { partitions: 2 })
+    const errorsSeen: unknown[] = []
+    bus.events.on('error', (e) => errorsSeen.push(e.error))
+    const handled: unknown[] = []
+    bus.subscribe('jobs', (m) => {
+      if (m.value === 'bad') throw new Error('cannot do bad')
+      handled.push(m.value)
+    }, { group: 'workers', maxAttempts: 2, backoff: { initialMs: 10 } })
+    bus.publish('jobs', 'bad', { partition: 1, key: 'k', headers: { trace: 'abc' } })
+    bus.publish('jobs', 'good', { partition: 1 })
+    await bus.idle()
+    clock.advance(10)
+    await bus.idle()
+    expect(handled).toEqual(['good'])
+    expect(errorsSeen).toHaveLength(2)
+    const dead: AnyMessage[] = []
+    bus.subscribe('jobs.dlq', (m) => { dead.push(m) }, { from: 'earliest' })
+    await bus.idle()
+    expect(dead).toHaveLength(1)
+    expect(dead[0].value).toBe('bad')
+    expect(dead[0].key).toBe('k')
+    expect(dead[0].partition).toBe(1)
+    expect(dead[0].headers).toEqual({
+      trace: 'abc',
+      [DLQ_HEADERS.topic]: 'jobs',
+      [DLQ_HEADERS.partition]: '1',
+      [DLQ_HEADERS.offset]: '0',
+      [DLQ_HEADERS.timestamp]: '5000',
+      [DLQ_HEADERS.group]: 'workers',
+      [DLQ_HEADERS.attempts]: '2',
+      [DLQ_HEADERS.error]: 'cannot do bad',
+      [DLQ_HEADERS.time]: '5010',
+    })
+    expect(bus.stats()['jobs.dlq'].partitions).toHaveLength(2)
+    expect(bus.lag('workers')).toEqual({ jobs: { 0: 0, 1: 0 } })
+  })
+
+  it('deadLetter names the topic to use', async () => {
+    const bus = await newBus()
+    bus.events.on('error', () => {})
+    bus.subscribe('t', () => { throw new Error('no') }, { group: 'g', maxAttempts: 1, deadLetter: 'graveyard' })
+    bus.publish('t', 1)
+    await bus.idle()
+    expect(bus.stats().graveyard.partitions[0].endOffset).toBe(1)
+  })
+
+  it("deadLetter: false stops the partition at the record and emits 'poison'; a seek past it goes on", async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 2 })
+    bus.events.on('error', () => {})
+    const poison: unknown[] = []
+    bus.events.on('poison', (e) => poison.push(e))
+    const handled: unknown[] = []
+    const sub = bus.subscribe('t', (m) => {
+      if (m.value === 'bad') throw new Error('poisoned')
+      handled.push(m.value)
+    }, { group: 'g', maxAttempts: 1, deadLetter: false })
+    bus.publish('t', 'bad', { partition: 0 })
+    bus.publish('t', 'stuck', { partition: 0 })
+    bus.publish('t', 'other', { partition: 1 })
+    await bus.idle()
+    expect(handled).toEqual(['other'])
+    expect(poison).toEqual([expect.objectContaining({ topic: 't', partition: 0, offset: 0, group: 'g' })])
+    expect(bus.lag('g')).toEqual({ t: { 0: 2, 1: 0 } })
+    sub.seek({ partition: 0, offset: 1 })
+    await bus.idle()
+    expect(handled).toEqual(['other', 'stuck'])
+  })
+
+  it('an attempt that does not settle within maxPollIntervalMs counts as failed', async () => {
+    const clock = manualClock()
+    const bus = await newBus({ clock })
+    const failures: unknown[] = []
+    bus.events.on('error', (e) => failures.push(e.error))
+    const attempts: number[] = []
+    bus.subscribe('t', (m) => {
+      attempts.push(m.attempt)
+      return m.attempt === 1 ? new Promise(() => {}) : undefined
+    }, { group: 'g', maxPollIntervalMs: 1000, backoff: { initialMs: 0 } })
+    bus.publish('t', 1)
+    await turns()
+    expect(attempts).toEqual([1])
+    clock.advance(1000)
+    await bus.idle()
+    expect(attempts).toEqual([1, 2])
+    expect(failures[0]).toBeInstanceOf(errors.BusError)
+    expect(bus.lag('g')).toEqual({ t: { 0: 0 } })
+  })
+})
+
+describe('concurrency', () => {
+  it('runs up to `concurrency` partitions at once, one record at a time in each', async () => {
+    for (const concurrency of [1, 2]) {
+      const bus = await newBus()
+      bus.topic('t', { partitions: 3 })
+      let running = 0
+      let most = 0
+      const gates: Array<() => void> = []
+      bus.subscribe('t', () => {
+        running++
+        most = Math.max(most, running)
+        return new Promise<void>((resolve) => gates.push(() => { running--; resolve() }))
+      }, { group: `g${concurrency}`, concurrency })
+      fill(bus, 't', 0, 6)
+      for (let i = 0; i < 20; i++) {
+        await turns(1)
+        gates.shift()?.()
+      }
+      await bus.idle()
+      expect(most).toBe(concurrency)
+    }
+  })
+})
