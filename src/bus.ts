@@ -11,15 +11,16 @@ import { DeliveryScheduler } from './delivery/scheduler.js'
 import { Wakeups } from './delivery/wakeups.js'
 import { BusClosedError, InvalidArgumentError } from './errors.js'
 import { Groups, type GroupLag } from './groups/groups.js'
+import type { GroupPort } from './groups/port-link.js'
 import { Publisher } from './publish/publisher.js'
 import { Reader, type ReaderHost } from './reader/reader.js'
-import { closeOnAbort, readerOptions, ReadingSurface, WORKER_GROUPS_NOT_BUILT, type ReaderLike } from './reader/surface.js'
+import { closeOnAbort, readerOptions, ReadingSurface, type ReaderLike } from './reader/surface.js'
 import { compileSubscription } from './topic/names.js'
 import { TopicRegistry } from './topic/registry.js'
 import { RetentionTimer } from './topic/retention-timer.js'
 import { StatsRecorder } from './topic/stats-recorder.js'
 import { resolveTopicOptions, type Delivered, type Topic } from './topic/topic.js'
-import { attachCore, claimHandle, detachCore, keepAlive, notAHandle, type BusHandle } from './worker/handle.js'
+import { attachCore, claimHandle, detachCore, keepAlive, listen, notAHandle, type BusHandle } from './worker/handle.js'
 import { createWorkerHandle, type HandleOptions } from './worker/handles.js'
 import { attachRemote } from './worker/remote-bus.js'
 import type {
@@ -49,6 +50,10 @@ export type WorkerBus<T extends TopicMap = TopicMap> = BusApi<T>
 
 /** What a thread that attached to another's bus hands its Bus (see attachBus). */
 export interface AttachedThread {
+  /** The port to the creating thread, where this worker's group members reach the coordinator. */
+  readonly port: GroupPort
+  /** Routes what the creating thread sends to `receive`. */
+  listen(receive: (data: unknown) => void): void
   /** Tells the creating thread this worker closed its bus. */
   onClose(): void
   /** Keeps the worker thread alive while it has readers waiting for records. */
@@ -69,7 +74,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   private readonly wakeups: Wakeups
   private readonly retention: RetentionTimer
   private readonly host: ReaderHost
-  private readonly groups: Groups | undefined
+  private readonly groups: Groups
   private closed = false
   /** Copying handles to end when this bus closes. */
   private readonly closers: Array<() => void> = []
@@ -105,8 +110,8 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       },
       topicCreated: () => this.retention.arm(),
     })
-    // the coordinator lives in the creating thread; members in workers are not built yet
-    this.groups = thread !== undefined ? undefined : new Groups({
+    // the coordinator lives in the creating thread; a worker's members reach it over the port
+    const groups = this.groups = new Groups({
       core,
       clock: this.clock,
       registry,
@@ -122,7 +127,8 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       },
       settled: () => this.delivery.settled(),
       closed: (member) => this.delivery.removeReader(member),
-    })
+    }, thread?.port)
+    thread?.listen((data) => groups.receive(data))
     this.host = {
       core,
       recorder: this.recorder,
@@ -165,7 +171,6 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   protected openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): ReaderLike {
     if (options?.group === undefined) return this.reader(target, handler, options)
     this.assertOpen()
-    if (this.groups === undefined) throw new InvalidArgumentError(`option 'group': ${WORKER_GROUPS_NOT_BUILT}`, { argument: 'group' })
     const member = this.groups.open(target, handler, options)
     closeOnAbort(member, options.signal)
     this.wakeups.watch()
@@ -180,7 +185,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   lag(group: string): GroupLag {
     this.assertOpen()
     if (typeof group !== 'string') throw new InvalidArgumentError('lag needs a group name', { argument: 'group' })
-    return this.groups?.lag(group) ?? {}
+    return this.groups.lag(group)
   }
 
   /** A reader in this thread; `hooks` send its reports elsewhere (a copying worker's reader). */
@@ -225,6 +230,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       stats: () => this.stats(),
       exit: (event) => this.events.emit('worker.exit', event),
       onClose: (fn) => this.closers.push(fn),
+      serve: (port) => this.groups.serve(port),
     })
   }
 
@@ -236,7 +242,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     this.wakeups.notify() // records committed in this turn still wake their readers elsewhere
     this.closed = true
     this.retention.stop()
-    this.groups?.close()
+    this.groups.close()
     this.delivery.close()
     this.wakeups.stop()
     this.core.releaseLane()
@@ -268,6 +274,8 @@ export async function attachBus<T extends TopicMap = TopicMap>(handle: BusHandle
   }
   if (handle.kind !== 'ringbus/shared') throw notAHandle()
   return new Bus<T>(attachCore(handle), options, {
+    port: handle.port,
+    listen: (receive) => listen(handle, receive),
     onClose: () => detachCore(handle),
     // a worker that subscribed stays alive like one listening on a port, until its bus (or the
     // subscription) closes; a pending Atomics.waitAsync alone would let the thread end

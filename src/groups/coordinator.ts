@@ -9,7 +9,27 @@ import { InvalidArgumentError } from '../errors.js'
 import type { Topic } from '../topic/topic.js'
 import type { RebalanceEvent } from '../types.js'
 import { assignors, checkAssignment, type Assignment, type Assignor, type TopicPartition } from './assignors.js'
-import type { CoordinatorLink, GroupMember } from './member.js'
+import type { CoordinatorLink } from './member.js'
+
+/**
+ * A member as the coordinator sees it: in this thread (MemberEndpoint) or in a worker (a proxy that
+ * talks over the worker's port).
+ */
+export interface MemberEndpoint {
+  readonly id: string
+  readonly groupName: string
+  /** The assignor's name. */
+  readonly assignor: string
+  /** The topics it reads now. */
+  subscribedTopics(): string[]
+  assigned(topic: string, partition: number, generation: number): void
+  /** Resolves once the member stopped the partition and committed what it handled. */
+  revoke(topic: string, partition: number): Promise<void>
+  /** How many joins and changes the member has asked for (each may need a rebalance). */
+  readonly requested: number
+  /** A rebalance that saw the first `requested` of them is over: the member knows what it owns. */
+  rebalanced(requested: number): void
+}
 
 export interface CoordinatorHost {
   readonly core: LogCore
@@ -27,20 +47,22 @@ interface Owner {
 }
 
 class GroupState {
-  readonly members = new Map<string, GroupMember>()
+  readonly members = new Map<string, MemberEndpoint>()
   /** Owner per partition, by `partition:topic`. */
   readonly owners = new Map<string, Owner>()
   generation = 0
   assignor: Assignor | undefined
   running = false
   again = false
+  /** Leaves waiting for the rebalance they caused to end. */
+  leaving: Array<() => void> = []
 
   constructor(readonly name: string, readonly index: number) {}
 }
 
 const key = (topic: string, partition: number): string => `${partition}:${topic}`
 
-export class GroupCoordinator implements CoordinatorLink {
+export class GroupCoordinator implements CoordinatorLink<MemberEndpoint> {
   private readonly groups = new Map<string, GroupState>()
   /** Custom assignors given in this thread, by name. */
   private readonly custom = new Map<string, Assignor>()
@@ -66,8 +88,8 @@ export class GroupCoordinator implements CoordinatorLink {
   }
 
   /** Throws when the member's assignor is unknown or differs from the group's (Kafka's INCONSISTENT_GROUP_PROTOCOL). */
-  join(member: GroupMember): void {
-    const assignor = this.resolve(member.options.assignor)
+  join(member: MemberEndpoint): void {
+    const assignor = this.resolve(member.assignor)
     let group = this.groups.get(member.groupName)
     if (group === undefined) this.groups.set(member.groupName, group = new GroupState(member.groupName, this.host.core.groupIndex(member.groupName, true)))
     if (group.members.size > 0 && group.assignor !== assignor) {
@@ -78,16 +100,19 @@ export class GroupCoordinator implements CoordinatorLink {
     this.schedule(group)
   }
 
-  changed(member: GroupMember): void {
+  changed(member: MemberEndpoint): void {
     const group = this.groups.get(member.groupName)
     if (group?.members.has(member.id)) this.schedule(group)
   }
 
-  leave(member: GroupMember): void {
+  leave(member: MemberEndpoint): Promise<void> {
     const group = this.groups.get(member.groupName)
-    if (group === undefined || !group.members.delete(member.id)) return
+    if (group === undefined || !group.members.delete(member.id)) return Promise.resolve()
     for (const [k, owner] of group.owners) if (owner.member === member.id) group.owners.delete(k)
-    this.schedule(group)
+    return new Promise((resolve) => {
+      group.leaving.push(resolve)
+      this.schedule(group)
+    })
   }
 
   /** Who owns what in `group` now (member id -> partitions); undefined for a group nobody joined. */
@@ -117,8 +142,20 @@ export class GroupCoordinator implements CoordinatorLink {
     return out
   }
 
+  /** The bus closes: no more rebalances; leaves resolve at once. */
+  stop(): void {
+    this.stopped = true
+    for (const group of this.groups.values()) for (const resolve of group.leaving.splice(0)) resolve()
+  }
+
+  private stopped = false
+
   /** One rebalance at a time per group; a change during one makes it run again. */
   private schedule(group: GroupState): void {
+    if (this.stopped) {
+      for (const resolve of group.leaving.splice(0)) resolve()
+      return
+    }
     if (group.running) {
       group.again = true
       return
@@ -127,10 +164,13 @@ export class GroupCoordinator implements CoordinatorLink {
     queueMicrotask(() => void this.rebalance(group))
   }
 
+  /** Reassigns the group's partitions; rebalanced(event) tells who owns what after every change of owners. */
   private async rebalance(group: GroupState): Promise<void> {
+    const seen = new Map<MemberEndpoint, number>()
     try {
       do {
         group.again = false
+        for (const member of group.members.values()) seen.set(member, member.requested)
         if (group.members.size === 0) break
         const target = this.target(group)
         // revoke first: each moving partition is given up (stopped, committed) before it moves
@@ -151,6 +191,8 @@ export class GroupCoordinator implements CoordinatorLink {
       this.host.failed(error, group.name)
     } finally {
       group.running = false
+      for (const member of group.members.values()) member.rebalanced(seen.get(member) ?? 0)
+      for (const resolve of group.leaving.splice(0)) resolve()
     }
   }
 
@@ -168,7 +210,7 @@ export class GroupCoordinator implements CoordinatorLink {
 
   /** Hands out the partitions nobody owns that the target gives someone, under a new generation. */
   private assign(group: GroupState, target: Assignment): void {
-    const moves: Array<{ member: GroupMember; topic: Topic; partition: number }> = []
+    const moves: Array<{ member: MemberEndpoint; topic: Topic; partition: number }> = []
     for (const [id, partitions] of Object.entries(target)) {
       const member = group.members.get(id)
       if (member === undefined) continue

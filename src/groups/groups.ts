@@ -11,10 +11,12 @@ import type { TopicRegistry } from '../topic/registry.js'
 import type { StatsRecorder } from '../topic/stats-recorder.js'
 import type { Delivered, Topic } from '../topic/topic.js'
 import type { PoisonEvent, RebalanceEvent, SkippedEvent, SubscribeOptions } from '../types.js'
+import { InvalidArgumentError } from '../errors.js'
 import { GroupCoordinator } from './coordinator.js'
 import { deadLetterHeaders, deadLetterTopic } from './dead-letter.js'
 import { groupOptions, type GroupOptions } from './group-options.js'
-import { GroupMember, type MemberHost } from './member.js'
+import { GroupMember, type CoordinatorLink, type MemberHost } from './member.js'
+import { PortLink, PortServer, type GroupPort, type ToCoordinator, type ToMember } from './port-link.js'
 
 export interface GroupsHost {
   readonly core: LogCore
@@ -36,20 +38,40 @@ export interface GroupsHost {
 export type GroupLag = Record<string, Record<number, number>>
 
 export class Groups {
-  private readonly coordinator: GroupCoordinator
+  /** In the creating thread: the coordinator of every group. */
+  private readonly coordinator: GroupCoordinator | undefined
+  /** In a worker: the link to the creating thread's coordinator. */
+  private readonly remote: PortLink | undefined
+  private readonly link: CoordinatorLink
   private readonly memberHost: MemberHost
   private readonly members = new Set<GroupMember>()
+  /** The ports of this thread's workers (creating thread). */
+  private readonly servers = new Set<PortServer>()
   private sequence = 0
 
-  constructor(private readonly host: GroupsHost) {
+  /** `port`: this bus is a worker's, and the coordinator is at the port's other end. */
+  constructor(private readonly host: GroupsHost, port?: GroupPort) {
     const { core, registry } = host
     const topic = (name: string): Topic | undefined => registry.byName.get(name) ?? (registry.sync(), registry.byName.get(name))
-    this.coordinator = new GroupCoordinator({
-      core,
-      topic,
-      rebalanced: host.rebalanced,
-      failed: (error, group) => host.handlerFailed(error, { topic: `(group ${group})`, partition: -1, offset: -1 }),
-    })
+    if (port === undefined) {
+      this.link = this.coordinator = new GroupCoordinator({
+        core,
+        topic,
+        rebalanced: (event) => {
+          host.rebalanced(event)
+          for (const server of this.servers) server.rebalanced(event)
+        },
+        failed: (error, group) => host.handlerFailed(error, { topic: `(group ${group})`, partition: -1, offset: -1 }),
+      })
+    } else {
+      this.link = this.remote = new PortLink(port, {
+        refused: (member, error) => {
+          host.handlerFailed(error, { topic: member.target, partition: -1, offset: -1 })
+          member.close()
+        },
+        rebalanced: host.rebalanced,
+      })
+    }
     this.memberHost = {
       core,
       clock: host.clock,
@@ -71,8 +93,11 @@ export class Groups {
   open(target: string, handler: Handler, options: SubscribeOptions): GroupMember {
     const reader = readerOptions(options)
     const group = groupOptions(options)
-    if (typeof options.assignor === 'object') this.coordinator.register(options.assignor)
-    const member = new GroupMember(this.memberHost, this.coordinator, `member-${this.host.core.lane}-${++this.sequence}`,
+    if (typeof options.assignor === 'object') {
+      if (this.coordinator === undefined) throw new InvalidArgumentError('an assignor object cannot cross threads: give it to a member in the creating thread and name it here', { argument: 'assignor' })
+      this.coordinator.register(options.assignor)
+    }
+    const member = new GroupMember(this.memberHost, this.link, `member-${this.host.core.lane}-${++this.sequence}`,
       target, compileSubscription(target), handler, reader, group)
     this.members.add(member)
     this.host.opened(member) // attaches the topics it matches
@@ -101,8 +126,9 @@ export class Groups {
   }
 
   /**
-   * end offset - committed offset for every partition the group committed in, and every
-   * partition of the topics its members read here (with nothing committed: from the log start).
+   * end offset - committed offset for every partition the group has a committed offset in (from
+   * its members' first subscribe on: `from` is fixed there). Read from the shared memory, so any
+   * thread sees every member's commits.
    */
   lag(group: string): GroupLag {
     const { core, registry } = this.host
@@ -110,22 +136,41 @@ export class Groups {
     const index = core.groupIndex(group, false)
     if (index < 0) return out
     registry.sync()
-    const read = new Set<string>()
-    for (const known of this.coordinator.known()) if (known.name === group) for (const t of known.topics) read.add(t)
     for (const topic of registry.byName.values()) {
       for (let partition = 0; partition < topic.partitions; partition++) {
         const id = topic.ids[partition]
         const committed = core.committed(index, id)
-        if (committed < 0 && !read.has(topic.name)) continue
-        ;(out[topic.name] ??= Object.create(null))[partition] = Math.max(0, core.endOffset(id) - (committed < 0 ? core.startOffset(id) : committed))
+        if (committed >= 0) (out[topic.name] ??= Object.create(null))[partition] = Math.max(0, core.endOffset(id) - committed)
       }
     }
     return out
   }
 
+  /** The creating thread serves a worker's members over its port; undefined in a worker. */
+  serve(port: GroupPort): { receive(message: unknown): void; closed(): void } | undefined {
+    if (this.coordinator === undefined) return undefined
+    const server = new PortServer(port, this.coordinator)
+    this.servers.add(server)
+    return {
+      receive: (message) => server.receive(message as ToCoordinator),
+      closed: () => {
+        this.servers.delete(server)
+        server.closed()
+      },
+    }
+  }
+
+  /** A worker's bus: a message from the coordinator. */
+  receive(message: unknown): void {
+    this.remote?.receive(message as ToMember)
+  }
+
   /** The bus closes: members stop at once, keeping what they committed. */
   close(): void {
-    for (const member of [...this.members]) member.halt()
+    // a worker's members leave at once; the creating thread's coordinator ends with its bus
+    for (const member of [...this.members]) member.halt(this.remote !== undefined)
     this.members.clear()
+    for (const server of this.servers) server.stop()
+    this.coordinator?.stop()
   }
 }

@@ -31,12 +31,13 @@ export interface MemberHost {
 }
 
 /** What a member tells its group's coordinator (in this thread, or over a worker's port). */
-export interface CoordinatorLink {
-  join(member: GroupMember): void
+export interface CoordinatorLink<M = GroupMember> {
+  /** Throws when the coordinator refuses the member at once (an assignor it does not know). */
+  join(member: M): void
   /** The member reads more topics or partitions than before: the group rebalances. */
-  changed(member: GroupMember): void
-  /** The member stopped (after committing) and leaves the group. */
-  leave(member: GroupMember): void
+  changed(member: M): void
+  /** The member stopped (after committing) and leaves the group: resolves once the others own its partitions. */
+  leave(member: M): Promise<void>
 }
 
 const key = (topic: string, partition: number): string => `${partition}:${topic}`
@@ -52,11 +53,14 @@ export class GroupMember {
   paused = false
   closed = false
   private readonly closeHooks: Array<() => void> = []
-  /** Resolves when the member has given up its partitions and left. */
+  /** Resolves when the member has given up its partitions and left, and the rebalance that followed is over. */
   readonly left: Promise<void>
   private leave!: () => void
   private readonly fetchHost
   private joined = false
+  /** Joins and changes asked of the coordinator, and how many a finished rebalance has seen. */
+  requested = 0
+  private answered = 0
 
   constructor(
     private readonly host: MemberHost,
@@ -101,6 +105,10 @@ export class GroupMember {
     return this.options.group
   }
 
+  get assignor(): string {
+    return this.options.assignor
+  }
+
   /** The topic names this member reads now. */
   subscribedTopics(): string[] {
     return [...this.topics.keys()]
@@ -119,13 +127,23 @@ export class GroupMember {
       const id = topic.ids[partition]
       core.initCommit(this.group, id, created ? 0 : PartitionFetcher.start(core, id, partition, this.reader.from))
     }
-    if (known || this.joined) this.link.changed(this)
+    if (known || this.joined) {
+      this.requested++
+      this.link.changed(this)
+    }
   }
 
   /** Joins the group once the topics it matches now are attached. */
   join(): void {
     this.joined = true
+    this.requested++
     this.link.join(this)
+  }
+
+  rebalanced(requested: number): void {
+    if (requested <= this.answered) return
+    this.answered = requested
+    this.host.memberSettled(this)
   }
 
   /** The coordinator gives this member a partition for `generation`. */
@@ -230,7 +248,9 @@ export class GroupMember {
     for (const run of this.runs.values()) run.run()
   }
 
+  /** Nothing to hand over now, and no rebalance it asked for is under way. */
   idle(): boolean {
+    if (this.answered < this.requested && !this.closed) return false
     for (const run of this.runs.values()) if (!run.idle()) return false
     return true
   }
@@ -244,19 +264,27 @@ export class GroupMember {
     void Promise.all(runs.map((r) => r.stop())).then(() => {
       this.runs.clear()
       this.queued.length = 0
-      this.link.leave(this)
-      this.leave()
-    })
+      return this.link.leave(this)
+    }).then(this.leave)
     this.host.memberClosed(this)
     for (const fn of this.closeHooks.splice(0)) fn()
   }
 
-  /** Stops at once without committing more (the bus closes under it). */
-  halt(): void {
+  /**
+   * Stops at once (the bus closes under it): what was handled is committed, an attempt in flight
+   * is abandoned (its record goes to the next owner). `tell`: leave the group now rather than
+   * when the thread's exit is noticed.
+   */
+  halt(tell = false): void {
+    if (this.closed && this.runs.size === 0) return
     this.closed = true
     for (const topic of this.topics.values()) topic.readers.delete(this)
-    for (const run of this.runs.values()) run.halt()
+    for (const run of this.runs.values()) {
+      if (this.options.autoCommit) run.commitHandled()
+      run.halt()
+    }
     this.runs.clear()
+    if (tell) void this.link.leave(this)
     this.leave()
   }
 

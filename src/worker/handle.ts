@@ -52,20 +52,30 @@ export function onPortClose(port: MessagePort, fn: () => void): void {
   ;(port as unknown as { on?: (event: string, fn: () => void) => void }).on?.('close', fn)
 }
 
-/** A fresh handle (with its own port) for one worker. */
-export function createHandle(core: LogCore, onExit: (exit: WorkerExit) => void): SharedHandle {
+/** What else travels over a shared handle's port: the worker's group members and their coordinator. */
+export interface PortService {
+  receive(data: unknown): void
+  /** The worker is gone (closed, exited or crashed). */
+  closed(): void
+}
+
+/** A fresh handle (with its own port) for one worker; `serve` answers the worker's group members. */
+export function createHandle(core: LogCore, onExit: (exit: WorkerExit) => void, serve?: (port: MessagePort) => PortService | undefined): SharedHandle {
   const { port1, port2 } = new MessageChannel()
   const laneToken = ++tokens
   let attachedLane = -1
   let clean = false
+  const service = serve?.(port1)
   port1.onmessage = (event: MessageEvent) => {
     const data = event.data as { type?: string; lane?: number }
     if (data?.type === 'attached' && typeof data.lane === 'number') attachedLane = data.lane
-    if (data?.type === 'closed') clean = true
+    else if (data?.type === 'closed') clean = true
+    else service?.receive(data)
   }
   // the lane and the locks are found by the token, so a thread that dies before any message got
   // through is recovered too
   onPortClose(port1, () => {
+    service?.closed()
     const { lane, released } = core.recoverLane(laneToken)
     const which = lane >= 0 ? lane : attachedLane // a clean close gave its lane back itself
     if (which >= 0 || released > 0) onExit({ lane: which, clean, recovered: released })
@@ -89,6 +99,15 @@ export function claimHandle(handle: BusHandle): void {
     throw new BusError('this handle is attached already: a handle serves one bus in one thread; make a new one with bus.handle() for each', { argument: 'handle' })
   }
   claimed.add(handle.port)
+}
+
+/**
+ * The worker side: `receive` gets what the creating thread sends besides the handshake (its
+ * group coordinator's messages). The port stays unref'd: readers keep the thread alive, not it.
+ */
+export function listen(handle: SharedHandle, receive: (data: unknown) => void): void {
+  handle.port.onmessage = (event: MessageEvent) => receive(event.data)
+  unref(handle.port)
 }
 
 /** The worker side: joins the core and tells the creating thread which lane it took. */

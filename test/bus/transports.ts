@@ -27,7 +27,8 @@ const NEEDS = {
   assignments: { on: but('worker-copy'), why: "a copying worker's assignments() lists what the creating thread reported at subscribe and what was delivered since" },
   lifecycleEvents: { on: but('worker-copy'), why: "a copying worker's bus.events has 'error' and 'skipped' only" },
   core: { on: but('worker-copy'), why: "it reaches into the bus's core, and a copying worker has none" },
-  groups: { on: ['plain', 'shared'], why: 'consumer-group members in worker threads are not built yet (issue 9: the coordinator is in the creating thread only)' },
+  groups: { on: but('worker-copy'), why: 'consumer-group members on the copying transport are not built yet (issue 9)' },
+  assignorObjects: { on: ['plain', 'shared'], why: 'an assignor object cannot cross threads: it is given to a member in the creating thread, and a worker names it' },
   plain: { on: ['plain'], why: "it needs a plain, unshared core (codec 'ref', decoding in place)" },
   shared: { on: ['shared', 'worker-shared'], why: 'it needs the log in shared memory' },
 } satisfies Record<string, { on: Transport[]; why: string }>

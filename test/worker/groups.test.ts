@@ -1,0 +1,99 @@
+// Consumer-group members in real worker threads on a shared bus: they share the partitions with
+// members of the creating thread; a worker that is terminated mid-batch leaves its group, its
+// partitions move, and only what it had not committed is delivered again.
+import { Worker } from 'node:worker_threads'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createBus, type Bus, type RebalanceEvent } from '../../src/index.js'
+
+const fixture = new URL('./fixtures/group-member.mjs', import.meta.url)
+const workers: Worker[] = []
+const buses: Bus[] = []
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.terminate()))
+  for (const bus of buses.splice(0)) await bus.close()
+})
+
+interface Handled { name: string; partition: number; offset: number; value: number }
+
+function member(bus: Bus, name: string, handled: Handled[], delayMs: number): Promise<Worker> {
+  const handle = bus.handle()
+  const worker = new Worker(fixture, { workerData: { handle, topic: 'jobs', group: 'g', name, delayMs }, transferList: handle.transfer as never[] })
+  workers.push(worker)
+  return new Promise((resolve, reject) => {
+    worker.on('message', (m) => {
+      if (m.type === 'handled') handled.push(m)
+      if (m.type === 'ready') resolve(worker)
+    })
+    worker.once('error', reject)
+  })
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 20_000; !condition();) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+describe('group members in worker threads', () => {
+  it('share the partitions with the creating thread; a terminated member loses only what it had not committed', async () => {
+    const bus = await createBus({ shared: true, maxBytes: 8 * 1024 * 1024 })
+    buses.push(bus)
+    bus.topic('jobs', { partitions: 6 })
+    const handled: Handled[] = []
+    const rebalances: RebalanceEvent[] = []
+    bus.events.on('group.rebalance', (e) => rebalances.push(e))
+    bus.subscribe('jobs', (msg) => { handled.push({ name: 'main', partition: msg.partition, offset: msg.offset, value: msg.value as number }) }, { group: 'g', from: 'earliest' })
+    const doomed = await member(bus, 'doomed', handled, 2)
+    await member(bus, 'steady', handled, 0)
+    const total = 1200
+    for (let i = 0; i < total; i++) bus.publish('jobs', i)
+    // three owners, two partitions each
+    await until(() => rebalances.length > 0 && Object.values(rebalances.at(-1)!.assignments).every((owned) => owned.length === 2), 'the three members to share the partitions')
+    await until(() => handled.some((h) => h.name === 'doomed'), 'the doomed member to handle something')
+    const byDoomedBefore = handled.filter((h) => h.name === 'doomed').length
+    await doomed.terminate()
+    await until(() => new Set(handled.map((h) => h.value)).size === total, 'every record to be handled')
+    await bus.idle()
+
+    // nothing lost: every record handled; in order per partition and owner
+    const values = new Set(handled.map((h) => h.value))
+    expect(values.size).toBe(total)
+    // a record handled twice was first handled by the terminated member (uncommitted when it died)
+    const first = new Map<number, string>()
+    let again = 0
+    for (const h of handled) {
+      if (!first.has(h.value)) first.set(h.value, h.name)
+      else {
+        again++
+        expect(first.get(h.value)).toBe('doomed')
+      }
+    }
+    expect(again).toBeLessThanOrEqual(2) // at most one record in flight per partition it owned
+    expect(byDoomedBefore).toBeGreaterThan(0)
+    // its partitions moved to the survivors, and the committed offsets stand at the end
+    const last = rebalances.at(-1)!
+    expect(Object.values(last.assignments).flat()).toHaveLength(6)
+    expect(Object.keys(last.assignments)).toHaveLength(2)
+    expect(bus.lag('g')).toEqual({ jobs: { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 } })
+  })
+
+  it('a worker that closes its bus leaves cleanly: nothing is handled twice', async () => {
+    const bus = await createBus({ shared: true, maxBytes: 8 * 1024 * 1024 })
+    buses.push(bus)
+    bus.topic('jobs', { partitions: 4 })
+    const handled: Handled[] = []
+    bus.subscribe('jobs', (msg) => { handled.push({ name: 'main', partition: msg.partition, offset: msg.offset, value: msg.value as number }) }, { group: 'g', from: 'earliest' })
+    const leaving = await member(bus, 'leaving', handled, 1)
+    const total = 400
+    for (let i = 0; i < total; i++) bus.publish('jobs', i)
+    await until(() => handled.some((h) => h.name === 'leaving'), 'the worker to handle something')
+    const closed = new Promise((resolve) => leaving.on('message', (m) => { if (m.type === 'closed') resolve(undefined) }))
+    leaving.postMessage({ type: 'close' })
+    await closed
+    await until(() => new Set(handled.map((h) => h.value)).size === total, 'every record to be handled')
+    await bus.idle()
+    expect(handled).toHaveLength(total)
+  })
+})
