@@ -11,6 +11,7 @@ import { DeliveryScheduler } from './delivery/scheduler.js'
 import { Wakeups } from './delivery/wakeups.js'
 import { BusClosedError, InvalidArgumentError } from './errors.js'
 import { Groups, type GroupLag } from './groups/groups.js'
+import type { RedriveOptions } from './groups/redrive.js'
 import type { GroupPort } from './groups/port-link.js'
 import { Publisher } from './publish/publisher.js'
 import { Reader, type ReaderHost } from './reader/reader.js'
@@ -178,6 +179,18 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   }
 
   /**
+   * Republishes dead letters to the topic each came from (or `to`), each once: a redrive goes on
+   * where the last one of this dead-letter topic stopped. `filter` picks which are republished
+   * (the rest are passed over for good); `limit` caps how many (the rest wait for the next one).
+   * Resolves to how many were republished.
+   * @example const count = await bus.redrive('jobs.dlq', { filter: (m) => m.headers['ringbus.dlq.attempts'] === '3' })
+   */
+  async redrive(dlqTopic: string, options?: RedriveOptions): Promise<number> {
+    this.assertOpen()
+    return this.groups.redrive(dlqTopic, options)
+  }
+
+  /**
    * How far a consumer group is behind, per topic and partition: end offset - committed offset
    * (from the log start where it committed nothing yet).
    * @example bus.lag('email-service')['order.placed'][0]
@@ -207,7 +220,9 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
 
   stats(): Record<string, TopicStats> {
     this.assertOpen()
-    return this.recorder.snapshot(this.topics.values(), this.clock.now())
+    const stats = this.recorder.snapshot(this.topics.values(), this.clock.now())
+    this.groups.annotate(stats)
+    return stats
   }
 
   /**

@@ -9,8 +9,9 @@ export * as errors from './errors.js'
 export { rangeAssignor, roundRobinAssignor, stickyAssignor, type Assignor, type AssignorMember, type Assignment, type TopicPartition } from './groups/assignors.js'
 export { DLQ_HEADERS } from './groups/dead-letter.js'
 export type { GroupLag } from './groups/groups.js'
+export type { RedriveOptions } from './groups/redrive.js'
 export type {
-  BatchRecord, BusEvents, BusOptions, Headers, HandlerErrorEvent, Key, Matching, Message, PartitionStats,
+  BatchRecord, BusEvents, BusOptions, Headers, HandlerErrorEvent, Key, Matching, Message, GroupStats, PartitionStats,
   PoisonEvent, PublishOptions, RebalanceEvent, RecordMetadata, SeekTarget, SkippedEvent, StartPosition, Subscribable, SubscribeOptions,
   TopicMap, TopicName, TopicOptions, TopicStats,
 } from './types.js'

@@ -209,4 +209,16 @@ export interface TopicStats {
   /** Records per second since the topic was created, by the bus clock. */
   publishRate: number
   deliverRate: number
+  /** Consumer groups with committed offsets in this topic, by name. */
+  groups: Record<string, GroupStats>
+  /** Dead letters in `<topic>.dlq` that no redrive has republished or passed over yet. */
+  deadLetters: number
+}
+
+export interface GroupStats {
+  /** Per partition: the committed offset (the next to read), lag, and (in the creating thread) the owning member. */
+  partitions: Array<{ partition: number; committed: number; lag: number; owner?: string }>
+  /** The group's generation and member count (known in the creating thread, where the coordinator is). */
+  generation?: number
+  members?: number
 }

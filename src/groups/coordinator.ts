@@ -121,17 +121,15 @@ export class GroupCoordinator implements CoordinatorLink<MemberEndpoint> {
     return state === undefined ? undefined : this.current(state)
   }
 
-  generation(group: string): number {
-    return this.groups.get(group)?.generation ?? 0
+  /** The group's generation and member count, if it ever had members here. */
+  describe(group: string): { generation: number; members: number } | undefined {
+    const state = this.groups.get(group)
+    return state === undefined ? undefined : { generation: state.generation, members: state.members.size }
   }
 
-  /** The groups this coordinator knows, and the topics their members read. */
-  *known(): Iterable<{ name: string; index: number; members: number; generation: number; topics: Set<string> }> {
-    for (const group of this.groups.values()) {
-      const topics = new Set<string>()
-      for (const member of group.members.values()) for (const t of member.subscribedTopics()) topics.add(t)
-      yield { name: group.name, index: group.index, members: group.members.size, generation: group.generation, topics }
-    }
+  /** The member that owns a partition now. */
+  owner(group: string, topic: string, partition: number): string | undefined {
+    return this.groups.get(group)?.owners.get(key(topic, partition))?.member
   }
 
   private current(group: GroupState): Assignment {

@@ -1,6 +1,7 @@
 // The options of a consumer-group member, checked once and filled in with Kafka-like defaults,
 // and the retry delay they imply. Plain data, so that the copying transport can send them.
 import { InvalidArgumentError } from '../errors.js'
+import { INTERNAL_PREFIX } from '../core/directory.js'
 import { validateTopicName } from '../topic/names.js'
 import type { SubscribeOptions } from '../types.js'
 
@@ -43,6 +44,7 @@ export function groupOptions(options: SubscribeOptions): GroupOptions {
   if (typeof group !== 'string' || group.length === 0 || group.length > MAX_GROUP_NAME) {
     throw new InvalidArgumentError(`group must be a non-empty string of at most ${MAX_GROUP_NAME} characters, got ${JSON.stringify(group)}`, { argument: 'group' })
   }
+  if (group.startsWith(INTERNAL_PREFIX)) throw new InvalidArgumentError(`group names starting with '${INTERNAL_PREFIX}' are the bus's own`, { argument: 'group' })
   if (backoff !== undefined && (typeof backoff !== 'object' || backoff === null)) throw new InvalidArgumentError('backoff must be an object', { argument: 'backoff' })
   const initialMs = nonNegative(backoff?.initialMs, 'backoff.initialMs', 100)
   const maxMs = nonNegative(backoff?.maxMs, 'backoff.maxMs', 30_000)

@@ -10,12 +10,13 @@ import { compileSubscription } from '../topic/names.js'
 import type { TopicRegistry } from '../topic/registry.js'
 import type { StatsRecorder } from '../topic/stats-recorder.js'
 import type { Delivered, Topic } from '../topic/topic.js'
-import type { PoisonEvent, RebalanceEvent, SkippedEvent, SubscribeOptions } from '../types.js'
+import type { PoisonEvent, RebalanceEvent, SkippedEvent, SubscribeOptions, TopicStats } from '../types.js'
 import { InvalidArgumentError } from '../errors.js'
 import { GroupCoordinator } from './coordinator.js'
 import { deadLetterHeaders, deadLetterTopic } from './dead-letter.js'
 import { groupOptions, type GroupOptions } from './group-options.js'
 import { GroupMember, type CoordinatorLink, type MemberHost } from './member.js'
+import { redrive, REDRIVE_GROUP, type RedriveOptions } from './redrive.js'
 import { PortLink, PortServer, type GroupPort, type ToCoordinator, type ToMember } from './port-link.js'
 
 export interface GroupsHost {
@@ -144,6 +145,43 @@ export class Groups {
       }
     }
     return out
+  }
+
+  /** Republishes the dead letters of `dlqTopic` that no redrive republished or passed over yet. */
+  redrive(dlqTopic: string, options: RedriveOptions | undefined): number {
+    const { core, registry, publisher, clock } = this.host
+    return redrive({ core, registry, publisher, now: () => clock.now() }, dlqTopic, options)
+  }
+
+  /** Adds each topic's groups and dead-letter depth to a stats() snapshot. */
+  annotate(stats: Record<string, TopicStats>): void {
+    const { core, registry } = this.host
+    const names: string[] = []
+    for (let g = 0, count = core.groupCount(); g < count; g++) names.push(core.groupName(g))
+    const redriveGroup = names.indexOf(REDRIVE_GROUP)
+    for (const [name, entry] of Object.entries(stats)) {
+      const topic = registry.byName.get(name)!
+      entry.groups = Object.create(null)
+      names.forEach((group, g) => {
+        if (g === redriveGroup) return
+        const partitions = []
+        for (let partition = 0; partition < topic.partitions; partition++) {
+          const id = topic.ids[partition]
+          const committed = core.committed(g, id)
+          if (committed < 0) continue
+          const owner = this.coordinator?.owner(group, name, partition)
+          partitions.push({ partition, committed, lag: Math.max(0, core.endOffset(id) - committed), ...(owner === undefined ? {} : { owner }) })
+        }
+        if (partitions.length === 0) return
+        const known = this.coordinator?.describe(group)
+        entry.groups[group] = { partitions, ...known }
+      })
+      const dlq = registry.byName.get(deadLetterTopic(name))
+      entry.deadLetters = dlq === undefined ? 0 : dlq.ids.reduce((sum, id) => {
+        const redriven = redriveGroup < 0 ? -1 : core.committed(redriveGroup, id)
+        return sum + core.endOffset(id) - Math.max(core.startOffset(id), redriven)
+      }, 0)
+    }
   }
 
   /** The creating thread serves a worker's members over its port; undefined in a worker. */

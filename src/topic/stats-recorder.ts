@@ -64,6 +64,9 @@ export class StatsRecorder {
         skipped,
         publishRate: seconds > 0 ? published / seconds : 0,
         deliverRate: seconds > 0 ? delivered / seconds : 0,
+        // consumer groups fill these in (see Groups.annotate)
+        groups: Object.create(null),
+        deadLetters: 0,
       }
     }
     return out

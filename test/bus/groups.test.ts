@@ -429,6 +429,80 @@ describe('failures', () => {
   })
 })
 
+describe('redrive', () => {
+  /** A bus whose group dead-letters every record published as { fail: true } on its first attempt. */
+  async function withDeadLetters() {
+    const bus = await newBus()
+    bus.topic('jobs', { partitions: 2 })
+    bus.events.on('error', () => {})
+    const handled: unknown[] = []
+    let failing = true
+    bus.subscribe('jobs', (m) => {
+      if (failing && (m.value as { fail?: boolean }).fail) throw new Error('broken')
+      handled.push(m.value)
+    }, { group: 'workers', maxAttempts: 1 })
+    return { bus, handled, heal: () => { failing = false } }
+  }
+
+  onlyWhere('syncAppend')('republishes dead letters to their source partition, once each, without the DLQ headers', async () => {
+    const { bus, handled, heal } = await withDeadLetters()
+    bus.publish('jobs', { n: 1, fail: true }, { partition: 1, key: 'k1', headers: { trace: 't1' } })
+    bus.publish('jobs', { n: 2, fail: true }, { partition: 0 })
+    bus.publish('jobs', { n: 3 }, { partition: 0 })
+    await bus.idle()
+    expect(handled).toEqual([{ n: 3 }])
+    expect(bus.stats().jobs.deadLetters).toBe(2)
+    heal()
+    expect(await bus.redrive('jobs.dlq')).toBe(2)
+    await bus.idle()
+    expect(handled).toHaveLength(3)
+    const again = await bus.stats()
+    expect(again.jobs.deadLetters).toBe(0)
+    expect(await bus.redrive('jobs.dlq')).toBe(0)
+    const replayed: AnyMessage[] = []
+    bus.subscribe('jobs', (m) => { replayed.push(m) }, { from: 'earliest' })
+    await bus.idle()
+    const redriven = replayed.filter((m) => m.offset >= 2 || m.partition === 1 && m.offset >= 1)
+    expect(redriven.map((m) => [m.partition, (m.value as { n: number }).n, m.key, m.headers])).toEqual([
+      [0, 2, undefined, {}],
+      [1, 1, 'k1', { trace: 't1' }],
+    ].sort((a, b) => (a[0] as number) - (b[0] as number)))
+  })
+
+  onlyWhere('syncAppend')('filter passes records over for good; limit leaves the rest for the next redrive; to sends them elsewhere', async () => {
+    const { bus } = await withDeadLetters()
+    for (let n = 0; n < 6; n++) bus.publish('jobs', { n, fail: true }, { partition: 0 })
+    await bus.idle()
+    expect(await bus.redrive('jobs.dlq', { filter: (m) => (m.value as { n: number }).n !== 0, limit: 2, to: 'retry' })).toBe(2)
+    expect(await bus.redrive('jobs.dlq', { to: 'retry' })).toBe(3)
+    const got: unknown[] = []
+    bus.subscribe('retry', (m) => { got.push((m.value as { n: number }).n) }, { from: 'earliest' })
+    await bus.idle()
+    expect(got).toEqual([1, 2, 3, 4, 5])
+    await expect(bus.redrive('nope.dlq')).rejects.toBeInstanceOf(errors.InvalidArgumentError)
+    await expect(bus.redrive('jobs.dlq', { limit: -1 })).rejects.toBeInstanceOf(errors.InvalidArgumentError)
+  })
+})
+
+describe('stats', () => {
+  onlyWhere('liveStats')('shows each group per topic: committed offsets and lag, and the owner where the coordinator is', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 2 })
+    const gate = deferred()
+    bus.subscribe('t', () => gate.promise, { group: 'g', from: 'earliest' })
+    fill(bus, 't', 0, 4)
+    await turns()
+    const stats = bus.stats().t.groups.g
+    expect(stats.partitions.map(({ partition, committed, lag }) => ({ partition, committed, lag }))).toEqual([
+      { partition: 0, committed: 0, lag: 2 }, { partition: 1, committed: 0, lag: 2 },
+    ])
+    gate.resolve()
+    await bus.idle()
+    expect(bus.stats().t.groups.g.partitions.map((p) => p.lag)).toEqual([0, 0])
+    expect(JSON.parse(JSON.stringify(bus.stats()))).toEqual(bus.stats())
+  })
+})
+
 describe('concurrency', () => {
   it('runs up to `concurrency` partitions at once, one record at a time in each', async () => {
     for (const concurrency of [1, 2]) {
