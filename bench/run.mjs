@@ -6,7 +6,7 @@
 //   BENCH_QUICK=1 node bench/run.mjs       smoke run, a fraction of a second; numbers mean nothing
 //   BENCH_ROUNDS=9 BENCH_TIME_MS=1000 ...  more rounds / longer runs on a noisy machine
 //   BENCH_ONLY=objects,raw-batch ...       some scenarios only (objects, raw-batch, append-retained,
-//                                          fanout-objects, fanout-raw, latency)
+//                                          fanout-objects, fanout-raw, groups, groups-workers, latency, rebalance)
 //
 // Each scenario runs in a fresh node process: contenders share code such as eventemitter3's emit,
 // whose JIT state (one call site seeing one value shape, or several) would otherwise carry over
@@ -22,15 +22,16 @@ import objects from './same-thread-objects.mjs'
 import rawBatch from './raw-batch-poll.mjs'
 import appendRetained from './append-retained.mjs'
 import { fanoutObjects, fanoutRaw, latency } from './worker-fanout.mjs'
+import { groupSameThread, groupWorkers, rebalance } from './groups.mjs'
 
-const scenarios = [objects, rawBatch, appendRetained, fanoutObjects, fanoutRaw]
+const scenarios = [objects, rawBatch, appendRetained, fanoutObjects, fanoutRaw, groupSameThread, groupWorkers]
 const cfg = benchConfig()
 const log = console.log
 const lastRun = new URL('./last-run.json', import.meta.url)
 
 if (cfg.only === undefined) {
   // the whole suite: one child process per scenario, then one report
-  const ids = [...scenarios.map((s) => s.id), 'latency']
+  const ids = [...scenarios.map((s) => s.id), 'latency', 'rebalance']
   const parts = []
   for (const id of ids) {
     const out = fileURLToPath(new URL(`./last-run.${id}.json`, import.meta.url))
@@ -38,7 +39,7 @@ if (cfg.only === undefined) {
     if (child.status !== 0) process.exit(child.status ?? 1)
     parts.push(JSON.parse(readFileSync(out, 'utf8')))
   }
-  const report = { ...parts[0], scenarios: parts.flatMap((p) => p.scenarios), latency: parts.find((p) => p.latency)?.latency, finishedAt: new Date().toISOString() }
+  const report = { ...parts[0], scenarios: parts.flatMap((p) => p.scenarios), latency: parts.find((p) => p.latency)?.latency, rebalance: parts.find((p) => p.rebalance)?.rebalance, finishedAt: new Date().toISOString() }
   writeFileSync(lastRun, `${JSON.stringify(report, null, 2)}\n`)
   const goals = report.scenarios.flatMap((s) => s.goals)
   log('')
@@ -78,7 +79,7 @@ if (cfg.quick) log('BENCH_QUICK=1: smoke run, the numbers below are not measurem
 
 const report = { date: startedAt.toISOString(), machine, commit, uncommittedChanges: Boolean(dirty), config: cfg, scenarios: [] }
 const selected = scenarios.filter((s) => cfg.only === undefined || cfg.only.includes(s.id))
-if (selected.length === 0 && !cfg.only?.includes('latency')) throw new Error(`BENCH_ONLY matched no scenario; ids: ${scenarios.map((s) => s.id).join(', ')}`)
+if (selected.length === 0 && !cfg.only?.includes('latency') && !cfg.only?.includes('rebalance')) throw new Error(`BENCH_ONLY matched no scenario; ids: ${scenarios.map((s) => s.id).join(', ')}`)
 
 let n = 0
 for (const scenario of selected) {
@@ -116,6 +117,12 @@ if (cfg.only === undefined || cfg.only.includes('latency')) {
   log('')
   log('== one-way latency, main thread -> idle worker thread (one record in flight at a time, 1 ms apart, contenders interleaved) [latency]')
   report.latency = await latency(cfg, log)
+}
+
+if (cfg.only === undefined || cfg.only.includes('rebalance')) {
+  log('')
+  log('== consumer-group rebalance: 64 partitions, 8 members, one leaves [rebalance]')
+  report.rebalance = await rebalance(cfg, log)
 }
 
 const goals = report.scenarios.flatMap((s) => s.goals)
