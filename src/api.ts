@@ -13,6 +13,17 @@ export type PublishArgs<T, K extends TopicName<T>> = undefined extends T[K]
   ? [value?: T[K], options?: PublishOptions]
   : [value: T[K], options?: PublishOptions]
 
+/** What a bus.transaction() function is given, typed by the topic map (see groups/transaction.ts). */
+export interface Transaction<T extends TopicMap = TopicMap> {
+  /**
+   * Adds a record to the transaction. Returns nothing: the record has no offset until the
+   * transaction commits; bus.transaction() resolves to the coordinates of every record, in order.
+   */
+  publish<K extends TopicName<T>>(topic: K, ...args: PublishArgs<T, K>): void
+  /** Commits the position after `message`, which a group member of this thread is handling now. */
+  commit(message: { topic: string; partition: number; offset: number }): void
+}
+
 /** What bus.topic() returns. */
 export interface TopicInfo {
   name: string

@@ -2,7 +2,7 @@
 // workers together, and Bus delegates each call to the module that owns it. Publishing is
 // synchronous (the record is in the log when publish returns); delivery runs in a microtask.
 import { EventEmitter } from 'eventemitter3'
-import type { BusApi, PublishArgs, TopicInfo } from './api.js'
+import type { BusApi, PublishArgs, TopicInfo, Transaction } from './api.js'
 import { realClock, type Clock } from './clock.js'
 import { asyncDispose } from './dispose.js'
 import { releaseDecodeSource } from './codec/codecs.js'
@@ -12,6 +12,7 @@ import { Wakeups } from './delivery/wakeups.js'
 import { BusClosedError, InvalidArgumentError } from './errors.js'
 import { Groups, type GroupLag } from './groups/groups.js'
 import type { RedriveOptions } from './groups/redrive.js'
+import type { Transaction as RawTransaction } from './groups/transaction.js'
 import type { GroupPort } from './groups/port-link.js'
 import { Publisher } from './publish/publisher.js'
 import { Reader, type ReaderHost } from './reader/reader.js'
@@ -188,6 +189,22 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   async redrive(dlqTopic: string, options?: RedriveOptions): Promise<number> {
     this.assertOpen()
     return this.groups.redrive(dlqTopic, options)
+  }
+
+  /**
+   * Records derived from consumed ones and the consumed positions, visible together or not at
+   * all: tx.publish collects records, tx.commit(msg) adds a group member's position; when `fn`
+   * returns they are appended and committed, when it throws nothing is. Resolves to the
+   * coordinates of the records, in the order they were added.
+   * @example
+   * bus.subscribe('order.placed', (msg) => bus.transaction((tx) => {
+   *   tx.publish('invoice.created', { orderId: msg.value.orderId })
+   *   tx.commit(msg)
+   * }), { group: 'billing' })
+   */
+  transaction(fn: (tx: Transaction<T>) => unknown): Promise<RecordMetadata[]> {
+    this.assertOpen()
+    return this.groups.transaction(fn as (tx: RawTransaction) => unknown)
   }
 
   /**

@@ -1,6 +1,6 @@
 // Public exports only.
 export { createBus, attachBus, Bus, type AttachOptions, type WorkerBus } from './bus.js'
-export type { BusApi, TopicInfo } from './api.js'
+export type { BusApi, TopicInfo, Transaction } from './api.js'
 export type { Subscription, Unsubscribe, ConsumeOptions, ReadingApi } from './reader/surface.js'
 export type { BusHandle, CopyHandle, SharedHandle, WorkerExit } from './worker/handle.js'
 export { manualClock, realClock, type Clock, type ManualClock } from './clock.js'

@@ -10,13 +10,14 @@ import { compileSubscription } from '../topic/names.js'
 import type { TopicRegistry } from '../topic/registry.js'
 import type { StatsRecorder } from '../topic/stats-recorder.js'
 import type { Delivered, Topic } from '../topic/topic.js'
-import type { PoisonEvent, RebalanceEvent, SkippedEvent, SubscribeOptions, TopicStats } from '../types.js'
+import type { PoisonEvent, RebalanceEvent, RecordMetadata, SkippedEvent, SubscribeOptions, TopicStats } from '../types.js'
 import { InvalidArgumentError } from '../errors.js'
 import { GroupCoordinator } from './coordinator.js'
 import { deadLetterHeaders, deadLetterTopic } from './dead-letter.js'
 import { groupOptions, type GroupOptions } from './group-options.js'
 import { GroupMember, type CoordinatorLink, type MemberHost } from './member.js'
 import { redrive, REDRIVE_GROUP, type RedriveOptions } from './redrive.js'
+import { runTransaction, type Transaction } from './transaction.js'
 import { PortLink, PortServer, type GroupPort, type ToCoordinator, type ToMember } from './port-link.js'
 
 export interface GroupsHost {
@@ -151,6 +152,21 @@ export class Groups {
   redrive(dlqTopic: string, options: RedriveOptions | undefined): number {
     const { core, registry, publisher, clock } = this.host
     return redrive({ core, registry, publisher, now: () => clock.now() }, dlqTopic, options)
+  }
+
+  /** Runs a transaction (see Transaction): resolves to the coordinates of its records. */
+  transaction(fn: (tx: Transaction) => unknown): Promise<RecordMetadata[]> {
+    return runTransaction({
+      publisher: this.host.publisher,
+      now: () => this.host.clock.now(),
+      holder: (message) => {
+        for (const member of this.members) {
+          const run = member.holder(message as { topic: string; partition: number })
+          if (run !== undefined) return run
+        }
+        return undefined
+      },
+    }, fn)
   }
 
   /** Adds each topic's groups and dead-letter depth to a stats() snapshot. */

@@ -90,6 +90,7 @@ export class GroupMember {
       maxPollRecords: reader.maxPollRecords,
       get paused() { return member.paused || member.closed },
       commit: (run, offset) => host.core.commitOffset(this.group, run.fetcher.id, run.generation, offset),
+      generationNow: (run) => host.core.commitGeneration(this.group, run.fetcher.id),
       failed: (error, message) => host.handlerFailed(error, message),
       deadLetter: (message, attempts, error) => host.deadLetter(message, this.topics.get(message.topic)!, options, attempts, error),
       poison: (message, error) => host.poison({ topic: message.topic, partition: message.partition, offset: message.offset, group: options.group, error }),
@@ -196,6 +197,12 @@ export class GroupMember {
   private unqueue(run: PartitionRun): void {
     const i = this.queued.indexOf(run)
     if (i >= 0) this.queued.splice(i, 1)
+  }
+
+  /** The run handing `message` over now, if this member has it. */
+  holder(message: { topic: string; partition: number }): PartitionRun | undefined {
+    const run = this.runs.get(key(message.topic, message.partition))
+    return run?.holds(message) ? run : undefined
   }
 
   assignments(): Array<{ topic: string; partition: number }> {

@@ -20,6 +20,8 @@ export interface RunHost {
   readonly paused: boolean
   /** Commits `offset` (the next to read) for the run's partition; false: fenced, the partition moved. */
   commit(run: PartitionRun, offset: number): boolean
+  /** The generation the run's partition is fenced at now. */
+  generationNow(run: PartitionRun): number
   /** An attempt failed (reported on 'error'). */
   failed(error: unknown, message: Delivered): void
   /** Appends the dead letter of `message`; throws when the log refuses it. */
@@ -275,6 +277,16 @@ export class PartitionRun {
     this.halt()
     this.host.fenced(this)
     return false
+  }
+
+  /** `message` is the record this run is handing over now. */
+  holds(message: object): boolean {
+    return this.batch[this.pos] === message && (this.state === 'running' || this.state === 'handling')
+  }
+
+  /** The partition is still this run's: a commit now is not fenced. */
+  owned(): boolean {
+    return this.state !== 'stopped' && this.host.generationNow(this) === this.generation
   }
 
   /** Commits everything handled so far (sub.commit()). */

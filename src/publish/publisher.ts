@@ -95,7 +95,7 @@ export class Publisher {
       }
       const topic = known ?? this.created(name, prepared, records.length, prepareAll)
       if (topic === known) prepareAll(topic)
-      return this.append(topic, prepared, records.length, now)
+      return this.append(prepared, records.length, now)
     } finally {
       if (outer) this.batching = false
       for (let i = 0; i < records.length; i++) release(prepared[i])
@@ -103,24 +103,52 @@ export class Publisher {
   }
 
   /**
-   * Stages and commits the first `count` prepared records of one topic, as many per core call as
-   * the staging area holds. Only the log can refuse part way (a full 'reject' partition, a lock
-   * held too long): then the error's `accepted` lists the records that went in, in order, and
-   * the rest are not in the log.
+   * Records for several topics, all or nothing as far as the input goes (a transaction): every
+   * one is checked and encoded before any is appended, and they go in with as few core calls as
+   * the staging area allows. Topics that do not exist are created (only once all records passed).
    */
-  append(topic: Topic, prepared: Prepared[], count: number, now: number): RecordMetadata[] {
+  publishAll(records: ReadonlyArray<{ topic: string; value: unknown; options: PublishOptions | undefined }>, now: number): RecordMetadata[] {
+    const prepared = records.map(() => blank())
+    try {
+      const { byName } = this.host.registry
+      // known topics first: a bad record fails before any topic is created
+      records.forEach(({ topic, value, options }, i) => {
+        const known = byName.get(topic)
+        if (known !== undefined) this.prepare(known, value, options, prepared[i], now)
+      })
+      records.forEach(({ topic, value, options }, i) => {
+        if (prepared[i].topic === undefined) this.created(topic, [prepared[i]], 1, (t) => { this.prepare(t, value, options, prepared[i], now) })
+      })
+      return this.append(prepared, records.length, now)
+    } finally {
+      for (const r of prepared) release(r)
+    }
+  }
+
+  /**
+   * Stages and commits the first `count` prepared records, as many per core call as the staging
+   * area holds. Only the log can refuse part way (a full 'reject' partition, a lock held too
+   * long): then the error's `accepted` lists the records that went in, in order, and the rest
+   * are not in the log.
+   */
+  append(prepared: Prepared[], count: number, now: number): RecordMetadata[] {
     const results: RecordMetadata[] = new Array(count)
     let done = 0
     const commit = (): void => {
       const staged = this.core.stagedCount
       const n = this.core.commit(now)
+      let run = 0
       for (let i = 0; i < n; i++) {
         const r = prepared[done + i]
         const offset = this.core.offsetAt(i)
         this.remember(r, offset)
-        results[done + i] = { topic: topic.name, partition: r.partition, offset, timestamp: r.timestamp }
+        results[done + i] = { topic: r.topic.name, partition: r.partition, offset, timestamp: r.timestamp }
+        // the bus counts and wakes once per run of records of one topic
+        if (i + 1 === n || prepared[done + i + 1].topic !== r.topic) {
+          this.host.appended(r.topic, i + 1 - run)
+          run = i + 1
+        }
       }
-      if (n > 0) this.host.appended(topic, n)
       done += n
       if (n < staged) {
         const error = this.failure(prepared[done], this.core.statusAt(n))

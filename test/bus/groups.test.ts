@@ -484,6 +484,71 @@ describe('redrive', () => {
   })
 })
 
+describe('transactions', () => {
+  it('appends the derived records and commits the consumed position together', async () => {
+    const bus = await newBus()
+    bus.topic('orders', { partitions: 2 })
+    const results: unknown[] = []
+    bus.subscribe('orders', async (msg) => {
+      results.push(await bus.transaction((tx) => {
+        tx.publish('invoices', { order: msg.value })
+        tx.publish('audit', `invoiced ${msg.value}`)
+        tx.commit(msg)
+      }))
+    }, { group: 'billing', autoCommit: false, from: 'earliest' })
+    bus.publish('orders', 'o1', { partition: 0 })
+    bus.publish('orders', 'o2', { partition: 1 })
+    await bus.idle()
+    expect(bus.lag('billing')).toEqual({ orders: { 0: 0, 1: 0 } })
+    expect(results).toHaveLength(2)
+    expect(results[0]).toEqual([
+      { topic: 'invoices', partition: 0, offset: 0, timestamp: expect.any(Number) },
+      { topic: 'audit', partition: 0, offset: 0, timestamp: expect.any(Number) },
+    ])
+    const invoices: unknown[] = []
+    bus.subscribe('invoices', (m) => { invoices.push(m.value) }, { from: 'earliest' })
+    await bus.idle()
+    expect(invoices).toEqual([{ order: 'o1' }, { order: 'o2' }])
+  })
+
+  it('appends nothing and commits nothing when the function throws; the retry commits', async () => {
+    const clock = manualClock()
+    const bus = await newBus({ clock })
+    bus.events.on('error', () => {})
+    const outside: unknown[] = []
+    bus.subscribe('out', (m) => { outside.push(m.value) })
+    bus.subscribe('in', (msg) => bus.transaction((tx) => {
+      tx.publish('out', `derived from ${msg.value} (attempt ${msg.attempt})`)
+      tx.commit(msg)
+      if (msg.attempt === 1) throw new Error('abort')
+    }), { group: 'g', autoCommit: false, backoff: { initialMs: 10 } })
+    bus.publish('in', 'x')
+    await bus.idle()
+    expect(outside).toEqual([])
+    expect(bus.lag('g')).toEqual({ in: { 0: 1 } })
+    clock.advance(10)
+    await bus.idle()
+    expect(outside).toEqual(['derived from x (attempt 2)'])
+    expect(bus.lag('g')).toEqual({ in: { 0: 0 } })
+  })
+
+  it('checks every record before any is appended, and tx cannot be used after its function', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 1 })
+    let kept: { publish(topic: string, value?: unknown): void } | undefined
+    await expect(bus.transaction((tx) => {
+      kept = tx
+      tx.publish('t', 'fine')
+      tx.publish('t', 'bad', { partition: 5 })
+    })).rejects.toBeInstanceOf(errors.InvalidArgumentError)
+    expect(bus.stats().t.partitions[0].endOffset).toBe(0)
+    expect(() => kept!.publish('t', 'late')).toThrow(/transaction has ended/)
+    await expect(bus.transaction((tx) => { tx.commit({ topic: 't', partition: 0, offset: 0 }) })).rejects.toThrow(/consumer-group member/)
+    await expect(bus.transaction(async (tx) => { tx.publish('made.by.tx', 1) })).resolves.toHaveLength(1)
+    await expect(bus.transaction(async () => { throw new Error('no') })).rejects.toThrow('no')
+  })
+})
+
 describe('stats', () => {
   onlyWhere('liveStats')('shows each group per topic: committed offsets and lag, and the owner where the coordinator is', async () => {
     const bus = await newBus()
@@ -499,7 +564,8 @@ describe('stats', () => {
     gate.resolve()
     await bus.idle()
     expect(bus.stats().t.groups.g.partitions.map((p) => p.lag)).toEqual([0, 0])
-    expect(JSON.parse(JSON.stringify(bus.stats()))).toEqual(bus.stats())
+    const snapshot = bus.stats()
+    expect(JSON.parse(JSON.stringify(snapshot))).toStrictEqual(structuredClone(snapshot))
   })
 })
 
