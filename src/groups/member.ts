@@ -188,10 +188,10 @@ export class GroupMember {
     return false
   }
 
+  /** A slot is free: the runs waiting for one go, until the slots are taken again (a run with nothing to do takes none). */
   private release(): void {
     this.active--
-    const next = this.queued.shift()
-    next?.run()
+    while (this.active < this.options.concurrency && this.queued.length > 0) this.queued.shift()!.run()
   }
 
   private unqueue(run: PartitionRun): void {

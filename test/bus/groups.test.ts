@@ -591,4 +591,22 @@ describe('concurrency', () => {
       expect(most).toBe(concurrency)
     }
   })
+
+  it('a freed slot goes to the next waiting partition that has work, past one that no longer has', async () => {
+    const bus = await newBus()
+    bus.topic('t', { partitions: 3 })
+    const gate = deferred()
+    const got: number[] = []
+    const sub = bus.subscribe('t', async (m) => {
+      if (m.partition === 0) await gate.promise
+      got.push(m.partition)
+    }, { group: 'g', concurrency: 1, from: 'earliest' })
+    await bus.idle()
+    for (const partition of [0, 1, 2]) bus.publish('t', partition, { partition })
+    await turns()
+    sub.seek({ partition: 1, offset: 1 }) // partition 1 waits for the slot, then has nothing left
+    gate.resolve()
+    await bus.idle()
+    expect(got).toEqual([0, 2])
+  })
 })
