@@ -141,6 +141,12 @@ export interface SubscribeOptions {
   autoCommit?: boolean
   /** How long one attempt may run before it counts as failed, in ms of the bus clock (default 300 000). */
   maxPollIntervalMs?: number
+  /**
+   * Retry through retry topics (`<topic>.<group>.retry-<attempt>`) instead of in place: a failing
+   * record no longer holds up its partition, at the price of order (records after it are handled
+   * before its retries). Default false.
+   */
+  retryTopics?: boolean
   /** How the group shares partitions: 'cooperative-sticky' (default), 'range', 'roundrobin' or an Assignor. */
   assignor?: string | import('./groups/assignors.js').Assignor
 }

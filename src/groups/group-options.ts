@@ -3,6 +3,7 @@
 import { InvalidArgumentError } from '../errors.js'
 import { INTERNAL_PREFIX } from '../core/directory.js'
 import { validateTopicName } from '../topic/names.js'
+import { checkRetryGroup } from './retry-topics.js'
 import type { SubscribeOptions } from '../types.js'
 
 export interface GroupOptions {
@@ -22,6 +23,8 @@ export interface GroupOptions {
   maxPollIntervalMs: number
   /** The assignor's name (a built-in, or a custom one the creating thread was given). */
   assignor: string
+  /** Retries go through retry topics instead of holding the partition (non-blocking). */
+  retryTopics: boolean
 }
 
 const MAX_GROUP_NAME = 200
@@ -40,7 +43,7 @@ const nonNegative = (value: unknown, name: string, fallback: number): number => 
 
 /** Checks the group options of subscribe() (`options.group` is set). */
 export function groupOptions(options: SubscribeOptions): GroupOptions {
-  const { group, backoff, deadLetter, autoCommit, assignor } = options
+  const { group, backoff, deadLetter, autoCommit, assignor, retryTopics } = options
   if (typeof group !== 'string' || group.length === 0 || group.length > MAX_GROUP_NAME) {
     throw new InvalidArgumentError(`group must be a non-empty string of at most ${MAX_GROUP_NAME} characters, got ${JSON.stringify(group)}`, { argument: 'group' })
   }
@@ -56,6 +59,8 @@ export function groupOptions(options: SubscribeOptions): GroupOptions {
     validateTopicName(deadLetter)
   }
   if (autoCommit !== undefined && typeof autoCommit !== 'boolean') throw new InvalidArgumentError('autoCommit must be a boolean', { argument: 'autoCommit' })
+  if (retryTopics !== undefined && typeof retryTopics !== 'boolean') throw new InvalidArgumentError('retryTopics must be a boolean', { argument: 'retryTopics' })
+  if (retryTopics === true) checkRetryGroup(group)
   const assignorName = assignor === undefined ? 'cooperative-sticky' : typeof assignor === 'string' ? assignor : assignor?.name
   if (typeof assignorName !== 'string' || assignorName.length === 0) throw new InvalidArgumentError('assignor must be a name or an object { name, assign }', { argument: 'assignor' })
   return {
@@ -70,6 +75,7 @@ export function groupOptions(options: SubscribeOptions): GroupOptions {
     autoCommit: autoCommit ?? true,
     maxPollIntervalMs: positiveInteger(options.maxPollIntervalMs, 'maxPollIntervalMs', 300_000),
     assignor: assignorName,
+    retryTopics: retryTopics ?? false,
   }
 }
 

@@ -10,11 +10,12 @@ import { compileSubscription } from '../topic/names.js'
 import type { TopicRegistry } from '../topic/registry.js'
 import type { StatsRecorder } from '../topic/stats-recorder.js'
 import type { Delivered, Topic } from '../topic/topic.js'
-import type { PoisonEvent, RebalanceEvent, RecordMetadata, SkippedEvent, SubscribeOptions, TopicStats } from '../types.js'
+import type { Headers, PoisonEvent, RebalanceEvent, RecordMetadata, SkippedEvent, SubscribeOptions, TopicStats } from '../types.js'
 import { InvalidArgumentError } from '../errors.js'
 import { GroupCoordinator } from './coordinator.js'
 import { deadLetterHeaders, deadLetterTopic } from './dead-letter.js'
-import { groupOptions, type GroupOptions } from './group-options.js'
+import { groupOptions, retryDelay, type GroupOptions } from './group-options.js'
+import { parseRetryTopic, retryHeaders, retryTopic } from './retry-topics.js'
 import { GroupMember, type CoordinatorLink, type MemberHost } from './member.js'
 import { redrive, REDRIVE_GROUP, type RedriveOptions } from './redrive.js'
 import { runTransaction, type Transaction } from './transaction.js'
@@ -38,6 +39,18 @@ export interface GroupsHost {
 
 /** Per-partition lag of a group: end offset - committed offset. */
 export type GroupLag = Record<string, Record<number, number>>
+
+/**
+ * Which topics a member reads: those its target matches, and (retryTopics) its group's retry
+ * topics of those; never another group's retry topics, nor its own as sources.
+ */
+function readsTopic(matches: (topic: string) => boolean, options: GroupOptions): (topic: string) => boolean {
+  return (topic) => {
+    const retry = parseRetryTopic(topic, options.group)
+    if (retry !== undefined) return options.retryTopics && matches(retry.source)
+    return matches(topic)
+  }
+}
 
 export class Groups {
   /** In the creating thread: the coordinator of every group. */
@@ -82,6 +95,10 @@ export class Groups {
       handlerFailed: host.handlerFailed,
       poison: host.poison,
       deadLetter: (message, source, options, attempts, error) => this.deadLetter(message, source, options, attempts, error),
+      retryLater: (message, source, options, attempt) => {
+        const now = host.clock.now()
+        this.append(retryTopic(source.name, options.group, attempt), source, message, retryHeaders(message, attempt, now + retryDelay(options, attempt)), now)
+      },
       topic,
       memberSettled: host.settled,
       memberClosed: (member) => {
@@ -100,7 +117,7 @@ export class Groups {
       this.coordinator.register(options.assignor)
     }
     const member = new GroupMember(this.memberHost, this.link, `member-${this.host.core.lane}-${++this.sequence}`,
-      target, compileSubscription(target), handler, reader, group)
+      target, readsTopic(compileSubscription(target), group), handler, reader, group)
     this.members.add(member)
     this.host.opened(member) // attaches the topics it matches
     try {
@@ -115,16 +132,19 @@ export class Groups {
 
   /** Appends a dead letter to the member's dead-letter topic, created like its source if need be. */
   private deadLetter(message: Delivered, source: Topic, options: GroupOptions, attempts: number, error: unknown): void {
-    const { registry, publisher, clock } = this.host
-    const name = options.deadLetter || deadLetterTopic(source.name)
+    const now = this.host.clock.now()
+    this.append(options.deadLetter || deadLetterTopic(source.name), source, message, deadLetterHeaders(message, options.group, attempts, error, now), now)
+  }
+
+  /**
+   * Appends a failed record (its key and value, `headers`) to a dead-letter or retry topic,
+   * created like its source if need be, in the partition of the source's number.
+   */
+  private append(name: string, source: Topic, message: Delivered, headers: Headers, now: number): void {
+    const { registry, publisher } = this.host
     registry.sync()
-    const dlq = registry.byName.get(name) ?? registry.declare(name, { partitions: source.partitions, codec: source.options.codec })
-    const now = clock.now()
-    publisher.publish(name, message.value, {
-      key: message.key,
-      headers: deadLetterHeaders(message, options.group, attempts, error, now),
-      partition: message.partition < dlq.partitions ? message.partition : undefined,
-    }, now)
+    const target = registry.byName.get(name) ?? registry.declare(name, { partitions: source.partitions, codec: source.options.codec })
+    publisher.publish(name, message.value, { key: message.key, headers, partition: message.partition < target.partitions ? message.partition : undefined }, now)
   }
 
   /**

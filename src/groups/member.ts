@@ -13,6 +13,7 @@ import type { Delivered, Topic } from '../topic/topic.js'
 import type { PoisonEvent, SeekTarget, SkippedEvent } from '../types.js'
 import type { GroupOptions } from './group-options.js'
 import { PartitionRun, type RunHost } from './partition-run.js'
+import { parseRetryTopic } from './retry-topics.js'
 
 /** What a member needs from the bus it reads. */
 export interface MemberHost {
@@ -24,6 +25,8 @@ export interface MemberHost {
   poison(event: PoisonEvent): void
   /** Appends the dead letter of a record that failed every attempt; throws when the log refuses it. */
   deadLetter(message: Delivered, source: Topic, options: GroupOptions, attempts: number, error: unknown): void
+  /** Appends a failed record to its retry topic for `attempt` (retryTopics); throws when the log refuses it. */
+  retryLater(message: Delivered, source: Topic, options: GroupOptions, attempt: number): void
   /** The topic of this name as this thread knows it (catching up with other threads first). */
   topic(name: string): Topic | undefined
   memberSettled(member: GroupMember): void
@@ -93,6 +96,7 @@ export class GroupMember {
       generationNow: (run) => host.core.commitGeneration(this.group, run.fetcher.id),
       failed: (error, message) => host.handlerFailed(error, message),
       deadLetter: (message, attempts, error) => host.deadLetter(message, this.topics.get(message.topic)!, options, attempts, error),
+      retryLater: (message, attempt) => host.retryLater(message, this.topics.get(message.topic)!, options, attempt),
       poison: (message, error) => host.poison({ topic: message.topic, partition: message.partition, offset: message.offset, group: options.group, error }),
       acquire: (run) => this.acquire(run),
       release: () => this.release(),
@@ -124,9 +128,11 @@ export class GroupMember {
     // `from` applies where the group has no committed offset: fixed now, when it subscribes, so
     // that a record published right after subscribe() is the group's whichever member gets it
     const core = this.host.core
+    // a retry topic is read from its start: what is in it waits for this group whatever `from` says
+    const retries = parseRetryTopic(topic.name, this.options.group) !== undefined
     for (let partition = first; partition < topic.partitions; partition++) {
       const id = topic.ids[partition]
-      core.initCommit(this.group, id, created ? 0 : PartitionFetcher.start(core, id, partition, this.reader.from))
+      core.initCommit(this.group, id, created ? 0 : retries ? core.startOffset(id) : PartitionFetcher.start(core, id, partition, this.reader.from))
     }
     if (known || this.joined) {
       this.requested++
@@ -158,7 +164,7 @@ export class GroupMember {
     const start = committed >= 0 ? committed : PartitionFetcher.start(core, id, partition, this.reader.from)
     const fetcher = new PartitionFetcher(this.fetchHost, topic, partition, start, this.reader.reset)
     this.runs.get(key(topicName, partition))?.halt()
-    const run = new PartitionRun(this.runHost, fetcher, generation, start)
+    const run = new PartitionRun(this.runHost, fetcher, generation, start, parseRetryTopic(topicName, this.options.group) !== undefined)
     this.runs.set(key(topicName, partition), run)
     run.run()
   }

@@ -10,6 +10,7 @@ import type { Clock } from '../clock.js'
 import type { Delivered } from '../topic/topic.js'
 import { BusError } from '../errors.js'
 import { retryDelay, type GroupOptions } from './group-options.js'
+import { fromRetryRecord } from './retry-topics.js'
 
 /** What a partition run needs from its member. */
 export interface RunHost {
@@ -26,6 +27,8 @@ export interface RunHost {
   failed(error: unknown, message: Delivered): void
   /** Appends the dead letter of `message`; throws when the log refuses it. */
   deadLetter(message: Delivered, attempts: number, error: unknown): void
+  /** Appends `message` to the retry topic for `attempt` (retryTopics); throws when the log refuses it. */
+  retryLater(message: Delivered, attempt: number): void
   /** The record failed every attempt and there is no dead-letter topic: the partition stops. */
   poison(message: Delivered, error: unknown): void
   /** Takes one of the member's concurrency slots; false: queued, run() is called when one frees. */
@@ -60,15 +63,19 @@ export class PartitionRun {
   /** Offset after the last record handled (the consumed position). */
   private handled: number
   private committed: number
-  /** The last attempt's error while its dead letter could not be appended yet. */
-  private undelivered: { error: unknown } | undefined
+  /** The message handed to the handler now (for a retry topic's record: as it was first read). */
+  private current: Delivered | undefined
+  /** A failed record whose dead letter (or next retry) the log did not take yet, and the error. */
+  private undelivered: { message: Delivered; error: unknown } | undefined
   /** Cancels the backoff or attempt timer. */
   private cancelTimer: (() => void) | undefined
   /** Bumped per attempt: a late settle of an abandoned attempt is ignored. */
   private ticket = 0
   private stopping: Array<() => void> | undefined
 
-  constructor(private readonly host: RunHost, readonly fetcher: PartitionFetcher, readonly generation: number, start: number) {
+  /** `retries`: the partition is one of a retry topic's, whose records wait until they fall due. */
+  constructor(private readonly host: RunHost, readonly fetcher: PartitionFetcher, readonly generation: number, start: number,
+    private readonly retries = false) {
     this.handled = this.committed = start
   }
 
@@ -116,7 +123,7 @@ export class PartitionRun {
     const started = performance.now()
     for (;;) {
       if (this.stopping !== undefined || this.host.paused) break
-      if (this.undelivered !== undefined && !this.deadLetter(this.batch[this.pos], this.undelivered.error)) return
+      if (this.undelivered !== undefined && !this.giveUp(this.undelivered.message, this.undelivered.error)) return
       if (this.pos === this.batch.length) {
         if (performance.now() - started > SLICE_MS) {
           this.flush()
@@ -125,8 +132,8 @@ export class PartitionRun {
         }
         if (!this.refill()) break
       }
-      const message = this.batch[this.pos]
-      message.attempt = this.attempt
+      const message = this.next()
+      if (message === undefined) return
       if (!this.attemptOne(message)) return
     }
     this.quiet('idle')
@@ -147,6 +154,37 @@ export class PartitionRun {
     if (records.length === 0) return false
     this.host.delivered(records.length)
     return true
+  }
+
+  /**
+   * The message for the record at the head, as the handler gets it; undefined when it is a retry
+   * that is not due yet (the run waits for it on the bus clock).
+   */
+  private next(): Delivered | undefined {
+    const record = this.batch[this.pos]
+    if (!this.retries) {
+      record.attempt = this.attempt
+      return (this.current = record)
+    }
+    const { message, due } = fromRetryRecord(record)
+    const wait = due - this.host.clock.now()
+    if (wait > 0) {
+      this.later(wait)
+      return undefined
+    }
+    return (this.current = message)
+  }
+
+  /** Waits `ms` of the bus clock (a backoff, a retry not due yet), then runs again. */
+  private later(ms: number): void {
+    this.flush()
+    this.cancelTimer = this.host.clock.setTimer(() => {
+      this.cancelTimer = undefined
+      if (this.state !== 'backoff') return
+      this.state = 'idle'
+      this.run()
+    }, ms)
+    this.quiet('backoff')
   }
 
   /** Hands `message` over; true when the loop may go on at once (it was handled or given up synchronously). */
@@ -193,57 +231,50 @@ export class PartitionRun {
 
   private done(message: Delivered): void {
     this.attempt = 1
-    if (this.batch[this.pos] !== message) return // a seek moved the run meanwhile
-    this.pos++
-    this.handled = message.offset + 1
+    if (this.current !== message) return // a seek moved the run meanwhile
+    this.current = undefined
+    this.handled = this.batch[this.pos++].offset + 1
   }
 
-  /** A failed attempt: retry after a backoff, or dead-letter, or stop. True when the loop may go on. */
+  /**
+   * A failed attempt: retry (after a backoff in place, or through the next retry topic), or
+   * dead-letter, or stop. True when the loop may go on.
+   */
   private fail(message: Delivered, error: unknown): boolean {
     if (error !== NOT_TAKEN) this.host.failed(error, message)
-    if (this.batch[this.pos] !== message) return true // a seek moved the run meanwhile
+    if (this.current !== message) return true // a seek moved the run meanwhile
     if (this.stopping !== undefined) {
       // the partition is being given up: the record stays uncommitted for its next owner
       this.quiet('idle')
       return false
     }
-    const { maxAttempts, deadLetter } = this.host.options
-    if (this.attempt < maxAttempts) {
+    const { maxAttempts, deadLetter, retryTopics } = this.host.options
+    if (message.attempt < maxAttempts && !retryTopics) {
       this.attempt++
-      this.flush()
-      this.cancelTimer = this.host.clock.setTimer(() => {
-        this.cancelTimer = undefined
-        if (this.state !== 'backoff') return
-        this.state = 'idle'
-        this.run()
-      }, retryDelay(this.host.options, this.attempt))
-      this.quiet('backoff')
+      this.later(retryDelay(this.host.options, this.attempt))
       return false
     }
-    if (deadLetter === false) {
+    if (message.attempt >= maxAttempts && deadLetter === false) {
       this.flush()
       this.host.poison(message, error)
       this.quiet('poisoned')
       return false
     }
-    return this.deadLetter(message, error)
+    return this.giveUp(message, error)
   }
 
-  /** Appends the dead letter and moves on; when the log refuses it, tries again after maxMs. */
-  private deadLetter(message: Delivered, error: unknown): boolean {
+  /**
+   * Sends the record on, to the next retry topic or the dead-letter topic, and moves past it;
+   * when the log refuses, tries again after maxMs.
+   */
+  private giveUp(message: Delivered, error: unknown): boolean {
     try {
-      this.host.deadLetter(message, this.attempt, error)
+      if (message.attempt < this.host.options.maxAttempts) this.host.retryLater(message, message.attempt + 1)
+      else this.host.deadLetter(message, message.attempt, error)
     } catch (failure) {
       this.host.failed(failure, message)
-      this.undelivered = { error }
-      this.flush()
-      this.cancelTimer = this.host.clock.setTimer(() => {
-        this.cancelTimer = undefined
-        if (this.state !== 'backoff') return
-        this.state = 'idle'
-        this.run()
-      }, this.host.options.maxMs)
-      this.quiet('backoff')
+      this.undelivered = { message, error }
+      this.later(this.host.options.maxMs)
       return false
     }
     this.undelivered = undefined
@@ -279,9 +310,9 @@ export class PartitionRun {
     return false
   }
 
-  /** `message` is the record this run is handing over now. */
+  /** `message` is the one this run is handing over now. */
   holds(message: object): boolean {
-    return this.batch[this.pos] === message && (this.state === 'running' || this.state === 'handling')
+    return this.current === message && (this.state === 'running' || this.state === 'handling')
   }
 
   /** The partition is still this run's: a commit now is not fenced. */
@@ -300,7 +331,7 @@ export class PartitionRun {
     this.batch = []
     this.pos = 0
     this.attempt = 1
-    this.undelivered = undefined
+    this.current = this.undelivered = undefined
     this.handled = offset
     // an attempt in flight runs to its end, but no longer moves the run (see done and fail)
     if (this.state === 'backoff' || this.state === 'poisoned') {

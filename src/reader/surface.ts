@@ -92,7 +92,7 @@ export interface ReaderLike {
 /** Why a worker's bus refuses group options for now. */
 export const WORKER_GROUPS_NOT_BUILT = 'consumer-group members in worker threads are not built yet; subscribe with a group in the thread that created the bus'
 
-const GROUP_OPTIONS = ['group', 'concurrency', 'maxAttempts', 'backoff', 'deadLetter', 'autoCommit', 'maxPollIntervalMs', 'assignor'] as const
+const GROUP_OPTIONS = ['group', 'concurrency', 'maxAttempts', 'backoff', 'deadLetter', 'autoCommit', 'maxPollIntervalMs', 'assignor', 'retryTopics'] as const
 
 /**
  * Checks subscribe options and fills in the defaults. `groupsWhy`: why this bus cannot take

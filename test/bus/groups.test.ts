@@ -290,6 +290,44 @@ describe('commits', () => {
   })
 })
 
+describe('retry topics (non-blocking retries)', () => {
+  it('sends a failing record to a retry topic per attempt, so the records after it go on at once', async () => {
+    const clock = manualClock()
+    const bus = await newBus({ clock })
+    bus.events.on('error', () => {})
+    bus.topic('jobs', { partitions: 2 })
+    const seen: Array<[unknown, number, number, string, number, number]> = []
+    bus.subscribe('jobs', (m) => {
+      seen.push([m.value, m.attempt, clock.now(), m.topic, m.partition, m.offset])
+      if (m.value === 'flaky' && m.attempt < 3) throw new Error('later')
+      if (m.value === 'broken') throw new Error('never')
+    }, { group: 'workers', retryTopics: true, backoff: { initialMs: 100 } })
+    bus.publish('jobs', 'flaky', { partition: 1, headers: { trace: 't' } })
+    bus.publish('jobs', 'broken', { partition: 1 })
+    bus.publish('jobs', 'fine', { partition: 1 })
+    await bus.idle()
+    // nothing waits in the source partition: every record had its first attempt
+    expect(seen).toEqual([['flaky', 1, 0, 'jobs', 1, 0], ['broken', 1, 0, 'jobs', 1, 1], ['fine', 1, 0, 'jobs', 1, 2]])
+    expect(bus.lag('workers').jobs).toEqual({ 0: 0, 1: 0 })
+    clock.advance(100)
+    await bus.idle()
+    expect(seen.slice(3)).toEqual([['flaky', 2, 100, 'jobs', 1, 0], ['broken', 2, 100, 'jobs', 1, 1]])
+    clock.advance(200)
+    await bus.idle()
+    expect(seen.slice(5)).toEqual([['flaky', 3, 300, 'jobs', 1, 0], ['broken', 3, 300, 'jobs', 1, 1]])
+    const dead: AnyMessage[] = []
+    bus.subscribe('jobs.dlq', (m) => { dead.push(m) }, { from: 'earliest' })
+    await bus.idle()
+    expect(dead.map((m) => [m.value, m.partition, m.headers[DLQ_HEADERS.topic], m.headers[DLQ_HEADERS.offset], m.headers[DLQ_HEADERS.attempts]])).toEqual([['broken', 1, 'jobs', '1', '3']])
+    expect(Object.keys(bus.stats()).sort()).toEqual(['jobs', 'jobs.dlq', 'jobs.workers.retry-2', 'jobs.workers.retry-3'])
+  })
+
+  it('needs a group name that fits in a topic name', async () => {
+    const bus = await newBus()
+    expect(() => bus.subscribe('t', () => {}, { group: 'a.b', retryTopics: true })).toThrow(errors.InvalidArgumentError)
+  })
+})
+
 describe('consume with a group', () => {
   it('commits a record once the loop asked for the next one; what the loop never took goes to the next member', async () => {
     const bus = await newBus()
