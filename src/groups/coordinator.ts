@@ -81,6 +81,20 @@ export class GroupCoordinator implements CoordinatorLink<MemberEndpoint> {
     this.custom.set(assignor.name, assignor)
   }
 
+  /**
+   * Throws what join() would for a member of `group` with this assignor (unknown, another object
+   * under a taken name, or not the group's), without changing anything.
+   */
+  admits(group: string, name: string, object?: Assignor): void {
+    const known = Object.hasOwn(assignors, name) ? assignors[name] : this.custom.get(name)
+    if (object !== undefined && known !== undefined && known !== object) throw new InvalidArgumentError(`another assignor is already named ${name}`, { argument: 'assignor' })
+    const assignor = known ?? object ?? this.resolve(name)
+    const state = this.groups.get(group)
+    if (state !== undefined && state.members.size > 0 && state.assignor !== assignor) {
+      throw new InvalidArgumentError(`group ${group} uses assignor ${state.assignor!.name}; a member cannot join with ${assignor.name}`, { argument: 'assignor' })
+    }
+  }
+
   private resolve(name: string): Assignor {
     const found = Object.hasOwn(assignors, name) ? assignors[name] : this.custom.get(name)
     if (found === undefined) throw new InvalidArgumentError(`unknown assignor ${name}: use 'cooperative-sticky', 'range', 'roundrobin' or pass the assignor object`, { argument: 'assignor' })

@@ -112,11 +112,14 @@ export class Groups {
   open(target: string, handler: Handler, options: SubscribeOptions): GroupMember {
     const reader = readerOptions(options)
     const group = groupOptions(options)
+    // refused before anything is fixed for the group (its slot, its start position) where the
+    // coordinator is here; a worker's member hears a refusal later, over its port
+    this.coordinator?.admits(group.group, group.assignor, typeof options.assignor === 'object' ? options.assignor : undefined)
     if (typeof options.assignor === 'object') {
       if (this.coordinator === undefined) throw new InvalidArgumentError('an assignor object cannot cross threads: give it to a member in the creating thread and name it here', { argument: 'assignor' })
       this.coordinator.register(options.assignor)
     }
-    const member = new GroupMember(this.memberHost, this.link, `member-${this.host.core.lane}-${++this.sequence}`,
+    const member = new GroupMember(this.memberHost, this.link, `member-${this.host.core.laneToken}-${++this.sequence}`,
       target, readsTopic(compileSubscription(target), group), handler, reader, group)
     this.members.add(member)
     this.host.opened(member) // attaches the topics it matches

@@ -168,6 +168,20 @@ describe('membership and assignment', () => {
     expect(await refused({ group: 'h', assignor: 'nope' })).toMatchObject({ message: expect.stringMatching(/unknown assignor/) })
   })
 
+  onlyWhere('coordinatorHere')('a refused member leaves nothing behind: no group slot, no start position', async () => {
+    const bus = await newBus()
+    bus.subscribe('t', () => {}, { group: 'g', assignor: 'range' })
+    expect(() => bus.subscribe('t', () => {}, { group: 'h', assignor: 'nope' })).toThrow(/unknown assignor/)
+    expect(() => bus.subscribe('t', () => {}, { group: 'g', assignor: 'roundrobin' })).toThrow(/uses assignor range/)
+    bus.publish('t', 'first')
+    expect(bus.lag('h')).toEqual({})
+    const got: unknown[] = []
+    bus.subscribe('t', (m) => { got.push(m.value) }, { group: 'h', from: 'earliest' })
+    await bus.idle()
+    expect(got).toEqual(['first'])
+    expect(Object.keys(bus.stats().t.groups)).toEqual(['g', 'h'])
+  })
+
   onlyWhere('assignorObjects')('uses a custom assignor given as an object', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 3 })
@@ -229,7 +243,7 @@ describe('commits', () => {
     expect(bus.lag('g')).toEqual({ t: { 0: 0 } })
   })
 
-  it('a record whose handler had not settled when its partition moved is delivered again', async () => {
+  it('a record whose handler settles while its partition is being given up is committed, not delivered again', async () => {
     const bus = await newBus()
     const gate = deferred()
     const a: AnyMessage[] = []

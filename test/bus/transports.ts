@@ -28,6 +28,7 @@ const NEEDS = {
   lifecycleEvents: { on: but('worker-copy'), why: "a copying worker's bus.events has 'error' and 'skipped' only" },
   core: { on: but('worker-copy'), why: "it reaches into the bus's core, and a copying worker has none" },
   groups: { on: but('worker-copy'), why: 'consumer-group members on the copying transport are not built yet (issue 9)' },
+  coordinatorHere: { on: ['plain', 'shared'], why: "the group coordinator is in the creating thread: a worker's member hears a refusal later, over its port, once its subscribe() has fixed the group's start" },
   assignorObjects: { on: ['plain', 'shared'], why: 'an assignor object cannot cross threads: it is given to a member in the creating thread, and a worker names it' },
   plain: { on: ['plain'], why: "it needs a plain, unshared core (codec 'ref', decoding in place)" },
   shared: { on: ['shared', 'worker-shared'], why: 'it needs the log in shared memory' },
