@@ -61,6 +61,13 @@ export interface TopicOptions {
   /** 'evict' (default) drops the oldest segment; 'reject' throws BackPressureError instead. */
   onFull?: 'evict' | 'reject'
   codec?: CodecOption
+  /**
+   * Idempotent publish: how long, in ms of the bus clock, a publish's messageId is to be
+   * remembered so that a repeat on this topic is not appended again (default 0: not at all). Kept
+   * in the bus's memory, so every thread sees the same window; a redeclaration may change it. The
+   * window is stored from this version on; the messageId publish option is not built yet.
+   */
+  dedupWindowMs?: number
 }
 
 export interface BusOptions {

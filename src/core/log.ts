@@ -3,7 +3,7 @@
 // one module per structure; everything above deals in partition ids, offsets and bytes.
 import { FRAME_FLAGS, FRAME_KEY_LENGTH, FRAME_TIMESTAMP, FRAME_VALUE_LENGTH, INDEX_INTERVAL } from './abi.js'
 import { Cursors, type FrameFields, type FrameSource } from './cursors.js'
-import { Directory, type TopicEntry } from './directory.js'
+import { Directory, type TopicConfig, type TopicEntry } from './directory.js'
 import type { CoreExports } from './exports.js'
 import { Groups } from './groups.js'
 import { Lane, recoverLane } from './lanes.js'
@@ -18,7 +18,7 @@ import { Wake } from './wake.js'
 export { APPEND_MAX, POLL_MAX } from './abi.js'
 export { frameLength } from './staging.js'
 export { computeLayout } from './layout.js'
-export type { CoreLayout, CoreOptions, FrameFields, FrameSource, PartitionConfig, TopicEntry }
+export type { CoreLayout, CoreOptions, FrameFields, FrameSource, PartitionConfig, TopicConfig, TopicEntry }
 
 export class LogCore {
   readonly memory: WebAssembly.Memory
@@ -150,13 +150,17 @@ export class LogCore {
 
   // ---- topic directory ------------------------------------------------------------------------
 
-  /** Finds or creates a topic in the directory shared by all threads; returns its index. */
-  declareTopic(name: string, partitions: number, config: PartitionConfig, codec: number): number {
+  /**
+   * Finds or creates a topic in the directory shared by all threads; returns its index. A topic
+   * that exists keeps its settings (the caller compares them and configures it).
+   */
+  declareTopic(name: string, partitions: number, config: TopicConfig, codec: number): number {
     return this.directory.declare(name, partitions, config, codec)
   }
 
   findTopic(name: string): number { return this.directory.find(name) }
-  configureTopic(t: number, partitions: number, config: PartitionConfig): void { this.directory.configure(t, partitions, config) }
+  /** New retention, policy and dedup window (0 when `config` has none), and more partitions if asked. */
+  configureTopic(t: number, partitions: number, config: TopicConfig): void { this.directory.configure(t, partitions, config) }
   topicCount(): number { return this.directory.count() }
   /** A topic's directory entry as this thread sees it now. */
   topic(t: number): TopicEntry { return this.directory.topic(t) }

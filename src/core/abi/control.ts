@@ -58,7 +58,7 @@
 // directory lock is recovered with the directory (see directory.ts), the group lock with the
 // group directory (see group.ts). The wake words are counters no one holds.
 export const MAGIC = 0x52425553 // 'RBUS'
-export const ABI_VERSION = 2
+export const ABI_VERSION = 3
 
 export const CTL_MAGIC = 0
 export const CTL_VERSION = 4
