@@ -1,8 +1,9 @@
 // The dedup table of idempotent publish in the core: per topic, the messageIds appended within
 // the topic's window and the record each became, shared by every thread. A claim either finds
 // the record or makes the caller the one thread that appends it. Every single-thread test runs
-// against both builds (shared and plain memory).
-import { describe, expect, it } from 'vitest'
+// against both builds (shared and plain memory); worker threads race on one shared core.
+import { Worker } from 'node:worker_threads'
+import { afterEach, describe, expect, it } from 'vitest'
 import {
   CTL_DEDUP_LOCK, DEDUP_CLAIMED, DEDUP_DELETED, DEDUP_EMPTY, DEDUP_READY, DEDUP_SIZE, DEDUP_STATE, STATUS_BAD_ARGUMENT, STATUS_DEDUP_FULL,
   STATUS_DEDUP_PENDING, STATUS_OK,
@@ -398,5 +399,122 @@ describe.each([{ shared: true }, { shared: false }])('dedup table (shared: $shar
       expect(error).toMatchObject({ argument: 'maxBytes' })
       expect(error.message).toMatch(/the dedup table \(maxDedupEntries\) 176 MiB and the consumer groups/)
     })
+  })
+})
+
+describe('the dedup table across worker threads (shared memory)', () => {
+  const workers: Worker[] = []
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.terminate()))
+  })
+
+  let nextToken = 100
+  /** A thread on the core's memory under a lane token of its own, playing `role` (fixtures/dedup.mjs). */
+  function start(core: LogCore, role: string, data: Record<string, unknown> = {}): Worker {
+    const worker = new Worker(new URL('./fixtures/dedup.mjs', import.meta.url), {
+      workerData: { module: core.module, memory: core.memory, layout: core.layout, token: nextToken++, role, ...data },
+    })
+    workers.push(worker)
+    return worker
+  }
+
+  function next(worker: Worker, type: string): Promise<any> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: { type: string }) => { if (m.type === type) { worker.off('message', onMessage); resolve(m) } }
+      worker.on('message', onMessage)
+      worker.once('error', reject)
+    })
+  }
+
+  const shared = async () => {
+    const core = await LogCore.create({ maxBytes: 4 << 20, shared: true, segmentBytes: 65536, maxPartitions: 16, maxDedupEntries: 8192 })
+    core.declareTopic('orders', 1, { ...config, dedupWindowMs: WINDOW }, 0)
+    return core
+  }
+
+  type Result = { id: string; claimed: boolean; partition: number; offset: number; timestamp: number }
+
+  it('threads publishing the same ids at once: each id is appended once, and every thread gets its record', async () => {
+    const core = await shared()
+    const partitionId = core.topic(0).ids[0]
+    const ids = Array.from({ length: 400 }, (_, i) => `msg-${i}`)
+    const words = new SharedArrayBuffer(4 * (2 + ids.length))
+    const done = [0, 1, 2, 3].map(() => next(start(core, 'race', { topic: 0, partitionId, ids, shared: words, window: WINDOW, slowEvery: 8 }), 'done'))
+    await new Promise((resolve) => setTimeout(resolve, 200)) // let them all start
+    Atomics.store(new Int32Array(words), 0, 1)
+    Atomics.notify(new Int32Array(words), 0)
+    const threads: Array<{ results: Result[]; again: Result[]; busy: number; waited: number }> = await Promise.all(done)
+
+    const byId = new Map<string, Result[]>()
+    for (const { results } of threads) for (const r of results) byId.set(r.id, [...(byId.get(r.id) ?? []), r])
+    const problems: string[] = []
+    for (const id of ids) {
+      const all = byId.get(id) ?? []
+      const claimers = all.filter((r) => r.claimed)
+      if (all.length < 2) problems.push(`${id}: published ${all.length} times in the race`)
+      if (claimers.length !== 1) problems.push(`${id}: ${claimers.length} claimers`)
+      const record = claimers[0]
+      for (const r of [...all, ...threads.map((t) => t.again.find((a) => a.id === id)!)]) {
+        if (r !== record && (r.claimed || r.offset !== record?.offset || r.timestamp !== record.timestamp || r.partition !== 0)) problems.push(`${id}: ${JSON.stringify(r)} is not ${JSON.stringify(record)}`)
+      }
+    }
+    expect(problems.slice(0, 10)).toEqual([])
+    // the log holds every id exactly once, at the offset every thread was given
+    expect(core.endOffset(partitionId)).toBe(ids.length)
+    const cursor = core.openCursor(partitionId, 0)
+    const logged = new Map<string, number>()
+    for (let n; (n = core.poll(cursor, 1000)) > 0;) {
+      for (let i = 0; i < n; i++) {
+        const frame = core.polledFrame(i)
+        const value = new TextDecoder().decode(core.u8.slice(frame + 32, frame + 32 + core.frameValueLength(frame)))
+        expect(logged.has(value), value).toBe(false)
+        logged.set(value, core.polledOffset(i))
+      }
+    }
+    core.closeCursor(cursor)
+    for (const id of ids) expect(logged.get(id)).toBe(byId.get(id)!.find((r) => r.claimed)!.offset)
+    // and this thread finds them too
+    const found = core.dedupClaim(0, 'msg-7', Date.now(), Date.now() + WINDOW)
+    expect(found.claimed).toBe(false)
+    expect(core.dedupRecord(found.slot).offset).toBe(logged.get('msg-7'))
+    // claims that waited for another thread's claim to complete (their claimer slept 2 ms on every eighth id)
+    expect(threads.reduce((sum, t) => sum + t.waited, 0)).toBeGreaterThan(0)
+  })
+
+  it('a thread terminated holding a claim is recovered with its lane: the id is claimed again', async () => {
+    const core = await shared()
+    const worker = start(core, 'hold', { topic: 0, id: 'stuck', lock: false })
+    const token = nextToken - 1
+    const { lane, slot } = await next(worker, 'holding')
+    await worker.terminate()
+    expect(core.dedupClaim(0, 'other', 0, WINDOW).claimed).toBe(true) // other ids never wait for it
+    const busy = errorOf(() => core.dedupClaim(0, 'stuck', 0, WINDOW))
+    expect(busy).toBeInstanceOf(errors.BackPressureError)
+    expect(busy).toMatchObject({ reason: 'busy', retriable: true })
+    expect(core.recoverLane(token)).toEqual({ lane, released: 1 })
+    expect(states(core)[slot]).toBe(DEDUP_DELETED)
+    expect(core.dedupClaim(0, 'stuck', 0, WINDOW)).toMatchObject({ claimed: true })
+  })
+
+  it('a thread terminated holding a claim and the table lock: every claim is busy until its lane is recovered', async () => {
+    const core = await shared()
+    const worker = start(core, 'hold', { topic: 0, id: 'stuck', lock: true })
+    const token = nextToken - 1
+    const { lane } = await next(worker, 'holding')
+    await worker.terminate()
+    expect(errorOf(() => core.dedupClaim(0, 'other', 0, WINDOW))).toMatchObject({ reason: 'busy' })
+    expect(core.recoverLane(token)).toEqual({ lane, released: 2 })
+    expect(new DataView(core.memory.buffer).getUint32(core.layout.ctl + CTL_DEDUP_LOCK, true)).toBe(0)
+    expect(core.dedupClaim(0, 'other', 0, WINDOW).claimed).toBe(true)
+    expect(core.dedupClaim(0, 'stuck', 0, WINDOW).claimed).toBe(true)
+  })
+
+  it("a topic's dedup window is the same in another thread, and a change made there is seen here", async () => {
+    const core = await shared()
+    const stamp = core.topicStamp(0)
+    const { seen, after } = await next(start(core, 'window', { topic: 0, window: 1234.5 }), 'done')
+    expect([seen, after]).toEqual([WINDOW, 1234.5])
+    expect(core.topicStamp(0)).not.toBe(stamp)
+    expect(core.topic(0)).toMatchObject({ dedupWindowMs: 1234.5, maxBytes: 0, maxAgeMs: 0, reject: false })
   })
 })
