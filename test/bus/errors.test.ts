@@ -422,6 +422,7 @@ describe('InvalidArgumentError', () => {
     await expect(createBus({ topicDefaults: { partitions: 0 } })).rejects.toBeInstanceOf(errors.InvalidArgumentError)
     await expect(createBus('x' as never)).rejects.toBeInstanceOf(errors.InvalidArgumentError)
     for (const maxGroups of [0, 4097, 1.5]) await expect(createBus({ maxGroups })).rejects.toMatchObject({ argument: 'maxGroups' })
+    for (const maxDedupEntries of [0, 15, 2 ** 20 + 1, 16.5]) await expect(createBus({ maxDedupEntries })).rejects.toMatchObject({ argument: 'maxDedupEntries' })
   })
 
   it('for a memory that cannot be laid out, naming what takes the room', async () => {
