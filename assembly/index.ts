@@ -2,8 +2,8 @@
 // every structure lives at addresses the host chose (src/core/abi/), so several threads can
 // instantiate it over one shared memory.
 import {
-  ABI_VERSION, CTL_BLOCKS, CTL_BLOCK_COUNT, CTL_BLOCK_SIZE, CTL_COMMITS, CTL_FREE_COUNT, CTL_GROUPS,
-  CTL_GROUP_COUNT, CTL_INDEX_INTERVAL, CTL_MAGIC, CTL_MAX_GROUPS, CTL_MAX_PARTITIONS, CTL_MAX_TOPICS,
+  ABI_VERSION, CTL_BLOCKS, CTL_BLOCK_COUNT, CTL_BLOCK_SIZE, CTL_COMMITS, CTL_DEDUP, CTL_FREE_COUNT, CTL_GROUPS,
+  CTL_GROUP_COUNT, CTL_INDEX_INTERVAL, CTL_MAGIC, CTL_MAX_DEDUP, CTL_MAX_GROUPS, CTL_MAX_PARTITIONS, CTL_MAX_TOPICS,
   CTL_PARTITIONS, CTL_PARTITION_COUNT, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_VERSION, MAGIC,
 } from '../src/core/abi/control'
 import { FRAME_HEADER } from '../src/core/abi/frame'
@@ -18,19 +18,22 @@ export { murmur2 } from './topic/murmur2'
 export { topicConfigure, topicCreate, topicFind } from './topic/directory'
 export { groupCreate, groupFind } from './group/directory'
 export { commitFence, commitGeneration, commitInit, commitLoad, commitReset, commitStore } from './group/commit'
+export { dedupClaim, dedupComplete, dedupOffset, dedupPartition, dedupRelease, dedupTimestamp } from './dedup/table'
 export { logRecover } from './log/recover'
 export { syncSetToken } from './sync'
 
 /**
- * Lays out the control block, partition table, group directory and segment pool once. The first
- * caller wins the cmpxchg on the magic word and initialises; later callers (other threads) wait
- * until it is done.
+ * Lays out the control block, partition table, group directory, dedup table and segment pool
+ * once. The first caller wins the cmpxchg on the magic word and initialises; later callers (other
+ * threads) wait until it is done.
  * Returns 0 when this call initialised, 1 when the core was already initialised, or a status.
  */
 export function logInit(ctl: usize, blocks: usize, blockSize: u32, blockCount: u32, partitions: usize,
-  maxPartitions: u32, indexInterval: u32, topics: usize, maxTopics: u32, groups: usize, maxGroups: u32, commits: usize): i32 {
-  // commit words are i64 atomics, which trap unless aligned
+  maxPartitions: u32, indexInterval: u32, topics: usize, maxTopics: u32, groups: usize, maxGroups: u32, commits: usize,
+  dedup: usize, maxDedup: u32): i32 {
+  // commit words are i64 atomics, which trap unless aligned; a dedup table has a slot to hash to
   if (blockSize & 7 || indexInterval < <u32>FRAME_HEADER || blocks & 7 || partitions & 7 || topics & 7 || groups & 7 || commits & 7 ||
+    dedup & 7 || maxDedup == 0 ||
     blockSize < <u32>(SEG_HEADER + FRAME_HEADER) + indexReserve(blockSize, indexInterval)) return STATUS_BAD_ARGUMENT
   if (acas32(ctl + CTL_MAGIC, 0, 1) != 0) {
     while (aload32(ctl + CTL_MAGIC) != MAGIC) {
@@ -53,6 +56,8 @@ export function logInit(ctl: usize, blocks: usize, blockSize: u32, blockCount: u
   store<u32>(ctl, maxGroups, CTL_MAX_GROUPS)
   store<u32>(ctl, 0, CTL_GROUP_COUNT)
   store<u32>(ctl, <u32>commits, CTL_COMMITS)
+  store<u32>(ctl, <u32>dedup, CTL_DEDUP)
+  store<u32>(ctl, maxDedup, CTL_MAX_DEDUP)
   segmentPoolInit(ctl, blockCount)
   astore32(ctl + CTL_MAGIC, MAGIC)
   return 0

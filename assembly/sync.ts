@@ -65,6 +65,12 @@ export function syncSetToken(token: u32): void {
   laneToken = token == 0 ? 1 : token
 }
 
+/** This thread's lane token, for what it holds outside a lock word (a claimed dedup entry). */
+// @ts-ignore: decorator
+@inline export function syncToken(): u32 {
+  return laneToken
+}
+
 /**
  * Takes the lock, spinning while another thread holds it: holders are inside short, non-blocking
  * critical sections. Gives up (false) after LOCK_SPIN_LIMIT tries, which only happens when the

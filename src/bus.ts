@@ -349,7 +349,8 @@ export async function createBus<T extends TopicMap = TopicMap>(options: BusOptio
   if (options.topicDefaults !== undefined) resolveTopicOptions(options.topicDefaults, undefined)
   const core = await LogCore.create({
     maxBytes, shared: options.shared === true && sharedMemoryWorks(), segmentBytes: options.segmentBytes, maxPartitions: options.maxPartitions,
-    maxCursors: options.maxCursors, lanes: options.lanes, maxTopics: options.maxTopics, maxGroups: options.maxGroups, wasm: options.wasm,
+    maxCursors: options.maxCursors, lanes: options.lanes, maxTopics: options.maxTopics, maxGroups: options.maxGroups,
+    maxDedupEntries: options.maxDedupEntries, wasm: options.wasm,
   })
   return new Bus<T>(core, options)
 }

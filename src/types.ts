@@ -61,6 +61,13 @@ export interface TopicOptions {
   /** 'evict' (default) drops the oldest segment; 'reject' throws BackPressureError instead. */
   onFull?: 'evict' | 'reject'
   codec?: CodecOption
+  /**
+   * Idempotent publish: how long, in ms of the bus clock, a publish's messageId is to be
+   * remembered so that a repeat on this topic is not appended again (default 0: not at all). Kept
+   * in the bus's memory, so every thread sees the same window; a redeclaration may change it. The
+   * window is stored from this version on; the messageId publish option is not built yet.
+   */
+  dedupWindowMs?: number
 }
 
 export interface BusOptions {
@@ -85,6 +92,14 @@ export interface BusOptions {
    * bus's memory, 8 bytes for each of maxPartitions, so every thread reads them directly.
    */
   maxGroups?: number
+  /**
+   * Most messageIds idempotent publish remembers at once, across topics (default 4096, 16 to
+   * 2^20): each is held for its topic's dedupWindowMs, in the bus's memory (176 bytes each) so
+   * that a repeat is caught in any thread. When all are held, a new messageId is refused with
+   * BackPressureError (reason 'dedup') until some expire. The table is built; the messageId
+   * publish option that fills it is not yet.
+   */
+  maxDedupEntries?: number
   /** Where to load the core from: URL, bytes or a compiled WebAssembly.Module. */
   wasm?: import('./core/load.js').WasmSource
   /** Custom codecs of topics another thread declared, by topic name (a codec cannot cross threads). */

@@ -17,6 +17,7 @@ import {
 import { indexEntry } from './index-search'
 import { blockAddr, partAddr } from './segment'
 import { topicRecover } from '../topic/directory'
+import { dedupRecover } from '../dedup/table'
 import { aload32, astore32, astore64 } from '../sync'
 
 /** Recounts a segment's records, timestamps and index up to its committed tail. */
@@ -112,5 +113,7 @@ export function logRecover(ctl: usize, token: u32): i32 {
     astore32(ctl + CTL_GROUP_LOCK, 0)
     released++
   }
+  // its dedup claims (each a lock its messageId's other claimers wait on) and the table lock
+  released += dedupRecover(ctl, token)
   return released
 }

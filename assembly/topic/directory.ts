@@ -1,11 +1,11 @@
-// The topic directory: names -> partition ids and retention, in shared memory, so every thread
-// resolves a topic name to the same partitions. Creating, growing and reconfiguring take the
+// The topic directory: names -> partition ids, retention and dedup window, in shared memory, so
+// every thread resolves a topic name to the same partitions and settings. Creating, growing and reconfiguring take the
 // directory lock; finding a topic reads ready entries without it.
 import {
   CTL_MAX_PARTITIONS, CTL_MAX_TOPICS, CTL_PARTITION_COUNT, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_TOPIC_LOCK,
 } from '../../src/core/abi/control'
 import {
-  TOPIC_CODEC, TOPIC_FLAGS, TOPIC_IDS, TOPIC_MAX_AGE, TOPIC_MAX_BYTES, TOPIC_MAX_NAME, TOPIC_MAX_PARTITIONS,
+  TOPIC_CODEC, TOPIC_DEDUP_WINDOW, TOPIC_FLAGS, TOPIC_IDS, TOPIC_MAX_AGE, TOPIC_MAX_BYTES, TOPIC_MAX_NAME, TOPIC_MAX_PARTITIONS,
   TOPIC_NAME, TOPIC_NAME_LENGTH, TOPIC_PARTITIONS, TOPIC_SIZE, TOPIC_STATE, TOPIC_VERSION,
 } from '../../src/core/abi/directory'
 import { PART_REJECT, PART_SIZE } from '../../src/core/abi/partition'
@@ -100,6 +100,12 @@ export function topicRecover(ctl: usize): void {
   if (aload32(ctl + CTL_PARTITION_COUNT) > used) giveBack(ctl, used)
 }
 
+/** A dedup window the entry can hold: finite ms, 0 for none (NaN fails both comparisons). */
+// @ts-ignore: decorator
+@inline function validWindow(dedupWindowMs: f64): bool {
+  return dedupWindowMs >= 0 && dedupWindowMs < Infinity
+}
+
 function bump(entry: usize): void {
   astore32(entry + TOPIC_VERSION, load<u32>(entry, TOPIC_VERSION) + 1)
 }
@@ -109,8 +115,8 @@ function bump(entry: usize): void {
  * another thread) the caller compares its options with the directory's.
  */
 export function topicCreate(ctl: usize, name: usize, length: i32, partitions: i32, maxBytes: u32, segmentCapacity: u32,
-  maxAgeMs: f64, reject: bool, codec: u32): i32 {
-  if (length < 1 || length > TOPIC_MAX_NAME || partitions < 1 || partitions > TOPIC_MAX_PARTITIONS) return STATUS_BAD_ARGUMENT
+  maxAgeMs: f64, reject: bool, codec: u32, dedupWindowMs: f64): i32 {
+  if (length < 1 || length > TOPIC_MAX_NAME || partitions < 1 || partitions > TOPIC_MAX_PARTITIONS || !validWindow(dedupWindowMs)) return STATUS_BAD_ARGUMENT
   if (!lockAcquire(ctl + CTL_TOPIC_LOCK)) return STATUS_BUSY
   let t = topicFind(ctl, name, length)
   if (t < 0) {
@@ -127,6 +133,7 @@ export function topicCreate(ctl: usize, name: usize, length: i32, partitions: i3
     store<u32>(entry, maxBytes, TOPIC_MAX_BYTES)
     store<u32>(entry, reject ? PART_REJECT : 0, TOPIC_FLAGS)
     store<f64>(entry, maxAgeMs, TOPIC_MAX_AGE)
+    store<f64>(entry, dedupWindowMs, TOPIC_DEDUP_WINDOW)
     const status = grow(ctl, entry, partitions, maxBytes, segmentCapacity, maxAgeMs, reject)
     if (status < 0) {
       lockRelease(ctl + CTL_TOPIC_LOCK)
@@ -139,9 +146,13 @@ export function topicCreate(ctl: usize, name: usize, length: i32, partitions: i3
   return t
 }
 
-/** New retention and policy for every partition of the topic, and more partitions if asked. */
-export function topicConfigure(ctl: usize, t: i32, partitions: i32, maxBytes: u32, segmentCapacity: u32, maxAgeMs: f64, reject: bool): i32 {
-  if (t < 0 || <u32>t >= aload32(ctl + CTL_TOPIC_COUNT)) return STATUS_BAD_ARGUMENT
+/**
+ * New retention, policy and dedup window for the topic (retention and policy for every one of
+ * its partitions), and more partitions if asked.
+ */
+export function topicConfigure(ctl: usize, t: i32, partitions: i32, maxBytes: u32, segmentCapacity: u32, maxAgeMs: f64, reject: bool,
+  dedupWindowMs: f64): i32 {
+  if (t < 0 || <u32>t >= aload32(ctl + CTL_TOPIC_COUNT) || !validWindow(dedupWindowMs)) return STATUS_BAD_ARGUMENT
   const entry = topicEntry(ctl, t)
   if (!lockAcquire(ctl + CTL_TOPIC_LOCK)) return STATUS_BUSY
   // all or nothing: a topic that cannot grow keeps its retention and policy too
@@ -158,6 +169,7 @@ export function topicConfigure(ctl: usize, t: i32, partitions: i32, maxBytes: u3
     store<u32>(entry, maxBytes, TOPIC_MAX_BYTES)
     store<u32>(entry, reject ? PART_REJECT : 0, TOPIC_FLAGS)
     store<f64>(entry, maxAgeMs, TOPIC_MAX_AGE)
+    store<f64>(entry, dedupWindowMs, TOPIC_DEDUP_WINDOW)
     status = grow(ctl, entry, partitions, maxBytes, segmentCapacity, maxAgeMs, reject)
   }
   bump(entry)

@@ -4,6 +4,7 @@
 // each descriptor directly.
 export * from './abi/control.js'
 export * from './abi/cursor.js'
+export * from './abi/dedup.js'
 export * from './abi/directory.js'
 export * from './abi/frame.js'
 export * from './abi/group.js'

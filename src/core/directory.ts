@@ -2,7 +2,7 @@
 // finding and reconfiguring topics every thread shares, reading an entry back, and the
 // per-topic record-structures lock, which recovery releases by the dead thread's token.
 import {
-  CTL_TOPIC_COUNT, LOCK_SPIN_LIMIT, PART_REJECT, STATUS_BUSY, TOPIC_CODEC, TOPIC_FLAGS, TOPIC_IDS, TOPIC_MAX_AGE,
+  CTL_TOPIC_COUNT, LOCK_SPIN_LIMIT, PART_REJECT, STATUS_BUSY, TOPIC_CODEC, TOPIC_DEDUP_WINDOW, TOPIC_FLAGS, TOPIC_IDS, TOPIC_MAX_AGE,
   TOPIC_MAX_BYTES, TOPIC_NAME, TOPIC_NAME_LENGTH, TOPIC_PARTITIONS, TOPIC_SIZE, TOPIC_STRUCTURES_LOCK, TOPIC_VERSION,
 } from './abi.js'
 import { CTL, type CoreMemory } from './memory.js'
@@ -22,7 +22,14 @@ export interface TopicEntry {
   maxBytes: number
   maxAgeMs: number
   reject: boolean
+  /** How long a messageId is remembered for idempotent publish, in ms; 0: not at all. */
+  dedupWindowMs: number
   version: number
+}
+
+/** What a declaration sets for the whole topic: its partitions' retention and policy, and the dedup window (default 0, off). */
+export interface TopicConfig extends PartitionConfig {
+  dedupWindowMs?: number
 }
 
 const textEncoder = new TextEncoder()
@@ -42,9 +49,10 @@ export class Directory {
   }
 
   /** Finds or creates a topic in the directory shared by all threads; returns its index. */
-  declare(name: string, partitions: number, config: PartitionConfig, codec: number): number {
+  declare(name: string, partitions: number, config: TopicConfig, codec: number): number {
     const [at, length] = this.placeName(name)
-    const t = this.mem.x.topicCreate(CTL, at, length, partitions, config.maxBytes, this.partitions.segmentCapacity(config.maxBytes), config.maxAgeMs, config.reject ? 1 : 0, codec)
+    const t = this.mem.x.topicCreate(CTL, at, length, partitions, config.maxBytes, this.partitions.segmentCapacity(config.maxBytes), config.maxAgeMs, config.reject ? 1 : 0, codec,
+      config.dedupWindowMs ?? 0)
     if (t < 0) throw statusError(t, { topic: name })
     return t
   }
@@ -54,8 +62,9 @@ export class Directory {
     return this.mem.x.topicFind(CTL, at, length)
   }
 
-  configure(t: number, partitions: number, config: PartitionConfig): void {
-    const status = this.mem.x.topicConfigure(CTL, t, partitions, config.maxBytes, this.partitions.segmentCapacity(config.maxBytes), config.maxAgeMs, config.reject ? 1 : 0)
+  configure(t: number, partitions: number, config: TopicConfig): void {
+    const status = this.mem.x.topicConfigure(CTL, t, partitions, config.maxBytes, this.partitions.segmentCapacity(config.maxBytes), config.maxAgeMs, config.reject ? 1 : 0,
+      config.dedupWindowMs ?? 0)
     if (status < 0) throw statusError(status)
   }
 
@@ -78,6 +87,7 @@ export class Directory {
       maxBytes: u32[(at + TOPIC_MAX_BYTES) >> 2],
       maxAgeMs: f64[(at + TOPIC_MAX_AGE) >> 3],
       reject: (u32[(at + TOPIC_FLAGS) >> 2] & PART_REJECT) !== 0,
+      dedupWindowMs: f64[(at + TOPIC_DEDUP_WINDOW) >> 3],
       version: Atomics.load(i32, (at + TOPIC_VERSION) >> 2),
     }
   }

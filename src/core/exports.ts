@@ -5,10 +5,11 @@ import { BusError } from '../errors.js'
 
 export interface CoreExports {
   logInit(ctl: number, blocks: number, blockSize: number, blockCount: number, partitions: number, maxPartitions: number, interval: number, topics: number, maxTopics: number,
-    groups: number, maxGroups: number, commits: number): number
-  topicCreate(ctl: number, name: number, length: number, partitions: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number, codec: number): number
+    groups: number, maxGroups: number, commits: number, dedup: number, maxDedup: number): number
+  topicCreate(ctl: number, name: number, length: number, partitions: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number, codec: number,
+    dedupWindowMs: number): number
   topicFind(ctl: number, name: number, length: number): number
-  topicConfigure(ctl: number, t: number, partitions: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
+  topicConfigure(ctl: number, t: number, partitions: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number, dedupWindowMs: number): number
   groupCreate(ctl: number, name: number, length: number): number
   groupFind(ctl: number, name: number, length: number): number
   commitLoad(ctl: number, group: number, p: number): number
@@ -17,6 +18,12 @@ export interface CoreExports {
   commitFence(ctl: number, group: number, p: number, generation: number): number
   commitReset(ctl: number, group: number, p: number, generation: number, offset: number): number
   commitInit(ctl: number, group: number, p: number, offset: number): number
+  dedupClaim(ctl: number, topic: number, id: number, length: number, now: number, expiresAt: number): number
+  dedupPartition(ctl: number, slot: number): number
+  dedupOffset(ctl: number, slot: number): number
+  dedupTimestamp(ctl: number, slot: number): number
+  dedupComplete(ctl: number, slot: number, partition: number, offset: number, timestamp: number): number
+  dedupRelease(ctl: number, slot: number): number
   logAddPartition(ctl: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
   logConfigure(ctl: number, p: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number): number
   logKeep(ctl: number, p: number): number
@@ -38,8 +45,9 @@ export interface CoreExports {
 
 /** Every export the host needs and its parameter count; the compiler holds both to CoreExports. */
 const CORE_EXPORTS: { readonly [K in keyof CoreExports]: Parameters<CoreExports[K]>['length'] } = {
-  logInit: 12, topicCreate: 9, topicFind: 3, topicConfigure: 7, groupCreate: 3, groupFind: 3, commitLoad: 3,
-  commitGeneration: 3, commitStore: 5, commitFence: 4, commitReset: 5, commitInit: 4, logAddPartition: 5, logConfigure: 6, logKeep: 2,
+  logInit: 14, topicCreate: 10, topicFind: 3, topicConfigure: 8, groupCreate: 3, groupFind: 3, commitLoad: 3,
+  commitGeneration: 3, commitStore: 5, commitFence: 4, commitReset: 5, commitInit: 4,
+  dedupClaim: 6, dedupPartition: 2, dedupOffset: 2, dedupTimestamp: 2, dedupComplete: 5, dedupRelease: 2, logAddPartition: 5, logConfigure: 6, logKeep: 2,
   logAppend: 5, logPoll: 5, logPollValid: 2, logOffsetForTime: 3, logRetain: 2, logStartOffset: 2, logEndOffset: 2,
   logBytes: 2, logSegments: 2, logEvicted: 2, logFreeSegments: 1, murmur2: 2, logRecover: 2, syncSetToken: 1,
 }

@@ -1,9 +1,9 @@
 // The memory map (src/core/abi/layout.ts) sized for one bus: where the control block, partition
-// table, topic and group directories, commit words, lane owners, lanes and segment pool go, and
-// how big the memory is.
+// table, topic and group directories, commit words, dedup table, lane owners, lanes and segment
+// pool go, and how big the memory is.
 // Plain numbers, so a worker given the same memory and layout sees the same log.
 import {
-  COMMIT_SIZE, CUR_SIZE, GROUP_MAX_GROUPS, GROUP_SIZE, IDX_SIZE, INDEX_INTERVAL, LANE_OUT_BYTES, LANE_OWNER_SIZE,
+  COMMIT_SIZE, CUR_SIZE, DEDUP_MAX_ENTRIES, DEDUP_MIN_ENTRIES, DEDUP_SIZE, GROUP_MAX_GROUPS, GROUP_SIZE, IDX_SIZE, INDEX_INTERVAL, LANE_OUT_BYTES, LANE_OWNER_SIZE,
   LAYOUT_ALIGN, LAYOUT_CTL, LAYOUT_MAX, LAYOUT_PAGE, LAYOUT_PARTITIONS, PART_SIZE, SEG_HEADER, TOPIC_SIZE,
 } from './abi.js'
 import type { WasmSource } from './load.js'
@@ -25,6 +25,11 @@ export interface CoreOptions {
   maxTopics?: number
   /** Most consumer groups (default 64, at most 4096); each takes a commit word per partition. */
   maxGroups?: number
+  /**
+   * Slots of the dedup table (default 4096, 16 to 2^20): messageIds of idempotent publish held
+   * at once, across topics, while within their topic's window or being appended.
+   */
+  maxDedupEntries?: number
   wasm?: WasmSource
 }
 
@@ -41,6 +46,8 @@ export interface CoreLayout {
   maxGroups: number
   groups: number
   commits: number
+  maxDedupEntries: number
+  dedup: number
   lanes: number
   laneOwners: number
   lanesAt: number
@@ -69,10 +76,15 @@ export function computeLayout(options: CoreOptions): CoreLayout {
   if (!Number.isInteger(maxGroups) || maxGroups < 1 || maxGroups > GROUP_MAX_GROUPS) {
     throw new InvalidArgumentError(`maxGroups must be an integer between 1 and ${GROUP_MAX_GROUPS}, got ${maxGroups}`, { argument: 'maxGroups' })
   }
+  const maxDedupEntries = options.maxDedupEntries ?? 4096
+  if (!Number.isInteger(maxDedupEntries) || maxDedupEntries < DEDUP_MIN_ENTRIES || maxDedupEntries > DEDUP_MAX_ENTRIES) {
+    throw new InvalidArgumentError(`maxDedupEntries must be an integer between ${DEDUP_MIN_ENTRIES} and ${DEDUP_MAX_ENTRIES}, got ${maxDedupEntries}`, { argument: 'maxDedupEntries' })
+  }
   const topics = align(LAYOUT_PARTITIONS + maxPartitions * PART_SIZE, LAYOUT_ALIGN)
   const groups = align(topics + maxTopics * TOPIC_SIZE, LAYOUT_ALIGN)
   const commits = align(groups + maxGroups * GROUP_SIZE, LAYOUT_ALIGN)
-  const laneOwners = align(commits + maxGroups * maxPartitions * COMMIT_SIZE, LAYOUT_ALIGN)
+  const dedup = align(commits + maxGroups * maxPartitions * COMMIT_SIZE, LAYOUT_ALIGN)
+  const laneOwners = align(dedup + maxDedupEntries * DEDUP_SIZE, LAYOUT_ALIGN)
   const lanesAt = align(laneOwners + lanes * LANE_OWNER_SIZE, LAYOUT_ALIGN)
   const laneBytes = align(segmentBytes + LANE_OUT_BYTES + maxCursors * CUR_SIZE, LAYOUT_ALIGN)
   const blocks = align(lanesAt + lanes * laneBytes, LAYOUT_ALIGN)
@@ -82,23 +94,25 @@ export function computeLayout(options: CoreOptions): CoreLayout {
   const segmentCount = Math.max(1, Math.floor(options.maxBytes / segmentBytes))
   const total = blocks + segmentCount * segmentBytes
   if (total > LAYOUT_MAX) {
-    throw tooLarge(total, { maxBytes: segmentCount * segmentBytes, lanes: lanes * laneBytes, maxPartitions: maxPartitions * PART_SIZE, maxTopics: maxTopics * TOPIC_SIZE, maxGroups: maxGroups * (GROUP_SIZE + maxPartitions * COMMIT_SIZE) },
-      lanes, laneBytes, maxCursors, maxPartitions)
+    throw tooLarge(total, {
+      maxBytes: segmentCount * segmentBytes, lanes: lanes * laneBytes, maxPartitions: maxPartitions * PART_SIZE, maxTopics: maxTopics * TOPIC_SIZE,
+      maxDedupEntries: maxDedupEntries * DEDUP_SIZE, maxGroups: maxGroups * (GROUP_SIZE + maxPartitions * COMMIT_SIZE),
+    }, lanes, laneBytes, maxCursors, maxPartitions)
   }
   return {
     ctl: LAYOUT_CTL, partitions: LAYOUT_PARTITIONS, segmentBytes, segmentCount, maxPartitions, maxCursors, maxTopics, topics, maxGroups, groups, commits,
-    lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / LAYOUT_PAGE),
+    maxDedupEntries, dedup, lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / LAYOUT_PAGE),
   }
 }
 
 /** Says what takes the room when the memory would exceed 4 GiB, and names the biggest taker. */
-function tooLarge(total: number, parts: Record<'maxBytes' | 'lanes' | 'maxPartitions' | 'maxTopics' | 'maxGroups', number>, lanes: number, laneBytes: number, maxCursors: number,
+function tooLarge(total: number, parts: Record<'maxBytes' | 'lanes' | 'maxPartitions' | 'maxTopics' | 'maxDedupEntries' | 'maxGroups', number>, lanes: number, laneBytes: number, maxCursors: number,
   maxPartitions: number): InvalidArgumentError {
   const [argument] = (Object.entries(parts) as Array<[keyof typeof parts, number]>).sort((a, b) => b[1] - a[1])[0]
   const mib = (n: number) => `${Math.ceil(n / (1 << 20))} MiB`
   return new InvalidArgumentError(`the core would need ${mib(total)}, more than a 4 GiB memory holds: the segment pool (maxBytes) takes ${mib(parts.maxBytes)}, ` +
     `${lanes} lanes x ${laneBytes} bytes per lane (a segment of staging, the output buffer and ${maxCursors} maxCursors) take ${mib(parts.lanes)}, ` +
-    `the partition table ${mib(parts.maxPartitions)}, the topic directory ${mib(parts.maxTopics)} and the consumer groups (maxGroups, a commit word for each of ${maxPartitions} maxPartitions) ` +
+    `the partition table ${mib(parts.maxPartitions)}, the topic directory ${mib(parts.maxTopics)}, the dedup table (maxDedupEntries) ${mib(parts.maxDedupEntries)} and the consumer groups (maxGroups, a commit word for each of ${maxPartitions} maxPartitions) ` +
     `${mib(parts.maxGroups)}; lower ${argument}`, { argument })
 }
 

@@ -3,7 +3,8 @@
 // one module per structure; everything above deals in partition ids, offsets and bytes.
 import { FRAME_FLAGS, FRAME_KEY_LENGTH, FRAME_TIMESTAMP, FRAME_VALUE_LENGTH, INDEX_INTERVAL } from './abi.js'
 import { Cursors, type FrameFields, type FrameSource } from './cursors.js'
-import { Directory, type TopicEntry } from './directory.js'
+import { Dedup, type DedupRecord } from './dedup.js'
+import { Directory, type TopicConfig, type TopicEntry } from './directory.js'
 import type { CoreExports } from './exports.js'
 import { Groups } from './groups.js'
 import { Lane, recoverLane } from './lanes.js'
@@ -18,7 +19,7 @@ import { Wake } from './wake.js'
 export { APPEND_MAX, POLL_MAX } from './abi.js'
 export { frameLength } from './staging.js'
 export { computeLayout } from './layout.js'
-export type { CoreLayout, CoreOptions, FrameFields, FrameSource, PartitionConfig, TopicEntry }
+export type { CoreLayout, CoreOptions, DedupRecord, FrameFields, FrameSource, PartitionConfig, TopicConfig, TopicEntry }
 
 export class LogCore {
   readonly memory: WebAssembly.Memory
@@ -40,6 +41,7 @@ export class LogCore {
   private readonly cursors: Cursors
   private readonly directory: Directory
   private readonly groups: Groups
+  private readonly dedup: Dedup
   private readonly wake: Wake
 
   static async create(options: CoreOptions): Promise<LogCore> {
@@ -72,7 +74,7 @@ export class LogCore {
     this.maxFrameBytes = maxFrameBytes(layout)
     // the first thread initialises; the others find it done (or wait the few microseconds it takes)
     const status = mem.x.logInit(CTL, layout.blocks, layout.segmentBytes, layout.segmentCount, layout.partitions, layout.maxPartitions,
-      INDEX_INTERVAL, layout.topics, layout.maxTopics, layout.groups, layout.maxGroups, layout.commits)
+      INDEX_INTERVAL, layout.topics, layout.maxTopics, layout.groups, layout.maxGroups, layout.commits, layout.dedup, layout.maxDedupEntries)
     if (status < 0) throw statusError(status)
     this.laneArea = new Lane(mem)
     this.lane = this.laneArea.index
@@ -81,6 +83,7 @@ export class LogCore {
     this.cursors = new Cursors(mem, this.laneArea)
     this.directory = new Directory(mem, this.staging, this.partitions)
     this.groups = new Groups(mem, this.staging)
+    this.dedup = new Dedup(mem, this.staging, (t) => this.directory.topic(t).name)
     this.wake = new Wake(mem)
   }
 
@@ -150,13 +153,17 @@ export class LogCore {
 
   // ---- topic directory ------------------------------------------------------------------------
 
-  /** Finds or creates a topic in the directory shared by all threads; returns its index. */
-  declareTopic(name: string, partitions: number, config: PartitionConfig, codec: number): number {
+  /**
+   * Finds or creates a topic in the directory shared by all threads; returns its index. A topic
+   * that exists keeps its settings (the caller compares them and configures it).
+   */
+  declareTopic(name: string, partitions: number, config: TopicConfig, codec: number): number {
     return this.directory.declare(name, partitions, config, codec)
   }
 
   findTopic(name: string): number { return this.directory.find(name) }
-  configureTopic(t: number, partitions: number, config: PartitionConfig): void { this.directory.configure(t, partitions, config) }
+  /** New retention, policy and dedup window (0 when `config` has none), and more partitions if asked. */
+  configureTopic(t: number, partitions: number, config: TopicConfig): void { this.directory.configure(t, partitions, config) }
   topicCount(): number { return this.directory.count() }
   /** A topic's directory entry as this thread sees it now. */
   topic(t: number): TopicEntry { return this.directory.topic(t) }
@@ -198,6 +205,30 @@ export class LogCore {
   resetCommit(group: number, partitionId: number, generation: number, offset: number): void {
     this.groups.reset(group, partitionId, generation, offset)
   }
+
+  // ---- idempotent publish: the dedup table ----------------------------------------------------
+
+  /**
+   * Claims `messageId` of the topic (directory index) for an append, or finds the record it was
+   * appended as within the window. `claimed`: this thread must append the record, then
+   * dedupComplete(slot, ...) with where it went, or dedupRelease(slot) if the append failed;
+   * until then another thread claiming it waits. Else dedupRecord(slot) says where the record is.
+   * The claim, once completed, is live until `expiresAt` (ms, compared with each claimer's `now`).
+   * Throws InvalidArgumentError for a messageId of more than 128 UTF-8 bytes (or none, or a lone
+   * surrogate) and for one this thread claimed itself and has not completed or released;
+   * BackPressureError reason 'dedup' when every entry is live (raise maxDedupEntries), reason
+   * 'busy' when another thread's claim of it was not completed for as long as a lock may be held
+   * (it stalled, or died and is released with its lane).
+   */
+  dedupClaim(topicIndex: number, messageId: string, now: number, expiresAt: number): { slot: number; claimed: boolean } {
+    return this.dedup.claim(topicIndex, messageId, now, expiresAt)
+  }
+  /** Where the record is that this thread's last dedupClaim found at `slot` (claimed: false). */
+  dedupRecord(slot: number): DedupRecord { return this.dedup.record(slot) }
+  /** This thread's claim at `slot` was appended as this record: repeats of its messageId now find it. */
+  dedupComplete(slot: number, partition: number, offset: number, timestamp: number): void { this.dedup.complete(slot, partition, offset, timestamp) }
+  /** This thread's claim at `slot` was not appended: its messageId is free to claim again. */
+  dedupRelease(slot: number): void { this.dedup.release(slot) }
 
   // ---- wake-ups across threads ----------------------------------------------------------------
 

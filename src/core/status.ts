@@ -1,6 +1,6 @@
 // The one place where the core's status codes become typed errors with context.
 import {
-  STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_FULL, STATUS_GROUP_LIMIT, STATUS_LIMIT, STATUS_OUT_OF_RANGE,
+  STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_DEDUP_FULL, STATUS_FULL, STATUS_GROUP_LIMIT, STATUS_LIMIT, STATUS_OUT_OF_RANGE,
   STATUS_TOO_LARGE, STATUS_TOPIC_LIMIT, STATUS_UNKNOWN_PARTITION,
 } from './abi.js'
 import {
@@ -30,6 +30,9 @@ export function statusError(status: number, context: StatusContext = {}): BusErr
       return new InvalidArgumentError(`the topic directory is full${where}: all maxTopics topics are declared; raise maxTopics`, { argument: 'maxTopics', ...context })
     case STATUS_GROUP_LIMIT:
       return new InvalidArgumentError(`the group table is full${where}: all maxGroups consumer groups are created; raise maxGroups`, { argument: 'maxGroups', ...context })
+    case STATUS_DEDUP_FULL:
+      return new BackPressureError(`the dedup table is full${where}: all maxDedupEntries messageIds are within their topics' dedup windows or being appended; ` +
+        'retry once some expire, or raise maxDedupEntries', { ...context, reason: 'dedup' })
     case STATUS_BUSY:
       return new BackPressureError(`the log is locked by another thread that has not let go for a while${where}: ` +
         'it is stalled, or it died inside the core and is released once its exit is noticed; try again', { ...context, reason: 'busy' })

@@ -1,7 +1,7 @@
 // This thread's view of the topic directory. Topics are created in the directory the core keeps
-// in (possibly shared) memory, so every thread agrees on names, partitions and retention; the
-// registry turns entries into Topic objects, notices topics and partitions other threads added,
-// and tells the bus so that matching readers attach.
+// in (possibly shared) memory, so every thread agrees on names, partitions, retention and dedup
+// window; the registry turns entries into Topic objects, notices topics and partitions other
+// threads added, and tells the bus so that matching readers attach.
 import type { Clock } from '../clock.js'
 import { codecId, codecOption, resolveCodec, type Codec, type CodecOption } from '../codec/codecs.js'
 import { INTERNAL_PREFIX, sharedMsgpackCodec } from '../codec/shared-structures.js'
@@ -54,7 +54,10 @@ export class TopicRegistry {
     if (known !== undefined) return known
     const resolved = resolveTopicOptions(undefined, this.options.topicDefaults)
     if (check !== undefined) {
-      const entry = { index: -1, name, ids: new Array<number>(resolved.partitions).fill(-1), codec: codecId(resolved.codec), maxBytes: resolved.maxBytes, maxAgeMs: resolved.maxAgeMs, reject: resolved.onFull === 'reject', version: 0 }
+      const entry = {
+        index: -1, name, ids: new Array<number>(resolved.partitions).fill(-1), codec: codecId(resolved.codec), maxBytes: resolved.maxBytes, maxAgeMs: resolved.maxAgeMs,
+        reject: resolved.onFull === 'reject', dedupWindowMs: resolved.dedupWindowMs, version: 0,
+      }
       check(new Topic(entry, resolved, resolveCodec(resolved.codec), this.core, this.clock.now()))
     }
     return this.create(name, resolved)
@@ -64,7 +67,7 @@ export class TopicRegistry {
     if (resolved.codec === 'ref' && this.core.shared) {
       throw new InvalidArgumentError(`codec 'ref' keeps values in one thread; a shared bus cannot use it (topic ${name})`, { topic: name, argument: 'codec' })
     }
-    const config = { maxBytes: resolved.maxBytes, maxAgeMs: resolved.maxAgeMs, reject: resolved.onFull === 'reject' }
+    const config = { maxBytes: resolved.maxBytes, maxAgeMs: resolved.maxAgeMs, reject: resolved.onFull === 'reject', dedupWindowMs: resolved.dedupWindowMs }
     // finds the topic instead if another thread created it first
     const index = this.core.declareTopic(name, resolved.partitions, config, codecId(resolved.codec))
     this.sync({ name, codec: resolved.codec })
@@ -98,6 +101,7 @@ export class TopicRegistry {
       const option = codecOption(entry.codec) ?? (this.options.codecs !== undefined && Object.hasOwn(this.options.codecs, entry.name) ? this.options.codecs[entry.name] : undefined) ?? (created?.name === entry.name ? created.codec : undefined)
       const options: ResolvedTopicOptions = {
         partitions: entry.ids.length, maxBytes: entry.maxBytes, maxAgeMs: entry.maxAgeMs, onFull: entry.reject ? 'reject' : 'evict', codec: option,
+        dedupWindowMs: entry.dedupWindowMs,
       }
       const topic = new Topic(entry, options, this.codecFor(entry.name, index, entry.codec, option), this.core, this.clock.now())
       this.adopted.push(topic)

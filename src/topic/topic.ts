@@ -101,6 +101,8 @@ export interface ResolvedTopicOptions {
   maxAgeMs: number
   onFull: 'evict' | 'reject'
   codec: CodecOption | undefined
+  /** How long a messageId is remembered, in ms; 0: no idempotent publish. */
+  dedupWindowMs: number
 }
 
 const nonNegative = (value: unknown, name: string): number => {
@@ -112,7 +114,7 @@ const nonNegative = (value: unknown, name: string): number => {
 }
 
 /** Options of features this version does not have: rejected rather than silently ignored. */
-const NOT_BUILT_TOPIC_OPTIONS = ['compact', 'dedupWindowMs'] as const
+const NOT_BUILT_TOPIC_OPTIONS = ['compact'] as const
 
 export function resolveTopicOptions(options: TopicOptions | undefined, defaults: TopicOptions | undefined): ResolvedTopicOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
@@ -122,7 +124,7 @@ export function resolveTopicOptions(options: TopicOptions | undefined, defaults:
   for (const name of NOT_BUILT_TOPIC_OPTIONS) {
     const value = (merged as Record<string, unknown>)[name]
     if (value !== undefined && value !== false) {
-      throw new InvalidArgumentError(`topic option '${name}' belongs to ${name === 'compact' ? 'log compaction' : 'idempotent publish'}, which is not built yet; omit it`, { argument: name })
+      throw new InvalidArgumentError(`topic option '${name}' belongs to log compaction, which is not built yet; omit it`, { argument: name })
     }
   }
   const partitions = merged.partitions ?? 1
@@ -138,7 +140,10 @@ export function resolveTopicOptions(options: TopicOptions | undefined, defaults:
     throw new InvalidArgumentError(`onFull must be 'evict' or 'reject', got ${String(onFull)}`, { argument: 'onFull' })
   }
   codecId(merged.codec) // validates
-  return { partitions, maxBytes: Math.floor(maxBytes), maxAgeMs: nonNegative(merged.retention.maxAgeMs, 'retention.maxAgeMs'), onFull, codec: merged.codec }
+  return {
+    partitions, maxBytes: Math.floor(maxBytes), maxAgeMs: nonNegative(merged.retention.maxAgeMs, 'retention.maxAgeMs'), onFull, codec: merged.codec,
+    dedupWindowMs: nonNegative(merged.dedupWindowMs, 'dedupWindowMs'),
+  }
 }
 
 export class Topic {
@@ -173,7 +178,15 @@ export class Topic {
     return this.ids.length
   }
 
-  /** Applies a new declaration: retention and policy change in place, partitions may only grow. */
+  /**
+   * How long a messageId is remembered, in ms (0: not at all), as the topic directory says: the
+   * same in every thread once refresh() has caught up with a redeclaration.
+   */
+  get dedupWindowMs(): number {
+    return this.entry.dedupWindowMs
+  }
+
+  /** Applies a new declaration: retention, policy and dedup window change in place, partitions may only grow. */
   reconfigure(options: ResolvedTopicOptions): void {
     if (options.partitions < this.partitions) {
       throw new InvalidArgumentError(`topic ${this.name} has ${this.partitions} partitions and cannot shrink to ${options.partitions}`, { topic: this.name, argument: 'partitions' })
@@ -183,11 +196,11 @@ export class Topic {
     }
     // the directory changes; refresh() (from the bus's sync) brings this thread's view up to date
     this.core.configureTopic(this.entry.index, options.partitions,
-      { maxBytes: options.maxBytes, maxAgeMs: options.maxAgeMs, reject: options.onFull === 'reject' })
+      { maxBytes: options.maxBytes, maxAgeMs: options.maxAgeMs, reject: options.onFull === 'reject', dedupWindowMs: options.dedupWindowMs })
   }
 
   /**
-   * Picks up changes made in the directory (by any thread): new partitions and retention.
+   * Picks up changes made in the directory (by any thread): new partitions, retention and dedup window.
    * Returns the number of partitions before, so that readers can attach to the new ones.
    */
   refresh(): number {
@@ -197,7 +210,10 @@ export class Topic {
     this.stamp = stamp
     this.entry = this.core.topic(this.entry.index)
     this.ids = this.entry.ids
-    this.options = { ...this.options, partitions: this.ids.length, maxBytes: this.entry.maxBytes, maxAgeMs: this.entry.maxAgeMs, onFull: this.entry.reject ? 'reject' : 'evict' }
+    this.options = {
+      ...this.options, partitions: this.ids.length, maxBytes: this.entry.maxBytes, maxAgeMs: this.entry.maxAgeMs, onFull: this.entry.reject ? 'reject' : 'evict',
+      dedupWindowMs: this.entry.dedupWindowMs,
+    }
     this.maxFrame = this.core.segmentCapacity(this.entry.maxBytes)
     return before
   }

@@ -306,7 +306,7 @@ describe('InvalidArgumentError', () => {
       { retention: { maxBytes: -1 } }, { retention: { maxBytes: 'big' } }, { retention: { maxBytes: 10 } },
       { retention: { maxAgeMs: -5 } }, { retention: { maxAgeMs: Number.NaN } },
       { codec: 'yaml' }, { codec: 5 },
-      { compact: true }, { dedupWindowMs: 60_000 }, { dedupWindowMs: 0 },
+      { compact: true }, { dedupWindowMs: -1 }, { dedupWindowMs: Number.NaN }, { dedupWindowMs: Infinity }, { dedupWindowMs: '5' },
       'options',
     ]
     for (const options of bad) {
@@ -315,11 +315,23 @@ describe('InvalidArgumentError', () => {
     expect(bus.stats()).toEqual({})
   })
 
+  it('for a dedup window that is not a finite number >= 0, naming dedupWindowMs; a good one is taken', async () => {
+    const bus = await newBus()
+    for (const dedupWindowMs of [-1, Number.NaN, Infinity, '5', null]) {
+      const e = thrown(() => bus.topic('t', { dedupWindowMs } as never)) as errors.InvalidArgumentError
+      expect(e, String(dedupWindowMs)).toBeInstanceOf(errors.InvalidArgumentError)
+      expect(e.argument).toBe('dedupWindowMs')
+    }
+    expect(bus.stats()).toEqual({})
+    expect(bus.topic('t', { dedupWindowMs: 60_000 })).toEqual({ name: 't', partitions: 1 })
+    expect(bus.topic('t', { dedupWindowMs: 0 })).toEqual({ name: 't', partitions: 1 })
+    await expect(createBus({ topicDefaults: { dedupWindowMs: -1 } })).rejects.toMatchObject({ argument: 'dedupWindowMs' })
+  })
+
   it('for options of features that are not built yet, naming the option', async () => {
     const bus = await newBus()
     for (const [call, option] of [
       [() => bus.topic('t', { compact: true } as never), 'compact'],
-      [() => bus.topic('t', { dedupWindowMs: 1000 } as never), 'dedupWindowMs'],
       [() => bus.publish('t', 1, { messageId: 'm-1' } as never), 'messageId'],
       [() => bus.publishBatch('t', [{ value: 1, messageId: 'm-1' } as never]), 'messageId'],
     ] as const) {
@@ -410,6 +422,7 @@ describe('InvalidArgumentError', () => {
     await expect(createBus({ topicDefaults: { partitions: 0 } })).rejects.toBeInstanceOf(errors.InvalidArgumentError)
     await expect(createBus('x' as never)).rejects.toBeInstanceOf(errors.InvalidArgumentError)
     for (const maxGroups of [0, 4097, 1.5]) await expect(createBus({ maxGroups })).rejects.toMatchObject({ argument: 'maxGroups' })
+    for (const maxDedupEntries of [0, 15, 2 ** 20 + 1, 16.5]) await expect(createBus({ maxDedupEntries })).rejects.toMatchObject({ argument: 'maxDedupEntries' })
   })
 
   it('for a memory that cannot be laid out, naming what takes the room', async () => {

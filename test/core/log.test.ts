@@ -2,8 +2,14 @@
 // the byte cap, onFull 'reject', the segment pool, oversized frames, age retention and
 // offsetForTime. Every test runs against both builds (shared and plain memory).
 import { describe, expect, it } from 'vitest'
-import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, STATUS_FULL, STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE, STATUS_TOPIC_LIMIT } from '../../src/core/abi.js'
+import {
+  FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, STATUS_BAD_ARGUMENT, STATUS_FULL, STATUS_LIMIT, STATUS_OUT_OF_RANGE, STATUS_TOO_LARGE, STATUS_TOPIC_LIMIT,
+} from '../../src/core/abi.js'
 import { LogCore, frameLength } from '../../src/core/log.js'
+import { instantiateCore } from '../../src/core/exports.js'
+import { realClock } from '../../src/clock.js'
+import { errors } from '../../src/index.js'
+import { TopicRegistry } from '../../src/topic/registry.js'
 import { bytes } from './bytes.js'
 
 // ---- helpers ----------------------------------------------------------------------------------
@@ -931,6 +937,103 @@ describe.each([{ shared: true }, { shared: false }])('LogCore (shared: $shared)'
       core.declareTopic('b', 1, config, 0)
       expect(statusOf(() => core.declareTopic('c', 1, config, 0))).toBe(STATUS_TOPIC_LIMIT)
       expect(core.declareTopic('a', 1, config, 0)).toBe(0) // finding one still works
+    })
+  })
+
+  describe('topic directory: dedup window', () => {
+    const config = { maxBytes: 0, maxAgeMs: 0, reject: false }
+    const makeSmall = (maxPartitions = 8) => LogCore.create({ maxBytes: 16 * SEG, shared, segmentBytes: SEG, maxPartitions })
+    const thrown = (fn: () => unknown): errors.BusError => {
+      try { fn() } catch (error) { return error as errors.BusError }
+      throw new Error('expected an error')
+    }
+    /** This thread's view of the directory, as a bus has it (another one on the same core plays another thread). */
+    const registry = (core: LogCore) => new TopicRegistry(core, realClock, {}, { grew: () => {}, created: () => {} })
+
+    it('is stored with the topic (0 when not given), kept when another declaration finds it, and changed by a configure', async () => {
+      const core = await makeSmall()
+      const a = core.declareTopic('a', 1, { ...config, dedupWindowMs: 60_000 }, 0)
+      const b = core.declareTopic('b', 1, config, 0)
+      expect(core.topic(a).dedupWindowMs).toBe(60_000)
+      expect(core.topic(b).dedupWindowMs).toBe(0)
+      // a declaration that finds the topic changes nothing: its caller compares and configures
+      expect(core.declareTopic('a', 1, { ...config, dedupWindowMs: 5 }, 0)).toBe(a)
+      expect(core.topic(a).dedupWindowMs).toBe(60_000)
+      const stamp = core.topicStamp(a)
+      core.configureTopic(a, 2, { ...config, dedupWindowMs: 0.5 })
+      expect(core.topicStamp(a)).not.toBe(stamp) // other threads notice
+      expect(core.topic(a)).toMatchObject({ dedupWindowMs: 0.5, ids: [0, 2] })
+      core.configureTopic(a, 2, config) // a configuration without one turns it off, as retention
+      expect(core.topic(a).dedupWindowMs).toBe(0)
+      expect(core.topic(b).dedupWindowMs).toBe(0)
+    })
+
+    it('stays as it was when a configure cannot grow the topic', async () => {
+      const core = await makeSmall(2)
+      const t = core.declareTopic('a', 1, { ...config, dedupWindowMs: 100 }, 0)
+      expect(() => core.configureTopic(t, 3, { ...config, dedupWindowMs: 200 })).toThrow(errors.InvalidArgumentError)
+      expect(core.topic(t).dedupWindowMs).toBe(100)
+    })
+
+    it('the core refuses a window that is negative, NaN or infinite, creating and changing nothing', async () => {
+      const core = await makeSmall()
+      const t = core.declareTopic('a', 1, { ...config, dedupWindowMs: 7 }, 0)
+      const x = instantiateCore(core.module, core.memory)
+      const at = core.layout.lanesAt + core.lane * core.layout.laneBytes // this thread's staging area, empty
+      core.u8.set(new TextEncoder().encode('b'), at)
+      for (const window of [-1, -0.5, NaN, Infinity, -Infinity]) {
+        expect(x.topicCreate(core.layout.ctl, at, 1, 1, 0, 0, 0, 0, 0, window), `create ${window}`).toBe(STATUS_BAD_ARGUMENT)
+        expect(x.topicConfigure(core.layout.ctl, t, 1, 0, 0, 0, 0, window), `configure ${window}`).toBe(STATUS_BAD_ARGUMENT)
+      }
+      expect(core.topicCount()).toBe(1)
+      expect(core.topic(t).dedupWindowMs).toBe(7)
+      expect(core.findTopic('b')).toBe(-1)
+    })
+
+    it('a declared topic says its window; a redeclaration changes it, and another view picks the change up', async () => {
+      const core = await makeSmall()
+      const mine = registry(core)
+      const topic = mine.declare('orders', { dedupWindowMs: 30_000 })
+      expect(topic.dedupWindowMs).toBe(30_000)
+      expect(topic.options.dedupWindowMs).toBe(30_000)
+      expect(mine.declare('plain', undefined).dedupWindowMs).toBe(0)
+      const other = registry(core) // what another thread's bus builds from the same directory
+      other.sync()
+      const seen = other.byName.get('orders')!
+      expect(seen.dedupWindowMs).toBe(30_000)
+      expect(seen.options.dedupWindowMs).toBe(30_000)
+
+      expect(mine.declare('orders', { dedupWindowMs: 1500, partitions: 2 })).toBe(topic)
+      expect(topic.dedupWindowMs).toBe(1500)
+      other.sync()
+      expect([seen.dedupWindowMs, seen.options.dedupWindowMs, seen.partitions]).toEqual([1500, 1500, 2])
+      other.declare('orders', { partitions: 2 }) // redeclared without a window, like retention: off
+      mine.sync()
+      expect(topic.dedupWindowMs).toBe(0)
+    })
+
+    it('a topic created by publishing takes the defaults', async () => {
+      const core = await makeSmall()
+      const mine = new TopicRegistry(core, realClock, { topicDefaults: { dedupWindowMs: 250 } }, { grew: () => {}, created: () => {} })
+      let stand = -1
+      const topic = mine.writable('auto', (s) => { stand = s.dedupWindowMs })
+      expect([stand, topic.dedupWindowMs]).toEqual([250, 250])
+    })
+
+    it('a window that is not a finite number >= 0 is refused, naming dedupWindowMs, and the topic keeps its own', async () => {
+      const core = await makeSmall()
+      const mine = registry(core)
+      for (const window of [-1, NaN, Infinity, '10', null]) {
+        const error = thrown(() => mine.declare('new', { dedupWindowMs: window as never }))
+        expect(error, String(window)).toBeInstanceOf(errors.InvalidArgumentError)
+        expect(error).toMatchObject({ argument: 'dedupWindowMs' })
+        expect(error.message).toMatch(/dedupWindowMs must be a finite number >= 0/)
+      }
+      expect(core.findTopic('new')).toBe(-1)
+      const topic = mine.declare('kept', { dedupWindowMs: 9 })
+      expect(thrown(() => mine.declare('kept', { dedupWindowMs: -9 }))).toMatchObject({ argument: 'dedupWindowMs' })
+      expect(topic.dedupWindowMs).toBe(9)
+      expect(core.topic(core.findTopic('kept')).dedupWindowMs).toBe(9)
     })
   })
 })

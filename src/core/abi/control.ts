@@ -51,14 +51,21 @@
 //  +---------------------------------------------------------------+
 //  |           commits: address of the group commit words          | 88
 //  +---------------------------------------------------------------+
-//  |                        reserved to 128                        ... 92
+//  |              dedup: address of the dedup table                | 92
+//  +---------------------------------------------------------------+
+//  |          max dedup entries (slots of the dedup table)         | 96
+//  +---------------------------------------------------------------+
+//  |        dedup table lock (0 or the holder's lane token)        | 100
+//  +---------------------------------------------------------------+
+//  |                        reserved to 128                        ... 104
 //
 // Recovery: the pool lock guards the free list, whose head is always valid; a thread that died
 // holding it can only have left the free count off by one, so logRecover recounts the list. The
 // directory lock is recovered with the directory (see directory.ts), the group lock with the
-// group directory (see group.ts). The wake words are counters no one holds.
+// group directory (see group.ts), the dedup table lock with the table (see dedup.ts). The wake
+// words are counters no one holds.
 export const MAGIC = 0x52425553 // 'RBUS'
-export const ABI_VERSION = 2
+export const ABI_VERSION = 3
 
 export const CTL_MAGIC = 0
 export const CTL_VERSION = 4
@@ -83,4 +90,7 @@ export const CTL_MAX_GROUPS = 76
 export const CTL_GROUP_COUNT = 80
 export const CTL_GROUP_LOCK = 84
 export const CTL_COMMITS = 88
+export const CTL_DEDUP = 92
+export const CTL_MAX_DEDUP = 96
+export const CTL_DEDUP_LOCK = 100
 export const CTL_SIZE = 128

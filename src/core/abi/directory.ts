@@ -24,12 +24,17 @@
 //  +---------------------------------------------------------------+
 //  |          record-structures lock (0 or a lane token)           | 36
 //  +---------------------------------------------------------------+
-//  |                  name bytes (TOPIC_MAX_NAME)                  | 40
+//  |        dedup window, f64 ms (0: no idempotent publish)        | 40
+//  |                                                               |
 //  +---------------------------------------------------------------+
-//  |      partition ids, u32 x TOPIC_MAX_PARTITIONS, to 1320       ...296
+//  |                  name bytes (TOPIC_MAX_NAME)                  | 48
+//  +---------------------------------------------------------------+
+//  |      partition ids, u32 x TOPIC_MAX_PARTITIONS, to 1328       ...304
 //
 // Entries are written under the directory lock (CTL_TOPIC_LOCK) and found without it: a reader
-// trusts an entry once its state is 1, and only the ids below the partition count.
+// trusts an entry once its state is 1, and only the ids below the partition count. Max bytes,
+// flags, max age and the dedup window change together under that lock, and the version is bumped
+// after them, so a thread re-reads them when the version moves.
 //
 // Recovery: a thread that died holding the directory lock may have taken partitions for a topic
 // it never finished creating or growing. A topic publishes its partition count only after every
@@ -45,11 +50,13 @@ export const TOPIC_FLAGS = 20
 export const TOPIC_MAX_AGE = 24
 export const TOPIC_VERSION = 32
 export const TOPIC_STRUCTURES_LOCK = 36
-export const TOPIC_NAME = 40
+/** How long a messageId is remembered (idempotent publish, see dedup.ts); the same for every thread. */
+export const TOPIC_DEDUP_WINDOW = 40
+export const TOPIC_NAME = 48
 export const TOPIC_MAX_NAME = 256
-export const TOPIC_IDS = 296
+export const TOPIC_IDS = 304
 export const TOPIC_MAX_PARTITIONS = 256
-export const TOPIC_SIZE = 1320
+export const TOPIC_SIZE = 1328
 
 export const TOPIC_CODEC_MSGPACK = 0
 export const TOPIC_CODEC_JSON = 1

@@ -8,6 +8,7 @@
 //  topics ........... topic directory (directory.ts), maxTopics x TOPIC_SIZE
 //  groups ........... group directory (group.ts), maxGroups x GROUP_SIZE
 //  commits .......... group commit words (group.ts), maxGroups x maxPartitions x COMMIT_SIZE
+//  dedup ............ dedup table (dedup.ts), maxDedupEntries x DEDUP_SIZE
 //  laneOwners ....... lane owner words, lanes x LANE_OWNER_SIZE: 0 free, else the holder's token
 //  lanesAt .......... lanes x laneBytes, one lane per thread:
 //                       staging area   one segment's bytes: frames staged for the next commit

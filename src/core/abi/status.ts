@@ -31,3 +31,13 @@ export const STATUS_GROUP_LIMIT = -9
  * since (Kafka's ILLEGAL_GENERATION). Nothing was written.
  */
 export const STATUS_FENCED = -10
+/**
+ * The dedup table is full: every slot holds a messageId within its topic's window or one being
+ * appended (raise maxDedupEntries). Nothing was claimed.
+ */
+export const STATUS_DEDUP_FULL = -11
+/**
+ * dedupClaim of a messageId the calling thread has claimed itself and neither completed nor
+ * released (a batch that repeats it): waiting would wait for itself. Nothing was claimed.
+ */
+export const STATUS_DEDUP_PENDING = -12
