@@ -65,7 +65,7 @@ export interface TopicOptions {
    * Idempotent publish: how long, in ms of the bus clock, a publish's messageId is to be
    * remembered so that a repeat on this topic is not appended again (default 0: not at all). Kept
    * in the bus's memory, so every thread sees the same window; a redeclaration may change it. The
-   * window is stored from this version on; the messageId publish option is not built yet.
+   * window is measured by the publishing thread's clock.
    */
   dedupWindowMs?: number
 }
@@ -96,8 +96,7 @@ export interface BusOptions {
    * Most messageIds idempotent publish remembers at once, across topics (default 4096, 16 to
    * 2^20): each is held for its topic's dedupWindowMs, in the bus's memory (176 bytes each) so
    * that a repeat is caught in any thread. When all are held, a new messageId is refused with
-   * BackPressureError (reason 'dedup') until some expire. The table is built; the messageId
-   * publish option that fills it is not yet.
+   * BackPressureError (reason 'dedup') until some expire.
    */
   maxDedupEntries?: number
   /** Where to load the core from: URL, bytes or a compiled WebAssembly.Module. */
@@ -112,6 +111,12 @@ export interface PublishOptions {
   headers?: Headers
   /** Record timestamp in ms (default: the bus clock's now). */
   timestamp?: number
+  /**
+   * Idempotent publish, on a topic with a dedupWindowMs: a repeat of this id on the topic within
+   * the window (any thread) is not appended, and returns the coordinates of the record it
+   * repeats. Ignored on a topic without a window. At most 128 UTF-8 bytes.
+   */
+  messageId?: string
 }
 
 export interface BatchRecord<V> extends PublishOptions {

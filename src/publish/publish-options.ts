@@ -14,26 +14,26 @@ export interface CheckedPublish {
   /** The partition asked for, if any; whether the topic has it is the partitioner's to say. */
   partition: number | undefined
   timestamp: number
+  /** Idempotent publish: a repeat within the topic's dedup window is not appended again. */
+  messageId: string | undefined
 }
 
-const uncheckedPublish = (): CheckedPublish => ({ key: undefined, headers: undefined, hasHeaders: false, partition: undefined, timestamp: 0 })
-
-/** A publish option of a feature this version does not have (messageId): rejected rather than ignored. */
-export const notBuilt = (name: string, topic: string): InvalidArgumentError =>
-  new InvalidArgumentError(`publish option '${name}' belongs to idempotent publish, which is not built yet; omit it`, { topic, argument: name })
+const uncheckedPublish = (): CheckedPublish => ({ key: undefined, headers: undefined, hasHeaders: false, partition: undefined, timestamp: 0, messageId: undefined })
 
 /**
  * Checks the options of one record published to `topic`. `into` is written and returned: the
  * publisher reuses one per record on its hot path instead of allocating.
  */
 export function checkPublishOptions(topic: string, options: PublishOptions | undefined, now: number, into: CheckedPublish = uncheckedPublish()): CheckedPublish {
-  into.key = into.headers = into.partition = undefined
+  into.key = into.headers = into.partition = into.messageId = undefined
   into.hasHeaders = false
   into.timestamp = now
   if (options === undefined) return into
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('publish options must be an object', { topic, argument: 'options' })
-  const { key, headers, partition, timestamp } = options
-  if ((options as { messageId?: unknown }).messageId !== undefined) throw notBuilt('messageId', topic)
+  const { key, headers, partition, timestamp, messageId } = options
+  if (messageId !== undefined && (typeof messageId !== 'string' || messageId.length === 0 || !wellFormed(messageId))) {
+    throw new InvalidArgumentError(`messageId must be a non-empty, well-formed string, got ${typeof messageId === 'string' ? JSON.stringify(messageId) : typeof messageId}`, { topic, argument: 'messageId' })
+  }
   if (key !== undefined) {
     if (typeof key === 'string') {
       if (!wellFormed(key)) throw illFormed(topic, 'key')
@@ -53,5 +53,6 @@ export function checkPublishOptions(topic: string, options: PublishOptions | und
   into.hasHeaders = hasHeaders
   into.partition = partition
   into.timestamp = timestamp ?? now
+  into.messageId = messageId
   return into
 }

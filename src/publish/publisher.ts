@@ -39,13 +39,76 @@ export interface PublisherHost {
 
 const blank = (): Prepared => ({
   topic: undefined as unknown as Topic, partition: 0, timestamp: 0, keyHash: 0, flags: 0, headerBytes: undefined, keyBytes: undefined,
-  valueBytes: EMPTY, value: undefined, key: undefined, headers: undefined, hasHeaders: false,
+  valueBytes: EMPTY, value: undefined, key: undefined, headers: undefined, hasHeaders: false, messageId: undefined,
 })
 
 /** Lets go of what a prepared record holds, so that a reused one does not pin published values. */
 const release = (r: Prepared): void => {
-  r.value = r.key = r.headers = r.headerBytes = r.keyBytes = undefined
+  r.value = r.key = r.headers = r.headerBytes = r.keyBytes = r.messageId = undefined
   r.valueBytes = EMPTY
+}
+
+/**
+ * Idempotent publish within one append: each record with a messageId (on a topic with a dedup
+ * window) is claimed in the table every thread shares before it is staged. A messageId already
+ * there gives the coordinates of the record it was appended as, and the repeat is not staged; a
+ * repeat within the same call takes the coordinates of its first occurrence. Claims are completed
+ * once their record is in the log, or released when it did not get there.
+ */
+class Deduplication {
+  /** Claimed slots by record index. */
+  private readonly slots = new Map<number, number>()
+  /** Repeats within this call: record index -> index of the first occurrence. */
+  private readonly repeats = new Map<number, number>()
+  private readonly first = new Map<string, number>()
+
+  constructor(private readonly core: LogCore, private readonly prepared: Prepared[], private readonly results: RecordMetadata[], private readonly now: number) {}
+
+  /** True when record k is to be appended; false when it repeats one (its result is filled in later). */
+  claim(k: number): boolean {
+    const r = this.prepared[k]
+    const window = r.messageId === undefined ? 0 : r.topic.dedupWindowMs
+    if (window <= 0) return true
+    const id = `${r.topic.index}:${r.messageId}`
+    const earlier = this.first.get(id)
+    if (earlier !== undefined) {
+      this.repeats.set(k, earlier)
+      return false
+    }
+    this.first.set(id, k)
+    const { slot, claimed } = this.core.dedupClaim(r.topic.index, r.messageId!, this.now, this.now + window)
+    if (claimed) {
+      this.slots.set(k, slot)
+      return true
+    }
+    const found = this.core.dedupRecord(slot)
+    this.results[k] = { topic: r.topic.name, ...found }
+    return false
+  }
+
+  /** Record k is in the log (results[k] says where). */
+  appended(k: number): void {
+    const slot = this.slots.get(k)
+    if (slot === undefined) return
+    const { partition, offset, timestamp } = this.results[k]
+    this.core.dedupComplete(slot, partition, offset, timestamp)
+    this.slots.delete(k)
+  }
+
+  /** These records did not get into the log: their messageIds may be published again. */
+  notAppended(indices: number[]): void {
+    for (const k of indices) {
+      const slot = this.slots.get(k)
+      if (slot !== undefined) this.core.dedupRelease(slot)
+      this.slots.delete(k)
+    }
+  }
+
+  /** `results` with every repeat given its first occurrence's coordinates (where it has them). */
+  settled(results: RecordMetadata[]): RecordMetadata[] {
+    for (const [k, first] of this.repeats) if (k < results.length && results[first] !== undefined) results[k] = results[first]
+    return results
+  }
 }
 
 export class Publisher {
@@ -64,6 +127,13 @@ export class Publisher {
     const known = this.host.registry.byName.get(name)
     const r = known !== undefined ? this.prepare(known, value, options, this.scratch, now, true) : this.scratch
     if (known === undefined) this.created(name, [r], 1, (t) => { this.prepare(t, value, options, r, now) })
+    if (r.messageId !== undefined) {
+      try {
+        return this.append([r], 1, now)[0]
+      } finally {
+        release(r)
+      }
+    }
     this.stage(r)
     try {
       if (this.core.commit(now) !== 1) throw this.failure(r, this.core.statusAt(0))
@@ -133,42 +203,53 @@ export class Publisher {
    */
   append(prepared: Prepared[], count: number, now: number): RecordMetadata[] {
     const results: RecordMetadata[] = new Array(count)
-    let done = 0
+    /** Indices (into `prepared`) of the records in the staging area, in order. */
+    const staged: number[] = []
+    const dedup = new Deduplication(this.core, prepared, results, now)
     const commit = (): void => {
-      const staged = this.core.stagedCount
       const n = this.core.commit(now)
       let run = 0
       for (let i = 0; i < n; i++) {
-        const r = prepared[done + i]
+        const k = staged[i]
+        const r = prepared[k]
         const offset = this.core.offsetAt(i)
         this.remember(r, offset)
-        results[done + i] = { topic: r.topic.name, partition: r.partition, offset, timestamp: r.timestamp }
+        results[k] = { topic: r.topic.name, partition: r.partition, offset, timestamp: r.timestamp }
+        dedup.appended(k)
         // the bus counts and wakes once per run of records of one topic
-        if (i + 1 === n || prepared[done + i + 1].topic !== r.topic) {
+        if (i + 1 === n || prepared[staged[i + 1]].topic !== r.topic) {
           this.host.appended(r.topic, i + 1 - run)
           run = i + 1
         }
       }
-      done += n
-      if (n < staged) {
-        const error = this.failure(prepared[done], this.core.statusAt(n))
-        Object.assign(error, { accepted: results.slice(0, done) })
+      if (n < staged.length) {
+        const failed = staged[n]
+        const error = this.failure(prepared[failed], this.core.statusAt(n))
+        dedup.notAppended(staged.slice(n))
+        Object.assign(error, { accepted: dedup.settled(results.slice(0, failed)) })
         throw error
       }
+      staged.length = 0
     }
     try {
-      for (let i = 0; i < count; i++) {
-        if (!this.stage(prepared[i])) {
+      for (let k = 0; k < count; k++) {
+        if (!dedup.claim(k)) continue // a repeat: it has the coordinates of the record it repeats
+        if (!this.stage(prepared[k])) {
           commit()
-          this.stage(prepared[i])
+          this.stage(prepared[k])
         }
+        staged.push(k)
       }
       commit()
-      return results
+      return dedup.settled(results)
+    } catch (error) {
+      dedup.notAppended(staged)
+      throw error
     } finally {
       this.core.discardStaged()
     }
   }
+
 
   /**
    * A topic that does not exist yet, found in the directory or auto-created. `prepareAll` runs

@@ -174,6 +174,11 @@ export class Topic {
     return this.entry.name
   }
 
+  /** The topic's index in the directory every thread shares. */
+  get index(): number {
+    return this.entry.index
+  }
+
   get partitions(): number {
     return this.ids.length
   }

@@ -227,7 +227,7 @@ describe('a rejected publish to a topic that does not exist yet', () => {
       [() => bus.publish('t', 1, { headers: new Map() as never }), errors.InvalidArgumentError],
       [() => bus.publish('t', 1, { timestamp: Number.NaN }), errors.InvalidArgumentError],
       [() => bus.publish('t', 1, { partition: 2 }), errors.InvalidArgumentError],
-      [() => bus.publish('t', 1, { messageId: 'm' } as never), errors.InvalidArgumentError],
+      [() => bus.publish('t', 1, { messageId: '' }), errors.InvalidArgumentError],
       [() => bus.publish('t', 1, 'options' as never), errors.InvalidArgumentError],
       [() => bus.publish('t', 'x'.repeat(5000)), errors.RecordTooLargeError],
       [() => bus.publish('t', 1, { key: 'k'.repeat(300_000) }), errors.RecordTooLargeError],
@@ -332,8 +332,6 @@ describe('InvalidArgumentError', () => {
     const bus = await newBus()
     for (const [call, option] of [
       [() => bus.topic('t', { compact: true } as never), 'compact'],
-      [() => bus.publish('t', 1, { messageId: 'm-1' } as never), 'messageId'],
-      [() => bus.publishBatch('t', [{ value: 1, messageId: 'm-1' } as never]), 'messageId'],
     ] as const) {
       const e = thrown(call) as errors.InvalidArgumentError
       expect(e).toBeInstanceOf(errors.InvalidArgumentError)
@@ -386,7 +384,7 @@ describe('InvalidArgumentError', () => {
       { key: 42 }, { key: {} }, { key: true }, { key: null },
       { headers: { a: 1 } }, { headers: { a: null } }, { headers: { a: { b: 'c' } } }, { headers: { a: 'ok', b: true } },
       { headers: 'x' }, { headers: ['a'] }, { headers: new Map([['a', 'b']]) }, { headers: new (class H { a = 'b' })() },
-      { headers: new Map() }, { headers: JSON.parse('{"__proto__": "x"}') }, { messageId: 'm-1' },
+      { headers: new Map() }, { headers: JSON.parse('{"__proto__": "x"}') }, { messageId: 7 },
       { key: 'lone \ud800' }, { headers: { h: 'lone \udc00' } }, { headers: { ['\ud800']: 'v' } },
       { timestamp: Number.NaN }, { timestamp: '5' },
       'options',

@@ -44,7 +44,7 @@ describe('bad publish options on a copying worker', () => {
     const remote = await attachBus(bus.handle({ transport: 'copy' }))
     const caught = (fn: () => unknown): unknown => { try { fn() } catch (error) { return error } }
     const bad = ['x', { key: 1 }, { key: '\ud800' }, { headers: new Map() }, { headers: { a: 1 } }, { partition: -1 }, { partition: 1.5 },
-      { timestamp: Number.NaN }, { messageId: 'm' }]
+      { timestamp: Number.NaN }, { messageId: '' }, { messageId: 7 }]
     for (const options of bad) {
       const here = caught(() => bus.publish('t', 1, options as never)) as Error
       const there = caught(() => remote.publish('t', 1, options as never)) as Error
