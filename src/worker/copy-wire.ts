@@ -97,6 +97,8 @@ export interface WireError {
   name: string
   message: string
   context: Record<string, unknown>
+  /** A BusError whose class is not one of errors.js (AttemptTimeoutError): it arrives as a BusError with its name. */
+  bus?: true
 }
 
 export function toWire(error: unknown): WireError {
@@ -105,7 +107,9 @@ export function toWire(error: unknown): WireError {
   for (const [key, value] of Object.entries(error)) {
     if (key !== 'name' && key !== 'retriable' && (value === null || typeof value !== 'object' || Array.isArray(value))) context[key] = value
   }
-  return { name: error.name, message: error.message, context }
+  const wire: WireError = { name: error.name, message: error.message, context }
+  if (error instanceof errors.BusError) wire.bus = true
+  return wire
 }
 
 /** The error again, as its ringbus class when it is one. */
@@ -114,5 +118,7 @@ export function fromWire(wire: WireError): Error {
   if (typeof Class === 'function' && (Class === errors.BusError || Class.prototype instanceof errors.BusError)) {
     return new Class(wire.message, wire.context as errors.ErrorContext & { size: number; max: number })
   }
+  // still `instanceof BusError` on this side, with the name it had there
+  if (wire.bus === true) return Object.assign(new errors.BusError(wire.message, wire.context), { name: wire.name })
   return Object.assign(new Error(wire.message), { name: wire.name }, wire.context)
 }
