@@ -218,6 +218,16 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     return this.groups.lag(group)
   }
 
+  /** lag() of every group the log knows (a copying worker keeps them to answer its own lag()). */
+  private lags(): Record<string, GroupLag> {
+    const out: Record<string, GroupLag> = Object.create(null)
+    for (let index = 0, count = this.core.groupCount(); index < count; index++) {
+      const name = this.core.groupName(index)
+      out[name] = this.groups.lag(name)
+    }
+    return out
+  }
+
   /** A reader in this thread; `hooks` send its reports elsewhere (a copying worker's reader). */
   private reader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined,
     hooks?: Pick<ReaderHost, 'skipped' | 'handlerFailed'>): Reader {
@@ -260,6 +270,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       read: (target, handler, readOptions, hooks) => this.reader(target, handler, readOptions, hooks),
       idle: () => this.idle(),
       stats: () => this.stats(),
+      lags: () => this.lags(),
       exit: (event) => this.events.emit('worker.exit', event),
       onClose: (fn) => this.closers.push(fn),
       serve: (port) => this.groups.serve(port),

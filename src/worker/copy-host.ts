@@ -7,6 +7,7 @@ import { BackPressureError, CodecError } from '../errors.js'
 import type { Reader, ReaderHost } from '../reader/reader.js'
 import { BusyBackoff, retryLater } from '../reader/turns.js'
 import type { Delivered } from '../topic/topic.js'
+import type { GroupLag } from '../groups/groups.js'
 import type { BatchRecord, PublishOptions, SkippedEvent, SubscribeOptions, TopicOptions, TopicStats } from '../types.js'
 import { CREDIT, isSkip, toColumns, toWire, type Assignment, type Outgoing, type ToOwner, type ToWorker, type WireRecord } from './copy-wire.js'
 import { onPortClose, unref, type CopyHandle, type WorkerExit } from './handle.js'
@@ -19,6 +20,8 @@ export interface CopyOwner {
   read(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions, hooks: Pick<ReaderHost, 'skipped' | 'handlerFailed'>): Reader
   idle(): Promise<void>
   stats(): Record<string, TopicStats>
+  /** bus.lag() of every group the log knows. */
+  lags(): Record<string, GroupLag>
   exit(event: WorkerExit): void
   /** Registers what to do when the owning bus closes. */
   onClose(fn: () => void): void
@@ -124,6 +127,11 @@ class CopyHost {
 
   private send(message: ToWorker): void {
     if (!this.gone) this.port.postMessage(message)
+  }
+
+  /** Answers request `seq` with the figures of now (stats, lags). */
+  private done(seq: number): void {
+    if (!this.gone) this.send({ op: 'done', seq, stats: this.owner.stats(), lags: this.owner.lags() })
   }
 
   private fail(error: unknown, where: { topic?: string; partition?: number; offset?: number } = {}): void {
@@ -265,15 +273,15 @@ class CopyHost {
         this.settled()
         return
       case 'sync':
-        this.send({ op: 'done', seq: message.seq, stats: this.owner.stats() })
+        this.done(message.seq)
         return
       case 'idle':
-        void this.idle().then(() => this.send({ op: 'done', seq: message.seq, stats: this.owner.stats() }))
+        void this.idle().then(() => this.done(message.seq))
         return
       case 'closed':
         this.clean = true
         for (const id of [...this.outlets.keys()]) this.closeOutlet(id)
-        this.send({ op: 'done', seq: message.seq, stats: this.owner.stats() })
+        this.done(message.seq)
         return
     }
   }

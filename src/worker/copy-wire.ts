@@ -5,6 +5,7 @@
 import * as errors from '../errors.js'
 import { createDelivered, NO_HEADERS, type Delivered } from '../topic/topic.js'
 import type { ReaderOptions } from '../reader/reader.js'
+import type { GroupLag } from '../groups/groups.js'
 import type { Headers, Key, PublishOptions, SeekTarget, SkippedEvent, TopicOptions, TopicStats } from '../types.js'
 
 /** Batches a subscription may have in flight to a worker before its reader waits for an ack. */
@@ -37,7 +38,8 @@ export type ToWorker =
   | { op: 'batch'; id: number; epoch: number; batch: WireBatch }
   | { op: 'assigned'; id: number; epoch: number; assignments: Assignment[] }
   | { op: 'error'; error: WireError; topic: string; partition: number; offset: number }
-  | { op: 'done'; seq: number; stats: Record<string, TopicStats> }
+  /** `lags`: every group's lag (bus.lag) at the time of the answer. */
+  | { op: 'done'; seq: number; stats: Record<string, TopicStats>; lags: Record<string, GroupLag> }
 
 /**
  * Delivered records by column: fewer objects for structured clone to walk than one message

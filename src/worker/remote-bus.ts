@@ -21,6 +21,7 @@ import type {
   BatchRecord, BusEvents, PublishOptions, RecordMetadata, SeekTarget, SkippedEvent, SubscribeOptions,
   TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
 } from '../types.js'
+import type { GroupLag } from '../groups/groups.js'
 import { fromColumns, fromWire, type Assignment, type ToOwner, type ToWorker, type WireBatch, type WireRecord } from './copy-wire.js'
 import { keepAlive, onPortClose, unref, type CopyHandle } from './handle.js'
 
@@ -186,6 +187,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   private nextReader = 1
   /** Without prototype: topic names such as '__proto__' or 'toString' are plain keys. */
   private snapshot: Record<string, TopicStats> = Object.create(null)
+  /** Every group's lag as of the creating thread's last answer, by group name (without prototype). */
+  private lags: Record<string, GroupLag> = Object.create(null)
   private closed = false
   private idleWaiters: Array<() => void> = []
 
@@ -276,6 +279,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
         return
       case 'done': {
         this.snapshot = Object.assign(Object.create(null), message.stats)
+        this.lags = Object.assign(Object.create(null), message.lags)
         const resolve = this.replies.get(message.seq)
         this.replies.delete(message.seq)
         this.keep()
@@ -451,6 +455,22 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   stats(): Record<string, TopicStats> {
     this.assertOpen()
     return Object.assign(Object.create(null), structuredClone(this.snapshot))
+  }
+
+  /**
+   * How far a consumer group is behind, per topic and partition: end offset - committed offset,
+   * as of the creating thread's last answer (attachBus, flush(), idle()), like stats(): records
+   * published and commits made since are not counted until the next one. Await bus.flush()
+   * first for figures of now.
+   * @example await bus.flush(); bus.lag('email-service')['order.placed'][0]
+   */
+  lag(group: string): GroupLag {
+    this.assertOpen()
+    if (typeof group !== 'string') throw new InvalidArgumentError('lag needs a group name', { argument: 'group' })
+    const out: GroupLag = Object.create(null)
+    const known = this.lags[group]
+    if (known !== undefined) for (const topic of Object.keys(known)) out[topic] = Object.assign(Object.create(null), known[topic])
+    return out
   }
 
   /** Sends what is pending, waits until the creating thread has it, and leaves. */
