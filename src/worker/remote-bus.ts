@@ -519,9 +519,11 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
 
   /**
    * How far a consumer group is behind, per topic and partition: end offset - committed offset,
-   * as of the creating thread's last answer (attachBus, flush(), idle()), like stats(): records
-   * published and commits made since are not counted until the next one. Await bus.flush()
-   * first for figures of now.
+   * as of the creating thread's last word on it, like stats(): every group as of the last answer
+   * to attachBus, flush() or idle(); for a group with members in this worker also as of each
+   * record handed to them (that record's topic) and each commit() answered. Records published
+   * and commits made since are not counted until then: await bus.flush() first for figures of
+   * now.
    * @example await bus.flush(); bus.lag('email-service')['order.placed'][0]
    */
   lag(group: string): GroupLag {
