@@ -144,6 +144,11 @@ export class RemoteMember implements ReaderLike {
     })
   }
 
+  /**
+   * The creating thread hands over nothing more once it hears of it. A record it sent before
+   * that (one per partition at most) is still handed over here: it is an attempt under way
+   * there. Called from the handler with concurrency 1, nothing follows.
+   */
   pause(): void {
     if (this.paused || this.closed) return
     this.paused = true
