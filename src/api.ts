@@ -3,6 +3,7 @@
 // new transport is one more class that does.
 import type { EventEmitter } from 'eventemitter3'
 import type { Clock } from './clock.js'
+import type { GroupLag } from './groups/groups.js'
 import type { ReadingApi } from './reader/surface.js'
 import type {
   BatchRecord, BusEvents, PublishOptions, RecordMetadata, TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
@@ -81,6 +82,13 @@ export interface BusApi<T extends TopicMap = TopicMap> extends ReadingApi<T>, As
    * @example bus.stats()['order.placed'].partitions[0].endOffset
    */
   stats(): Record<string, TopicStats>
+  /**
+   * How far a consumer group is behind, per topic and partition: end offset - committed offset.
+   * An unknown group has none. On a copying worker's bus, the creating thread's figures as of
+   * its last answer (see RemoteBus.lag).
+   * @example bus.lag('email-service')['order.placed'][0]
+   */
+  lag(group: string): GroupLag
   /**
    * Resolves once everything this thread published is in the log (at once, except on a copying
    * worker's bus).

@@ -10,7 +10,8 @@ import { LogCore } from './core/log.js'
 import { DeliveryScheduler } from './delivery/scheduler.js'
 import { Wakeups } from './delivery/wakeups.js'
 import { BusClosedError, InvalidArgumentError } from './errors.js'
-import { Groups, type GroupLag } from './groups/groups.js'
+import { Groups, type GroupLag, type MemberHooks } from './groups/groups.js'
+import type { GroupMember } from './groups/member.js'
 import type { RedriveOptions } from './groups/redrive.js'
 import type { Transaction as RawTransaction } from './groups/transaction.js'
 import type { GroupPort } from './groups/port-link.js'
@@ -26,7 +27,7 @@ import { attachCore, claimHandle, detachCore, keepAlive, listen, notAHandle, typ
 import { createWorkerHandle, type HandleOptions } from './worker/handles.js'
 import { attachRemote } from './worker/remote-bus.js'
 import type {
-  BatchRecord, BusEvents, BusOptions, PublishOptions, RecordMetadata, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
+  BatchRecord, BusEvents, BusOptions, PublishOptions, RebalanceEvent, RecordMetadata, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
   ValueArgs,
 } from './types.js'
 
@@ -80,6 +81,8 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   private closed = false
   /** Copying handles to end when this bus closes. */
   private readonly closers: Array<() => void> = []
+  /** Copying handles whose workers have group members: they pass rebalances on. */
+  private readonly rebalanceWatchers = new Set<(event: RebalanceEvent) => void>()
 
   /** Not for users: createBus() and attachBus() make buses. */
   constructor(core: LogCore, options: BusOptions, private readonly thread?: AttachedThread) {
@@ -122,7 +125,10 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       skipped: (event) => this.events.emit('skipped', event),
       handlerFailed: (error, where) => this.report(error, where),
       poison: (event) => this.events.emit('poison', event),
-      rebalanced: (event) => this.events.emit('group.rebalance', event),
+      rebalanced: (event) => {
+        this.events.emit('group.rebalance', event)
+        for (const watcher of this.rebalanceWatchers) watcher(event)
+      },
       opened: (member) => {
         registry.sync()
         this.delivery.add(member)
@@ -172,11 +178,30 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
 
   protected openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): ReaderLike {
     if (options?.group === undefined) return this.reader(target, handler, options)
+    return this.member(target, handler, options)
+  }
+
+  /** A group member in this thread; `hooks` send its reports elsewhere (a copying worker's member). */
+  private member(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions, hooks?: MemberHooks): GroupMember {
     this.assertOpen()
-    const member = this.groups.open(target, handler, options)
+    const member = this.groups.open(target, handler, options, hooks)
     closeOnAbort(member, options.signal)
     this.wakeups.watch()
     return member
+  }
+
+  /** The group's lag on each partition of one topic now (lag() for one topic; undefined: none). */
+  private topicLag(group: string, name: string): Record<number, number> | undefined {
+    const index = this.core.groupIndex(group, false)
+    const topic = this.topics.get(name)
+    if (index < 0 || topic === undefined) return undefined
+    const out: Record<number, number> = Object.create(null)
+    for (let partition = 0; partition < topic.partitions; partition++) {
+      const id = topic.ids[partition]
+      const committed = this.core.committed(index, id)
+      if (committed >= 0) out[partition] = Math.max(0, this.core.endOffset(id) - committed)
+    }
+    return out
   }
 
   /**
@@ -216,6 +241,16 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     this.assertOpen()
     if (typeof group !== 'string') throw new InvalidArgumentError('lag needs a group name', { argument: 'group' })
     return this.groups.lag(group)
+  }
+
+  /** lag() of every group the log knows (a copying worker keeps them to answer its own lag()). */
+  private lags(): Record<string, GroupLag> {
+    const out: Record<string, GroupLag> = Object.create(null)
+    for (let index = 0, count = this.core.groupCount(); index < count; index++) {
+      const name = this.core.groupName(index)
+      out[name] = this.groups.lag(name)
+    }
+    return out
   }
 
   /** A reader in this thread; `hooks` send its reports elsewhere (a copying worker's reader). */
@@ -260,6 +295,14 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       read: (target, handler, readOptions, hooks) => this.reader(target, handler, readOptions, hooks),
       idle: () => this.idle(),
       stats: () => this.stats(),
+      lags: () => this.lags(),
+      lag: (group) => this.lag(group),
+      topicLag: (group, topic) => this.topicLag(group, topic),
+      join: (target, handler, memberOptions, hooks) => this.member(target, handler, memberOptions, hooks),
+      rebalances: (watcher) => {
+        this.rebalanceWatchers.add(watcher)
+        return () => this.rebalanceWatchers.delete(watcher)
+      },
       exit: (event) => this.events.emit('worker.exit', event),
       onClose: (fn) => this.closers.push(fn),
       serve: (port) => this.groups.serve(port),

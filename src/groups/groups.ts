@@ -37,6 +37,9 @@ export interface GroupsHost {
   closed(member: GroupMember): void
 }
 
+/** Where a member's reports go instead of this bus's events (a copying worker's member: to that worker). */
+export type MemberHooks = Partial<Pick<MemberHost, 'skipped' | 'handlerFailed' | 'poison'>>
+
 /** Per-partition lag of a group: end offset - committed offset. */
 export type GroupLag = Record<string, Record<number, number>>
 
@@ -108,8 +111,8 @@ export class Groups {
     }
   }
 
-  /** A member of `options.group` reading `target` (subscribe or consume with a group). */
-  open(target: string, handler: Handler, options: SubscribeOptions): GroupMember {
+  /** A member of `options.group` reading `target` (subscribe or consume with a group); `hooks` take its reports. */
+  open(target: string, handler: Handler, options: SubscribeOptions, hooks?: MemberHooks): GroupMember {
     const reader = readerOptions(options)
     const group = groupOptions(options)
     // refused before anything is fixed for the group (its slot, its start position) where the
@@ -119,7 +122,7 @@ export class Groups {
       if (this.coordinator === undefined) throw new InvalidArgumentError('an assignor object cannot cross threads: give it to a member in the creating thread and name it here', { argument: 'assignor' })
       this.coordinator.register(options.assignor)
     }
-    const member = new GroupMember(this.memberHost, this.link, `member-${this.host.core.laneToken}-${++this.sequence}`,
+    const member = new GroupMember(hooks === undefined ? this.memberHost : { ...this.memberHost, ...hooks }, this.link, `member-${this.host.core.laneToken}-${++this.sequence}`,
       target, readsTopic(compileSubscription(target), group), handler, reader, group)
     this.members.add(member)
     this.host.opened(member) // attaches the topics it matches

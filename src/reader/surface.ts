@@ -73,8 +73,11 @@ export interface ReadingApi<T extends TopicMap> {
 
 /** What both kinds of reader offer. */
 export interface ReaderLike {
-  /** Commits what a group member handled (or the position after `message`); absent on an independent reader. */
-  commit?(message?: { topic: string; partition: number; offset: number }): void
+  /**
+   * Commits what a group member handled (or the position after `message`); absent on an
+   * independent reader. A copying worker's member answers once the creating thread committed.
+   */
+  commit?(message?: { topic: string; partition: number; offset: number }): void | Promise<void>
   /** Resolves once a group member left its group (after close). */
   readonly left?: Promise<void>
   pause(): void
@@ -89,20 +92,14 @@ export interface ReaderLike {
   onClose(fn: () => void): void
 }
 
-/** Why a worker's bus refuses group options for now. */
-export const WORKER_GROUPS_NOT_BUILT = 'consumer-group members in worker threads are not built yet; subscribe with a group in the thread that created the bus'
-
 const GROUP_OPTIONS = ['group', 'concurrency', 'maxAttempts', 'backoff', 'deadLetter', 'autoCommit', 'maxPollIntervalMs', 'assignor', 'retryTopics'] as const
 
-/**
- * Checks subscribe options and fills in the defaults. `groupsWhy`: why this bus cannot take
- * consumer-group options (undefined where it can); without `group` they are refused anyway.
- */
-export function readerOptions(options: SubscribeOptions | undefined, groupsWhy?: string): ReaderOptions {
+/** Checks subscribe options and fills in the defaults; group options without `group` are refused. */
+export function readerOptions(options: SubscribeOptions | undefined): ReaderOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('subscribe options must be an object', { argument: 'options' })
   for (const name of GROUP_OPTIONS) {
-    if (options && (options as Record<string, unknown>)[name] !== undefined && (groupsWhy !== undefined || options.group === undefined)) {
-      throw new InvalidArgumentError(groupsWhy !== undefined ? `option '${name}': ${groupsWhy}` : `option '${name}' belongs to consumer groups; give a group, or omit it for an independent reader`, { argument: name })
+    if (options && (options as Record<string, unknown>)[name] !== undefined && options.group === undefined) {
+      throw new InvalidArgumentError(`option '${name}' belongs to consumer groups; give a group, or omit it for an independent reader`, { argument: name })
     }
   }
   const from = options?.from ?? 'latest'
@@ -157,8 +154,7 @@ export function subscription(reader: ReaderLike): Subscription {
     commit: (message) => {
       if (reader.commit === undefined) throw new InvalidArgumentError('an independent reader has no committed offsets; subscribe with a group to commit', { argument: 'group' })
       try {
-        reader.commit(message)
-        return Promise.resolve()
+        return Promise.resolve(reader.commit(message))
       } catch (error) {
         return Promise.reject(error)
       }

@@ -7,18 +7,22 @@ import { BackPressureError, CodecError } from '../errors.js'
 import type { Reader, ReaderHost } from '../reader/reader.js'
 import { BusyBackoff, retryLater } from '../reader/turns.js'
 import type { Delivered } from '../topic/topic.js'
+import type { GroupLag } from '../groups/groups.js'
 import type { BatchRecord, PublishOptions, SkippedEvent, SubscribeOptions, TopicOptions, TopicStats } from '../types.js'
 import { CREDIT, isSkip, toColumns, toWire, type Assignment, type Outgoing, type ToOwner, type ToWorker, type WireRecord } from './copy-wire.js'
+import { MemberOutlets, type MemberOwner } from './copy-members.js'
 import { onPortClose, unref, type CopyHandle, type WorkerExit } from './handle.js'
 
 /** What the copying transport needs of the bus that owns the log. */
-export interface CopyOwner {
+export interface CopyOwner extends MemberOwner {
   publish(topic: string, value: unknown, options?: PublishOptions): unknown
   publishBatch(topic: string, records: ReadonlyArray<BatchRecord<unknown>>): unknown
   topic(name: string, options?: TopicOptions): unknown
   read(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions, hooks: Pick<ReaderHost, 'skipped' | 'handlerFailed'>): Reader
   idle(): Promise<void>
   stats(): Record<string, TopicStats>
+  /** bus.lag() of every group the log knows. */
+  lags(): Record<string, GroupLag>
   exit(event: WorkerExit): void
   /** Registers what to do when the owning bus closes. */
   onClose(fn: () => void): void
@@ -107,16 +111,28 @@ class Outlet {
 
 class CopyHost {
   private readonly outlets = new Map<number, Outlet>()
+  /** The worker's group members, which live here. */
+  private readonly members: MemberOutlets
   private ackWaiters: Array<() => void> = []
   private clean = false
   private gone = false
 
   constructor(private readonly port: MessagePort, private readonly owner: CopyOwner) {
+    this.members = new MemberOutlets({
+      post: (message) => {
+        if (this.gone) return false
+        this.port.postMessage(message)
+        return true
+      },
+      fail: (error, where) => this.fail(error, where),
+    }, owner)
     port.onmessage = (event: MessageEvent) => this.enqueue(event.data as ToOwner)
     onPortClose(port, () => this.end())
-    // the bus closing closes the port: the worker's bus learns it is gone ('close' there too)
+    // the bus closing closes the port: the worker's bus learns it is gone ('close' there too);
+    // the bus halts the members itself
     owner.onClose(() => {
       this.gone = true
+      this.members.end()
       port.close()
     })
     unref(port)
@@ -124,6 +140,11 @@ class CopyHost {
 
   private send(message: ToWorker): void {
     if (!this.gone) this.port.postMessage(message)
+  }
+
+  /** Answers request `seq` with the figures of now (stats, lags). */
+  private done(seq: number): void {
+    if (!this.gone) this.send({ op: 'done', seq, stats: this.owner.stats(), lags: this.owner.lags() })
   }
 
   private fail(error: unknown, where: { topic?: string; partition?: number; offset?: number } = {}): void {
@@ -265,16 +286,19 @@ class CopyHost {
         this.settled()
         return
       case 'sync':
-        this.send({ op: 'done', seq: message.seq, stats: this.owner.stats() })
+        this.done(message.seq)
         return
       case 'idle':
-        void this.idle().then(() => this.send({ op: 'done', seq: message.seq, stats: this.owner.stats() }))
+        void this.idle().then(() => this.done(message.seq))
         return
       case 'closed':
         this.clean = true
         for (const id of [...this.outlets.keys()]) this.closeOutlet(id)
-        this.send({ op: 'done', seq: message.seq, stats: this.owner.stats() })
+        this.members.end()
+        this.done(message.seq)
         return
+      default:
+        this.members.receive(message)
     }
   }
 
@@ -338,6 +362,7 @@ class CopyHost {
     if (this.gone) return
     this.gone = true
     for (const id of [...this.outlets.keys()]) this.closeOutlet(id)
+    this.members.end()
     this.owner.exit({ lane: -1, clean: this.clean, recovered: 0 })
   }
 }

@@ -5,7 +5,9 @@
 import * as errors from '../errors.js'
 import { createDelivered, NO_HEADERS, type Delivered } from '../topic/topic.js'
 import type { ReaderOptions } from '../reader/reader.js'
-import type { Headers, Key, PublishOptions, SeekTarget, SkippedEvent, TopicOptions, TopicStats } from '../types.js'
+import type { GroupOptions } from '../groups/group-options.js'
+import type { GroupLag } from '../groups/groups.js'
+import type { Headers, Key, PublishOptions, RebalanceEvent, SeekTarget, SkippedEvent, TopicOptions, TopicStats } from '../types.js'
 
 /** Batches a subscription may have in flight to a worker before its reader waits for an ack. */
 export const CREDIT = 4
@@ -24,6 +26,13 @@ export type ToOwner =
   | { op: 'seek'; id: number; epoch: number; target: SeekTarget; delivered: Assignment[] }
   | { op: 'delivered'; id: number }
   | { op: 'idle' | 'sync' | 'closed'; seq: number }
+  // a consumer-group member of the worker: it lives in the creating thread, its handler here
+  | { op: 'group.open'; id: number; target: string; options: MemberOptions }
+  /** How the worker's handler ended for delivery `seq`: 'not-taken' is consume()'s loop ending before it took the record. */
+  | { op: 'group.result'; id: number; seq: number; outcome: 'ok' | 'failed' | 'not-taken'; error?: WireError }
+  | { op: 'group.commit'; id: number; seq: number; message: { topic: string; partition: number; offset: number } | undefined }
+  | { op: 'group.seek'; id: number; target: SeekTarget }
+  | { op: 'group.pause' | 'group.resume' | 'group.close'; id: number }
 
 export interface Assignment {
   topic: string
@@ -37,7 +46,49 @@ export type ToWorker =
   | { op: 'batch'; id: number; epoch: number; batch: WireBatch }
   | { op: 'assigned'; id: number; epoch: number; assignments: Assignment[] }
   | { op: 'error'; error: WireError; topic: string; partition: number; offset: number }
-  | { op: 'done'; seq: number; stats: Record<string, TopicStats> }
+  /** `lags`: every group's lag (bus.lag) at the time of the answer. */
+  | { op: 'done'; seq: number; stats: Record<string, TopicStats>; lags: Record<string, GroupLag> }
+  /**
+   * One record for a member's handler, attempt `attempt`; the worker answers with a
+   * 'group.result' of the same `seq`. `lag`: the group's lag on the record's topic now (one
+   * number per partition, as in bus.lag()).
+   */
+  | { op: 'group.deliver'; id: number; seq: number; record: WireMessage; lag: Record<number, number> | undefined }
+  /** What the member owns now, sent whenever that changes (and after a seek, for the positions). */
+  | { op: 'group.assigned'; id: number; assignments: Assignment[] }
+  /** The coordinator would not take the member (an assignor it does not know or the group does not use). */
+  | { op: 'group.refused'; id: number; error: WireError }
+  /** The member left its group (after close) and the rebalance that followed is over. */
+  | { op: 'group.left'; id: number }
+  | { op: 'group.committed'; id: number; seq: number; error: WireError | undefined; lag: GroupLag }
+  | { op: 'group.rebalance'; event: RebalanceEvent }
+  | { op: 'group.poison'; event: { topic: string; partition: number; offset: number; group: string; error: WireError } }
+  | { op: 'group.skipped'; event: SkippedEvent }
+
+/** A group member's options as the worker checked them: plain data (an assignor goes by name). */
+export type MemberOptions = ReaderOptions & GroupOptions
+
+/** One record for a group member's handler, with the attempt it is. */
+export interface WireMessage {
+  topic: string
+  partition: number
+  offset: number
+  timestamp: number
+  key: Key | undefined
+  headers: Headers | undefined
+  value: unknown
+  attempt: number
+}
+
+export function toMessage(m: Delivered): WireMessage {
+  return { topic: m.topic, partition: m.partition, offset: m.offset, timestamp: m.timestamp, key: m.key, headers: m.headers === NO_HEADERS ? undefined : m.headers, value: m.value, attempt: m.attempt }
+}
+
+export function fromMessage(w: WireMessage): Delivered {
+  const message = createDelivered(w.topic, w.partition, w.offset, w.timestamp, w.key, w.headers, w.value)
+  message.attempt = w.attempt
+  return message
+}
 
 /**
  * Delivered records by column: fewer objects for structured clone to walk than one message
@@ -97,6 +148,8 @@ export interface WireError {
   name: string
   message: string
   context: Record<string, unknown>
+  /** A BusError whose class is not one of errors.js (AttemptTimeoutError): it arrives as a BusError with its name. */
+  bus?: true
 }
 
 export function toWire(error: unknown): WireError {
@@ -105,7 +158,9 @@ export function toWire(error: unknown): WireError {
   for (const [key, value] of Object.entries(error)) {
     if (key !== 'name' && key !== 'retriable' && (value === null || typeof value !== 'object' || Array.isArray(value))) context[key] = value
   }
-  return { name: error.name, message: error.message, context }
+  const wire: WireError = { name: error.name, message: error.message, context }
+  if (error instanceof errors.BusError) wire.bus = true
+  return wire
 }
 
 /** The error again, as its ringbus class when it is one. */
@@ -114,5 +169,7 @@ export function fromWire(wire: WireError): Error {
   if (typeof Class === 'function' && (Class === errors.BusError || Class.prototype instanceof errors.BusError)) {
     return new Class(wire.message, wire.context as errors.ErrorContext & { size: number; max: number })
   }
+  // still `instanceof BusError` on this side, with the name it had there
+  if (wire.bus === true) return Object.assign(new errors.BusError(wire.message, wire.context), { name: wire.name })
   return Object.assign(new Error(wire.message), { name: wire.name }, wire.context)
 }

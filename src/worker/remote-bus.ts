@@ -12,7 +12,7 @@ import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
 import { BusClosedError, CodecError, InvalidArgumentError, RequestTimeoutError } from '../errors.js'
 import { handOver } from '../reader/delivery-loop.js'
-import { closeOnAbort, readerOptions, ReadingSurface, WORKER_GROUPS_NOT_BUILT, type ReaderLike } from '../reader/surface.js'
+import { closeOnAbort, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
 import { checkSeekTarget } from '../reader/seek-target.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
 import { checkPublishOptions } from '../publish/publish-options.js'
@@ -21,8 +21,11 @@ import type {
   BatchRecord, BusEvents, PublishOptions, RecordMetadata, SeekTarget, SkippedEvent, SubscribeOptions,
   TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
 } from '../types.js'
+import { groupOptions } from '../groups/group-options.js'
+import type { GroupLag } from '../groups/groups.js'
 import { fromColumns, fromWire, type Assignment, type ToOwner, type ToWorker, type WireBatch, type WireRecord } from './copy-wire.js'
 import { keepAlive, onPortClose, unref, type CopyHandle } from './handle.js'
+import { RemoteMember, type MemberBus } from './remote-member.js'
 
 /** Records a long synchronous burst sends at a time (else they go at the end of the turn). */
 const OUTBOX_MAX = 256
@@ -183,9 +186,13 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   private seq = 0
   private readonly replies = new Map<number, () => void>()
   private readonly readers = new Map<number, RemoteReader>()
+  /** Group members (they live in the creating thread; their handlers here), until they left. */
+  private readonly members = new Map<number, RemoteMember>()
   private nextReader = 1
   /** Without prototype: topic names such as '__proto__' or 'toString' are plain keys. */
   private snapshot: Record<string, TopicStats> = Object.create(null)
+  /** Every group's lag as of the creating thread's last answer, by group name (without prototype). */
+  private lags: Record<string, GroupLag> = Object.create(null)
   private closed = false
   private idleWaiters: Array<() => void> = []
 
@@ -207,6 +214,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   private ended(): void {
     this.closed = true
     for (const reader of [...this.readers.values()]) reader.close()
+    for (const member of [...this.members.values()]) member.finish(true)
     for (const resolve of this.replies.values()) resolve()
     this.replies.clear()
     const waiters = this.idleWaiters
@@ -259,7 +267,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
 
   /** The thread stays alive while it reads or waits for an answer, like one listening on a port. */
   private keep(): void {
-    keepAlive(this.port, !this.closed && (this.readers.size > 0 || this.replies.size > 0))
+    keepAlive(this.port, !this.closed && (this.readers.size > 0 || this.members.size > 0 || this.replies.size > 0))
   }
 
   private receive(message: ToWorker): void {
@@ -276,12 +284,43 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
         return
       case 'done': {
         this.snapshot = Object.assign(Object.create(null), message.stats)
+        this.lags = Object.assign(Object.create(null), message.lags)
         const resolve = this.replies.get(message.seq)
         this.replies.delete(message.seq)
         this.keep()
         resolve?.()
+        return
       }
+      case 'group.rebalance':
+        this.events.emit('group.rebalance', message.event)
+        return
+      case 'group.poison':
+        this.events.emit('poison', { ...message.event, error: fromWire(message.event.error) })
+        return
+      case 'group.skipped':
+        this.events.emit('skipped', message.event)
+        return
+      default:
+        this.members.get(message.id)?.receive(message)
     }
+  }
+
+  /** What the members need of this bus. */
+  private readonly memberBus: MemberBus = {
+    send: (message) => this.send(message),
+    report: (error, where) => this.report(error, where),
+    lagged: (group, topic, lag) => {
+      const known = (this.lags[group] ??= Object.create(null))
+      if (lag === undefined) delete known[topic]
+      else known[topic] = lag
+    },
+    lags: (group, lag) => { this.lags[group] = lag },
+    settled: () => this.settled(),
+    memberGone: (member) => {
+      this.members.delete(member.id)
+      this.keep()
+      this.settled()
+    },
   }
 
   /** @internal A batch of subscription `id` was handled (or dropped): the creating thread may send more. */
@@ -388,6 +427,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   emit(topic: string, value?: unknown): boolean {
     ;(this as RemoteBus).publish(topic, value)
     for (const reader of this.readers.values()) if (reader.matches(topic)) return true
+    for (const member of this.members.values()) if (!member.closed && member.matches(topic)) return true
     return false
   }
 
@@ -399,16 +439,39 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
 
   // ---- reading ----------------------------------------------------------------------------------
 
-  protected openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): RemoteReader {
+  protected openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): ReaderLike {
+    if (options?.group !== undefined) return this.openMember(target, handler, options)
     this.assertOpen()
     const matches = compileSubscription(target)
-    const { from, reset, maxPollRecords } = readerOptions(options, WORKER_GROUPS_NOT_BUILT)
+    const { from, reset, maxPollRecords } = readerOptions(options)
     const reader = new RemoteReader(this.nextReader++, matches, this as RemoteBus, handler)
     this.readers.set(reader.id, reader)
     this.keep()
     this.send({ op: 'subscribe', id: reader.id, target, options: { from, reset, maxPollRecords } })
     closeOnAbort(reader, options?.signal)
     return reader
+  }
+
+  /**
+   * A consumer-group member: it lives in the creating thread (coordinator, commits, retries,
+   * backoff on that bus's clock, dead letters), and its handler here gets each record as that
+   * thread hands it over, `attempt` included. Options are checked here, so bad ones throw now;
+   * an assignor is named (an object cannot cross threads).
+   */
+  private openMember(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions): RemoteMember {
+    this.assertOpen()
+    const matches = compileSubscription(target)
+    const reader = readerOptions(options)
+    const group = groupOptions(options)
+    if (typeof options.assignor === 'object') {
+      throw new InvalidArgumentError('an assignor object cannot cross threads: give it to a member in the creating thread and name it here', { argument: 'assignor' })
+    }
+    const member = new RemoteMember(this.nextReader++, target, group.group, matches, this.memberBus, handler)
+    this.members.set(member.id, member)
+    this.keep()
+    this.send({ op: 'group.open', id: member.id, target, options: { ...reader, ...group } })
+    closeOnAbort(member, options.signal)
+    return member
   }
 
   /** @internal */
@@ -424,6 +487,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   settled(): void {
     if (this.idleWaiters.length === 0 || this.flushScheduled) return
     for (const reader of this.readers.values()) if (!reader.idle()) return
+    for (const member of this.members.values()) if (!member.idle()) return
     const waiters = this.idleWaiters
     this.idleWaiters = []
     for (const resolve of waiters) resolve()
@@ -453,10 +517,30 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     return Object.assign(Object.create(null), structuredClone(this.snapshot))
   }
 
+  /**
+   * How far a consumer group is behind, per topic and partition: end offset - committed offset,
+   * as of the creating thread's last word on it, like stats(): every group as of the last answer
+   * to attachBus, flush() or idle(); for a group with members in this worker also as of each
+   * record handed to them (that record's topic) and each commit() answered. Records published
+   * and commits made since are not counted until then: await bus.flush() first for figures of
+   * now.
+   * @example await bus.flush(); bus.lag('email-service')['order.placed'][0]
+   */
+  lag(group: string): GroupLag {
+    this.assertOpen()
+    if (typeof group !== 'string') throw new InvalidArgumentError('lag needs a group name', { argument: 'group' })
+    const out: GroupLag = Object.create(null)
+    const known = this.lags[group]
+    if (known !== undefined) for (const topic of Object.keys(known)) out[topic] = Object.assign(Object.create(null), known[topic])
+    return out
+  }
+
   /** Sends what is pending, waits until the creating thread has it, and leaves. */
   async close(): Promise<void> {
     if (this.closed) return
     for (const reader of [...this.readers.values()]) reader.close()
+    // members leave at once: what their handlers are still doing is redelivered to the next owner
+    for (const member of this.members.values()) member.close()
     const bye = this.request('closed')
     this.closed = true
     await bye

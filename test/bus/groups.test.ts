@@ -537,7 +537,7 @@ describe('redrive', () => {
 })
 
 describe('transactions', () => {
-  it('appends the derived records and commits the consumed position together', async () => {
+  onlyWhere('transactions')('appends the derived records and commits the consumed position together', async () => {
     const bus = await newBus()
     bus.topic('orders', { partitions: 2 })
     const results: unknown[] = []
@@ -563,7 +563,7 @@ describe('transactions', () => {
     expect(invoices).toEqual([{ order: 'o1' }, { order: 'o2' }])
   })
 
-  it('appends nothing and commits nothing when the function throws; the retry commits', async () => {
+  onlyWhere('transactions')('appends nothing and commits nothing when the function throws; the retry commits', async () => {
     const clock = manualClock()
     const bus = await newBus({ clock })
     bus.events.on('error', () => {})
@@ -584,7 +584,7 @@ describe('transactions', () => {
     expect(bus.lag('g')).toEqual({ in: { 0: 0 } })
   })
 
-  it('checks every record before any is appended, and tx cannot be used after its function', async () => {
+  onlyWhere('transactions')('checks every record before any is appended, and tx cannot be used after its function', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 1 })
     let kept: { publish(topic: string, value?: unknown): void } | undefined
