@@ -4,6 +4,7 @@
 import type { EventEmitter } from 'eventemitter3'
 import type { Clock } from './clock.js'
 import type { GroupLag } from './groups/groups.js'
+import type { RedriveOptions } from './groups/redrive.js'
 import type { ReadingApi } from './reader/surface.js'
 import type {
   BatchRecord, BusEvents, PublishOptions, RecordMetadata, TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
@@ -89,6 +90,20 @@ export interface BusApi<T extends TopicMap = TopicMap> extends ReadingApi<T>, As
    * @example bus.lag('email-service')['order.placed'][0]
    */
   lag(group: string): GroupLag
+  /**
+   * Records derived from consumed ones and the consumed positions, visible together or not at
+   * all: when `fn` returns, its records are appended and the messages it committed are
+   * committed; when it throws, nothing is. Resolves to the records' coordinates, in order.
+   * @example await bus.transaction((tx) => { tx.publish('invoice.created', invoice); tx.commit(msg) })
+   */
+  transaction(fn: (tx: Transaction<T>) => unknown): Promise<RecordMetadata[]>
+  /**
+   * Republishes dead letters to their source topic (or `to`), each once, going on where the last
+   * redrive of this topic stopped. A `filter` cannot cross threads: a copying worker's redrive
+   * takes `limit` and `to` only.
+   * @example const count = await bus.redrive('jobs.dlq', { limit: 100 })
+   */
+  redrive(dlqTopic: string, options?: RedriveOptions): Promise<number>
   /**
    * Resolves once everything this thread published is in the log (at once, except on a copying
    * worker's bus).

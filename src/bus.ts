@@ -296,6 +296,11 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       idle: () => this.idle(),
       stats: () => this.stats(),
       lags: () => this.lags(),
+      transaction: (records, commits) => this.groups.transaction((tx) => {
+        for (const { topic, value, options } of records) tx.publish(topic, value, options)
+        for (const message of commits) tx.commit(message)
+      }),
+      redrive: (topic, redriveOptions) => this.redrive(topic, redriveOptions),
       lag: (group) => this.lag(group),
       topicLag: (group, topic) => this.topicLag(group, topic),
       join: (target, handler, memberOptions, hooks) => this.member(target, handler, memberOptions, hooks),

@@ -3,13 +3,13 @@
 // most CREDIT unacknowledged batches per subscription (a slow worker holds its reader back
 // instead of piling up messages). The port is the data plane here, so it is also how a worker
 // that goes away is noticed.
-import { BackPressureError, CodecError } from '../errors.js'
+import { BackPressureError, CodecError, InvalidArgumentError } from '../errors.js'
 import type { Reader, ReaderHost } from '../reader/reader.js'
 import { BusyBackoff, retryLater } from '../reader/turns.js'
 import type { Delivered } from '../topic/topic.js'
 import type { GroupLag } from '../groups/groups.js'
-import type { BatchRecord, PublishOptions, SkippedEvent, SubscribeOptions, TopicOptions, TopicStats } from '../types.js'
-import { CREDIT, isSkip, toColumns, toWire, type Assignment, type Outgoing, type ToOwner, type ToWorker, type WireRecord } from './copy-wire.js'
+import type { BatchRecord, PublishOptions, RecordMetadata, SkippedEvent, SubscribeOptions, TopicOptions, TopicStats } from '../types.js'
+import { CREDIT, isSkip, toColumns, toWire, type Assignment, type Outgoing, type ToOwner, type ToWorker, type TransactionRecord, type WireRecord } from './copy-wire.js'
 import { MemberOutlets, type MemberOwner } from './copy-members.js'
 import { onPortClose, unref, type CopyHandle, type WorkerExit } from './handle.js'
 
@@ -26,6 +26,9 @@ export interface CopyOwner extends MemberOwner {
   exit(event: WorkerExit): void
   /** Registers what to do when the owning bus closes. */
   onClose(fn: () => void): void
+  /** Runs a copying worker's transaction here: its records, and the messages it commits. */
+  transaction(records: TransactionRecord[], commits: Delivered[]): Promise<RecordMetadata[]>
+  redrive(topic: string, options: { limit?: number; to?: string } | undefined): Promise<number>
 }
 
 /** One of the worker's subscriptions, read here. */
@@ -138,6 +141,12 @@ class CopyHost {
     unref(port)
   }
 
+  /** Sends the outcome of a request once it settles. */
+  private answer(seq: number, outcome: Promise<unknown>): void {
+    outcome.then((result) => this.send({ op: 'answer', seq, result, error: undefined }),
+      (error: unknown) => this.send({ op: 'answer', seq, result: undefined, error: toWire(error) }))
+  }
+
   private send(message: ToWorker): void {
     if (!this.gone) this.port.postMessage(message)
   }
@@ -246,6 +255,15 @@ class CopyHost {
           this.fail(error, { topic: message.name })
         }
         return
+      case 'transaction': {
+        const commits = message.commits.map(({ id, seq }) => this.members.handling(id, seq))
+        const outcome = commits.includes(undefined)
+          ? Promise.reject(new InvalidArgumentError('tx.commit takes a message a consumer-group member of this thread is handling now', { argument: 'message' }))
+          : this.owner.transaction(message.records, commits as Delivered[])
+        return this.answer(message.seq, outcome)
+      }
+      case 'redrive':
+        return this.answer(message.seq, this.owner.redrive(message.topic, message.options))
       case 'subscribe': {
         const outlet = new Outlet(message.id, this, message.options.maxPollRecords)
         try {

@@ -49,8 +49,8 @@ type MemberRequest = Extract<ToOwner, { op: `group.${string}` }>
 class MemberOutlet {
   member: GroupMember | undefined
   private seq = 0
-  /** Deliveries whose result the worker has not sent yet, by seq. */
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (error: unknown) => void }>()
+  /** Deliveries whose result the worker has not sent yet, by seq, with the message sent. */
+  private readonly waiting = new Map<number, { message: Delivered; resolve: () => void; reject: (error: unknown) => void }>()
   private gone = false
 
   constructor(readonly id: number, private readonly line: MemberLine, private readonly owner: MemberOwner) {}
@@ -59,7 +59,7 @@ class MemberOutlet {
   readonly handler = (message: Delivered): Promise<void> => new Promise((resolve, reject) => {
     if (this.gone) return reject(NOT_TAKEN)
     const seq = ++this.seq
-    this.waiting.set(seq, { resolve, reject })
+    this.waiting.set(seq, { message, resolve, reject })
     let posted: boolean
     try {
       const lag = this.owner.topicLag(this.member!.groupName, message.topic)
@@ -75,6 +75,11 @@ class MemberOutlet {
       reject(NOT_TAKEN) // the worker is gone: its end() is on the way, and the member leaves
     }
   })
+
+  /** The message of a delivery the worker is handling now (its transaction commits it). */
+  handling(seq: number): Delivered | undefined {
+    return this.waiting.get(seq)?.message
+  }
 
   /** Its reports go to the worker's bus.events. */
   readonly hooks: MemberHooks = {
@@ -151,6 +156,11 @@ export class MemberOutlets {
 
   constructor(private readonly line: MemberLine, private readonly owner: MemberOwner) {
     this.unwatch = owner.rebalances((event) => this.rebalanced(event))
+  }
+
+  /** The message of member `id`'s delivery `seq`, while the worker handles it. */
+  handling(id: number, seq: number): Delivered | undefined {
+    return this.outlets.get(id)?.handling(seq)
   }
 
   receive(message: MemberRequest): void {

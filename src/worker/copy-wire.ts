@@ -26,6 +26,9 @@ export type ToOwner =
   | { op: 'seek'; id: number; epoch: number; target: SeekTarget; delivered: Assignment[] }
   | { op: 'delivered'; id: number }
   | { op: 'idle' | 'sync' | 'closed'; seq: number }
+  /** A transaction the worker ran: its records, and the member deliveries (id, seq) it commits. */
+  | { op: 'transaction'; seq: number; records: TransactionRecord[]; commits: Array<{ id: number; seq: number }> }
+  | { op: 'redrive'; seq: number; topic: string; options: { limit?: number; to?: string } | undefined }
   // a consumer-group member of the worker: it lives in the creating thread, its handler here
   | { op: 'group.open'; id: number; target: string; options: MemberOptions }
   /** How the worker's handler ended for delivery `seq`: 'not-taken' is consume()'s loop ending before it took the record. */
@@ -41,6 +44,12 @@ export interface Assignment {
   next: number | undefined
 }
 
+export interface TransactionRecord {
+  topic: string
+  value: unknown
+  options: PublishOptions | undefined
+}
+
 /** Owner -> worker. */
 export type ToWorker =
   | { op: 'batch'; id: number; epoch: number; batch: WireBatch }
@@ -48,6 +57,8 @@ export type ToWorker =
   | { op: 'error'; error: WireError; topic: string; partition: number; offset: number }
   /** `lags`: every group's lag (bus.lag) at the time of the answer. */
   | { op: 'done'; seq: number; stats: Record<string, TopicStats>; lags: Record<string, GroupLag> }
+  /** The outcome of a transaction or redrive request. */
+  | { op: 'answer'; seq: number; result: unknown; error: WireError | undefined }
   /**
    * One record for a member's handler, attempt `attempt`; the worker answers with a
    * 'group.result' of the same `seq`. `lag`: the group's lag on the record's topic now (one

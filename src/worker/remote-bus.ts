@@ -7,7 +7,7 @@
 // with onFull 'reject', say) are reported on bus.events 'error'. `await bus.flush()` waits until
 // the creating thread has appended everything published so far.
 import { EventEmitter } from 'eventemitter3'
-import type { BusApi, PublishArgs } from '../api.js'
+import type { BusApi, PublishArgs, Transaction } from '../api.js'
 import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
 import { BusClosedError, CodecError, InvalidArgumentError, RequestTimeoutError } from '../errors.js'
@@ -23,9 +23,12 @@ import type {
 } from '../types.js'
 import { groupOptions } from '../groups/group-options.js'
 import type { GroupLag } from '../groups/groups.js'
-import { fromColumns, fromWire, type Assignment, type ToOwner, type ToWorker, type WireBatch, type WireRecord } from './copy-wire.js'
+import type { RedriveOptions } from '../groups/redrive.js'
+import { fromColumns, fromWire, type Assignment, type ToOwner, type ToWorker, type TransactionRecord, type WireBatch, type WireRecord } from './copy-wire.js'
 import { keepAlive, onPortClose, unref, type CopyHandle } from './handle.js'
-import { RemoteMember, type MemberBus } from './remote-member.js'
+import { deliveries, RemoteMember, type MemberBus } from './remote-member.js'
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
 /** Records a long synchronous burst sends at a time (else they go at the end of the turn). */
 const OUTBOX_MAX = 256
@@ -180,6 +183,8 @@ class RemoteReader implements ReaderLike {
 export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implements BusApi<T> {
   readonly events = new EventEmitter<BusEvents>()
   private outbox: WireRecord[] = []
+  /** Requests answered with a result, by seq. */
+  private readonly answers = new Map<number, (result: unknown, error: Error | undefined) => void>()
   private flushScheduled = false
   /** Records (or batches) published so far, so idle() can tell whether its handlers published more. */
   private queued = 0
@@ -256,6 +261,65 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     }
   }
 
+  /** Sends a request the creating thread answers with a result (or an error). */
+  private ask(message: DistributiveOmit<Extract<ToOwner, { op: 'transaction' | 'redrive' }>, 'seq'>): Promise<unknown> {
+    const seq = ++this.seq
+    const answered = new Promise<unknown>((resolve, reject) => this.answers.set(seq, (result, error) => error === undefined ? resolve(result) : reject(error)))
+    this.send({ ...message, seq } as ToOwner)
+    this.keep()
+    return answered
+  }
+
+  /**
+   * Runs `fn` here and the transaction in the creating thread, where the log is: the records
+   * and the commits of messages this worker's group members are handling go there together,
+   * when `fn` returns; when it throws, nothing is sent.
+   */
+  async transaction(fn: (tx: Transaction<T>) => unknown): Promise<RecordMetadata[]> {
+    this.assertOpen()
+    if (typeof fn !== 'function') throw new InvalidArgumentError('transaction needs a function', { argument: 'fn' })
+    const records: TransactionRecord[] = []
+    const commits: Array<{ id: number; seq: number }> = []
+    let open = true
+    const live = (): void => {
+      if (!open) throw new InvalidArgumentError('the transaction has ended: use tx only inside its function', { argument: 'tx' })
+    }
+    const tx = {
+      publish: (topic: string, value?: unknown, options?: PublishOptions) => {
+        live()
+        validateTopicName(topic)
+        checkPublishOptions(topic, options, 0)
+        records.push({ topic, value, options })
+      },
+      commit: (message: { topic: string; partition: number; offset: number }) => {
+        live()
+        const delivery = typeof message === 'object' && message !== null ? deliveries.get(message) : undefined
+        if (delivery === undefined) throw new InvalidArgumentError('tx.commit takes a message a consumer-group member of this thread is handling now', { argument: 'message' })
+        commits.push(delivery)
+      },
+    }
+    try {
+      await fn(tx as Transaction<T>)
+    } finally {
+      open = false
+    }
+    try {
+      return await this.ask({ op: 'transaction', records, commits }) as RecordMetadata[]
+    } catch (error) {
+      throw error instanceof Error && error.name === 'DataCloneError' ? new CodecError(`a transaction's record cannot be copied to the creating thread: ${error.message}`, { cause: error }) : error
+    }
+  }
+
+  /**
+   * Redrives in the creating thread (see Bus.redrive). A filter is a function and cannot cross
+   * threads: on a copying worker redrive takes `limit` and `to` only.
+   */
+  async redrive(dlqTopic: string, options?: RedriveOptions): Promise<number> {
+    this.assertOpen()
+    if (options?.filter !== undefined) throw new InvalidArgumentError('a redrive filter cannot cross threads: redrive with a filter in the creating thread or a worker on shared memory', { argument: 'filter' })
+    return await this.ask({ op: 'redrive', topic: dlqTopic, options: options === undefined ? undefined : { limit: options.limit, to: options.to } }) as number
+  }
+
   /** A request the creating thread answers once it has handled everything sent before it. */
   private request(op: 'sync' | 'idle' | 'closed'): Promise<void> {
     const seq = ++this.seq
@@ -300,6 +364,13 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
       case 'group.skipped':
         this.events.emit('skipped', message.event)
         return
+      case 'answer': {
+        const settle = this.answers.get(message.seq)
+        this.answers.delete(message.seq)
+        this.keep()
+        settle?.(message.result, message.error === undefined ? undefined : fromWire(message.error))
+        return
+      }
       default:
         this.members.get(message.id)?.receive(message)
     }

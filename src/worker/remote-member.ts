@@ -30,6 +30,12 @@ type ForMember = Extract<ToWorker, { id: number }> & { op: `group.${string}` }
 
 const key = (topic: string, partition: number): string => `${partition}:${topic}`
 
+/**
+ * Which member delivery each message handed to a handler in this thread is: a transaction that
+ * commits the message names the delivery, and the creating thread knows the message by it.
+ */
+export const deliveries = new WeakMap<object, { id: number; seq: number }>()
+
 export class RemoteMember implements ReaderLike {
   paused = false
   closed = false
@@ -80,8 +86,10 @@ export class RemoteMember implements ReaderLike {
     const position = this.positions.get(key(record.topic, record.partition))
     if (position !== undefined) position.next = record.offset
     let result: unknown
+    const message = fromMessage(record)
+    deliveries.set(message, { id: this.id, seq })
     try {
-      result = this.handler(fromMessage(record))
+      result = this.handler(message)
     } catch (error) {
       return this.answer(seq, error)
     }

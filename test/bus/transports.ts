@@ -29,7 +29,6 @@ const NEEDS = {
   core: { on: but('worker-copy'), why: "it reaches into the bus's core, and a copying worker has none" },
   groups: { on: ALL, why: 'every transport has consumer-group members (a copying worker\'s live in the creating thread)' },
   coordinatorHere: { on: ['plain', 'shared'], why: "the group coordinator is in the creating thread: a worker's member hears a refusal later, over its port, once its subscribe() has fixed the group's start" },
-  transactions: { on: but('worker-copy'), why: "bus.transaction() is not on a copying worker's bus yet: its records and the positions it commits would go to the creating thread as one request" },
   assignorObjects: { on: ['plain', 'shared'], why: 'an assignor object cannot cross threads: it is given to a member in the creating thread, and a worker names it' },
   plain: { on: ['plain'], why: "it needs a plain, unshared core (codec 'ref', decoding in place)" },
   shared: { on: ['shared', 'worker-shared'], why: 'it needs the log in shared memory' },
