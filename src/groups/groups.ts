@@ -1,16 +1,13 @@
 // Consumer groups in one bus: opening a member for subscribe({ group }), the coordinator of
 // every group (in the creating thread), dead-lettering through the bus's publisher, and lag.
 // The bus delegates all of it here.
-import type { Clock } from '../clock.js'
-import type { LogCore } from '../core/log.js'
 import type { Publisher } from '../publish/publisher.js'
 import type { Handler } from '../reader/delivery-loop.js'
 import { readerOptions } from '../reader/surface.js'
 import { compileSubscription } from '../topic/names.js'
 import type { TopicRegistry } from '../topic/registry.js'
-import type { StatsRecorder } from '../topic/stats-recorder.js'
 import type { Delivered, Topic } from '../topic/topic.js'
-import type { Headers, PoisonEvent, RebalanceEvent, RecordMetadata, SkippedEvent, SubscribeOptions, TopicStats } from '../types.js'
+import type { Headers, RebalanceEvent, RecordMetadata, SubscribeOptions, TopicStats } from '../types.js'
 import { InvalidArgumentError } from '../errors.js'
 import { GroupCoordinator } from './coordinator.js'
 import { deadLetterHeaders, deadLetterTopic } from './dead-letter.js'
@@ -21,15 +18,10 @@ import { redrive, REDRIVE_GROUP, type RedriveOptions } from './redrive.js'
 import { runTransaction, type Transaction } from './transaction.js'
 import { PortLink, PortServer, type GroupPort, type ToCoordinator, type ToMember } from './port-link.js'
 
-export interface GroupsHost {
-  readonly core: LogCore
-  readonly clock: Clock
+/** What the bus gives its groups: what a member needs of it, and more. */
+export interface GroupsHost extends Pick<MemberHost, 'core' | 'clock' | 'recorder' | 'skipped' | 'handlerFailed' | 'poison'> {
   readonly registry: TopicRegistry
   readonly publisher: Publisher
-  readonly recorder: Pick<StatsRecorder, 'delivered' | 'skipped'>
-  skipped(event: SkippedEvent): void
-  handlerFailed(error: unknown, where: { topic: string; partition: number; offset: number }): void
-  poison(event: PoisonEvent): void
   rebalanced(event: RebalanceEvent): void
   /** A member was opened: the delivery scheduler runs it like a reader. */
   opened(member: GroupMember): void

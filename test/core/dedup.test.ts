@@ -2,8 +2,8 @@
 // the topic's window and the record each became, shared by every thread. A claim either finds
 // the record or makes the caller the one thread that appends it. Every single-thread test runs
 // against both builds (shared and plain memory); worker threads race on one shared core.
-import { Worker } from 'node:worker_threads'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { nextMessage, useCoreThreads } from '../threads.js'
 import {
   CTL_DEDUP_LOCK, DEDUP_CLAIMED, DEDUP_DELETED, DEDUP_EMPTY, DEDUP_READY, DEDUP_SIZE, DEDUP_STATE, STATUS_BAD_ARGUMENT, STATUS_DEDUP_FULL,
   STATUS_DEDUP_PENDING, STATUS_OK,
@@ -403,28 +403,8 @@ describe.each([{ shared: true }, { shared: false }])('dedup table (shared: $shar
 })
 
 describe('the dedup table across worker threads (shared memory)', () => {
-  const workers: Worker[] = []
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.terminate()))
-  })
-
-  let nextToken = 100
-  /** A thread on the core's memory under a lane token of its own, playing `role` (fixtures/dedup.mjs). */
-  function start(core: LogCore, role: string, data: Record<string, unknown> = {}): Worker {
-    const worker = new Worker(new URL('./fixtures/dedup.mjs', import.meta.url), {
-      workerData: { module: core.module, memory: core.memory, layout: core.layout, token: nextToken++, role, ...data },
-    })
-    workers.push(worker)
-    return worker
-  }
-
-  function next(worker: Worker, type: string): Promise<any> {
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: { type: string }) => { if (m.type === type) { worker.off('message', onMessage); resolve(m) } }
-      worker.on('message', onMessage)
-      worker.once('error', reject)
-    })
-  }
+  const start = useCoreThreads(new URL('./fixtures/dedup.mjs', import.meta.url))
+  const next = nextMessage
 
   const shared = async () => {
     const core = await LogCore.create({ maxBytes: 4 << 20, shared: true, segmentBytes: 65536, maxPartitions: 16, maxDedupEntries: 8192 })
@@ -484,7 +464,7 @@ describe('the dedup table across worker threads (shared memory)', () => {
   it('a thread terminated holding a claim is recovered with its lane: the id is claimed again', async () => {
     const core = await shared()
     const worker = start(core, 'hold', { topic: 0, id: 'stuck', lock: false })
-    const token = nextToken - 1
+    const { token } = worker
     const { lane, slot } = await next(worker, 'holding')
     await worker.terminate()
     expect(core.dedupClaim(0, 'other', 0, WINDOW).claimed).toBe(true) // other ids never wait for it
@@ -499,7 +479,7 @@ describe('the dedup table across worker threads (shared memory)', () => {
   it('a thread terminated holding a claim and the table lock: every claim is busy until its lane is recovered', async () => {
     const core = await shared()
     const worker = start(core, 'hold', { topic: 0, id: 'stuck', lock: true })
-    const token = nextToken - 1
+    const { token } = worker
     const { lane } = await next(worker, 'holding')
     await worker.terminate()
     expect(errorOf(() => core.dedupClaim(0, 'other', 0, WINDOW))).toMatchObject({ reason: 'busy' })

@@ -1,8 +1,8 @@
 // The consumer-group storage in the core: a directory of group names every thread resolves to
 // the same index, and one commit word per group and partition, fenced by the generation of the
 // member's assignment. Every test runs against both builds (shared and plain memory).
-import { Worker } from 'node:worker_threads'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { nextMessage, useCoreThreads } from '../threads.js'
 import {
   COMMIT_SIZE, CTL_GROUP_COUNT, CTL_GROUP_LOCK, GROUP_NAME, GROUP_NAME_LENGTH, GROUP_SIZE, STATUS_BAD_ARGUMENT, STATUS_FENCED,
   STATUS_OK,
@@ -274,28 +274,8 @@ describe('a thread that died holding the group lock', () => {
 })
 
 describe('consumer groups across worker threads (shared memory)', () => {
-  const workers: Worker[] = []
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.terminate()))
-  })
-
-  let nextToken = 100
-  /** A thread on the core's memory under a lane token of its own, playing `role` (fixtures/groups.mjs). */
-  function start(core: LogCore, role: string, data: Record<string, unknown> = {}): Worker {
-    const worker = new Worker(new URL('./fixtures/groups.mjs', import.meta.url), {
-      workerData: { module: core.module, memory: core.memory, layout: core.layout, token: nextToken++, role, ...data },
-    })
-    workers.push(worker)
-    return worker
-  }
-
-  function next(worker: Worker, type: string): Promise<any> {
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: { type: string }) => { if (m.type === type) { worker.off('message', onMessage); resolve(m) } }
-      worker.on('message', onMessage)
-      worker.once('error', reject)
-    })
-  }
+  const start = useCoreThreads(new URL('./fixtures/groups.mjs', import.meta.url))
+  const next = nextMessage
 
   const shared = () => LogCore.create({ maxBytes: 1 << 20, shared: true, segmentBytes: 8192, maxPartitions: 16 })
 
@@ -348,7 +328,7 @@ describe('consumer groups across worker threads (shared memory)', () => {
     const core = await shared()
     core.groupIndex('before', true)
     const worker = start(core, 'hold')
-    const token = nextToken - 1
+    const { token } = worker
     const { lane } = await next(worker, 'holding')
     await worker.terminate()
     expect(core.groupIndex('before', true)).toBe(0)

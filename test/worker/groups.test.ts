@@ -17,7 +17,7 @@ afterEach(async () => {
 
 interface Handled { name: string; partition: number; offset: number; value: number }
 
-function member(bus: Bus, name: string, handled: Handled[], delayMs: number, transport?: 'copy'): Promise<Worker> {
+function member(bus: Bus, name: string, handled: Handled[], delayMs: number, transport?: 'shared' | 'copy'): Promise<Worker> {
   const handle = bus.handle({ transport })
   const worker = new Worker(fixture, { workerData: { handle, topic: 'jobs', group: 'g', name, delayMs }, transferList: handle.transfer as never[] })
   workers.push(worker)
@@ -80,23 +80,25 @@ describe('group members in worker threads', () => {
     expect(bus.lag('g')).toEqual({ jobs: { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 } })
   })
 
-  it('a worker that closes its bus leaves cleanly: nothing is handled twice', async () => {
-    const bus = await createBus({ shared: true, maxBytes: 8 * 1024 * 1024 })
-    buses.push(bus)
-    bus.topic('jobs', { partitions: 4 })
-    const handled: Handled[] = []
-    bus.subscribe('jobs', (msg) => { handled.push({ name: 'main', partition: msg.partition, offset: msg.offset, value: msg.value as number }) }, { group: 'g', from: 'earliest' })
-    const leaving = await member(bus, 'leaving', handled, 1)
-    const total = 400
-    for (let i = 0; i < total; i++) bus.publish('jobs', i)
-    await until(() => handled.some((h) => h.name === 'leaving'), 'the worker to handle something')
-    const closed = new Promise((resolve) => leaving.on('message', (m) => { if (m.type === 'closed') resolve(undefined) }))
-    leaving.postMessage({ type: 'close' })
-    await closed
-    await until(() => new Set(handled.map((h) => h.value)).size === total, 'every record to be handled')
-    await bus.idle()
-    expect(handled).toHaveLength(total)
-  })
+  for (const transport of ['shared', 'copy'] as const) {
+    it(`on a ${transport} handle: a worker that closes its subscription and bus leaves cleanly, nothing handled twice`, async () => {
+      const bus = await createBus({ shared: transport === 'shared', maxBytes: 8 * 1024 * 1024 })
+      buses.push(bus)
+      bus.topic('jobs', { partitions: 4 })
+      const handled: Handled[] = []
+      bus.subscribe('jobs', (msg) => { handled.push({ name: 'main', partition: msg.partition, offset: msg.offset, value: msg.value as number }) }, { group: 'g', from: 'earliest' })
+      const leaving = await member(bus, 'leaving', handled, 1, transport)
+      const total = 400
+      for (let i = 0; i < total; i++) bus.publish('jobs', i)
+      await until(() => handled.some((h) => h.name === 'leaving'), 'the worker to handle something')
+      const closed = new Promise((resolve) => leaving.on('message', (m) => { if (m.type === 'closed') resolve(undefined) }))
+      leaving.postMessage({ type: 'close' })
+      await closed
+      await until(() => new Set(handled.map((h) => h.value)).size === total, 'every record to be handled')
+      await bus.idle()
+      expect(handled).toHaveLength(total)
+    })
+  }
 
   it('on a copying handle: a terminated member loses nothing, and only the record it was handling is delivered again', async () => {
     const bus = await createBus({ maxBytes: 8 * 1024 * 1024 })
@@ -143,21 +145,4 @@ describe('group members in worker threads', () => {
     expect(bus.lag('g')).toEqual({ jobs: { 0: 0, 1: 0, 2: 0, 3: 0 } })
   })
 
-  it('on a copying handle: a worker that closes its subscription and bus leaves cleanly, nothing handled twice', async () => {
-    const bus = await createBus({ maxBytes: 8 * 1024 * 1024 })
-    buses.push(bus)
-    bus.topic('jobs', { partitions: 4 })
-    const handled: Handled[] = []
-    bus.subscribe('jobs', (msg) => { handled.push({ name: 'main', partition: msg.partition, offset: msg.offset, value: msg.value as number }) }, { group: 'g', from: 'earliest' })
-    const leaving = await member(bus, 'leaving', handled, 1, 'copy')
-    const total = 400
-    for (let i = 0; i < total; i++) bus.publish('jobs', i)
-    await until(() => handled.some((h) => h.name === 'leaving'), 'the worker to handle something')
-    const closed = new Promise((resolve) => leaving.on('message', (m) => { if (m.type === 'closed') resolve(undefined) }))
-    leaving.postMessage({ type: 'close' })
-    await closed
-    await until(() => new Set(handled.map((h) => h.value)).size === total, 'every record to be handled')
-    await bus.idle()
-    expect(handled).toHaveLength(total)
-  })
 })

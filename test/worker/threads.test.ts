@@ -4,6 +4,7 @@
 // through shared memory, and again with them copied over each worker's port.
 import { Worker } from 'node:worker_threads'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { nextMessage } from '../threads.js'
 import { createBus, errors, type Bus, type SharedHandle } from '../../src/index.js'
 import { PART_LOCK, PART_SIZE } from '../../src/core/abi.js'
 import { checksum, record, shaped } from './fixtures/common.mjs'
@@ -27,13 +28,7 @@ function start(name: string, bus: Bus, data: Record<string, unknown>): Worker {
   return worker
 }
 
-function next(worker: Worker, type: string): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: { type: string }) => { if (m.type === type) { worker.off('message', onMessage); resolve(m) } }
-    worker.on('message', onMessage)
-    worker.once('error', reject)
-  })
-}
+const next = nextMessage
 
 /** Waits for something another thread brings about (a port 'close', a wake-up), up to 10 s. */
 async function until(condition: () => boolean): Promise<void> {
