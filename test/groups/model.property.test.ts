@@ -230,6 +230,8 @@ class Harness {
   private blockQueued = false
   private attempts = 0
   private values = 0
+  /** A sync settle op ran in this block: its callback has not reached the bus yet. */
+  private settledInBlock = false
   failures = 0
   errors = 0
 
@@ -571,8 +573,6 @@ class Harness {
     if (op.sync) return this.checked()
     return turn().then(() => this.checked())
   }
-
-  private settledInBlock = false
 
   private async runAsync(op: Op, live: MemberModel[]): Promise<void> {
     // an attempt settled in this block must reach the bus before the clock moves, or the bus
