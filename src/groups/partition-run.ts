@@ -163,8 +163,8 @@ export class PartitionRun {
   private next(): Delivered | undefined {
     const record = this.batch[this.pos]
     if (!this.retries) {
-      record.attempt = this.attempt
-      return (this.current = record)
+      // a retry is a message of its own: one kept from an earlier attempt keeps its number
+      return (this.current = this.attempt === 1 ? record : { ...record, attempt: this.attempt })
     }
     const { message, due } = fromRetryRecord(record)
     const wait = due - this.host.clock.now()

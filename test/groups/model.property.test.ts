@@ -817,19 +817,11 @@ describe('consumer groups against a model', () => {
 })
 
 describe('bugs found while modelling groups', () => {
-  // BUG (src/groups/member.ts, release()): a member with concurrency 1 runs partition 0 (its
-  // handler has not settled) while partitions 2 and then 1 wait for the slot, queued in that
-  // order. A second member joins: the rebalance revokes partition 2, whose stop() completes at
-  // once (it was idle), but revoke() takes it off the member's queue only in the continuation of
-  // `await run.stop()`, a microtask later. Partition 0's handler settles in between (its callback
-  // was queued before that continuation): release() shifts the stopped run 2 off the queue and
-  // calls its run(), which does nothing, so the free slot is never offered to partition 1. Its
-  // record waits until something calls run() on the member again (the next publish to the topic,
-  // or a new bus.idle()); a bus.idle() already waiting never resolves.
-  // The model test reports it (as a member holding records with nothing running) after:
-  // join(explicit, concurrency 1, earliest) on 3 partitions;
-  // publish to 0; publish to 2; publish to 1; join another member and settle in the same block.
-  it.fails('a queued partition gets the slot that frees, even if the run queued ahead of it was revoked meanwhile', async () => {
+  // Found by the model: a member with concurrency 1 runs partition 0 while partitions 2 and then
+  // 1 wait for the slot. A second member joins and the rebalance revokes partition 2, which
+  // leaves the member's queue only a microtask after its stop(); partition 0's handler settles in
+  // between. The freed slot must go on to partition 1 (release() offers it until a run takes it).
+  it('a queued partition gets the slot that frees, even if the run queued ahead of it was revoked meanwhile', async () => {
     const bus = await createBus()
     try {
       bus.topic(TOPIC, { partitions: 3 })
@@ -861,15 +853,9 @@ describe('bugs found while modelling groups', () => {
     }
   })
 
-  // BUG (src/groups/partition-run.ts, loop()): every attempt at a record hands the handler the
-  // same message object, and `message.attempt = this.attempt` rewrites it in place. A handler
-  // still running an attempt that timed out (maxPollIntervalMs) sees msg.attempt turn into the
-  // next attempt's number as soon as the retry starts, and a message kept after its handler
-  // returned changes later the same way (keep the three messages of a record that failed twice:
-  // they all say attempt 3). Message declares `readonly attempt`; each attempt should get its
-  // own message (or at least not have it rewritten). The model reads msg.attempt when the
-  // handler is called, so it does not see this.
-  it.fails('a message keeps the attempt it was handed over with, after the next attempt began', async () => {
+  // Each attempt hands the handler a message of its own: a handler still running an attempt that
+  // timed out, or a message kept from an earlier attempt, keeps the number it was given.
+  it('a message keeps the attempt it was handed over with, after the next attempt began', async () => {
     const clock = manualClock()
     const bus = await createBus({ clock })
     try {
