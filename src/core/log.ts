@@ -132,6 +132,9 @@ export class LogCore {
 
   get stagedCount(): number { return this.staging.count }
 
+  /** Bytes left beside the staged frames for an argument a core call reads (a key, a messageId). */
+  get stagingRoom(): number { return this.staging.room }
+
   /**
    * Appends everything staged. Returns how many frames were appended; offsetAt(i) gives each
    * one's offset and, for the first one not appended, statusAt(returned) says why.

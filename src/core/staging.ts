@@ -80,6 +80,11 @@ export class Staging {
     return this.resultAt(0)
   }
 
+  /** Bytes place() can take now (what the staged frames leave of the staging area). */
+  get room(): number {
+    return this.mem.layout.segmentBytes - this.write
+  }
+
   /** Writes bytes where the core can read them (the staging area's far end); returns their address. */
   place(bytes: Uint8Array): number {
     if (bytes.length > this.mem.layout.segmentBytes - this.write) throw new InvalidArgumentError('argument too large for the staging area', { argument: 'name' })

@@ -4,7 +4,7 @@
 import type { Publisher } from '../publish/publisher.js'
 import type { Handler } from '../reader/delivery-loop.js'
 import { readerOptions } from '../reader/surface.js'
-import { compileSubscription } from '../topic/names.js'
+import { compileSubscription, isPattern } from '../topic/names.js'
 import type { TopicRegistry } from '../topic/registry.js'
 import type { Delivered, Topic } from '../topic/topic.js'
 import type { Headers, RebalanceEvent, RecordMetadata, SubscribeOptions, TopicStats } from '../types.js'
@@ -12,7 +12,7 @@ import { InvalidArgumentError } from '../errors.js'
 import { GroupCoordinator } from './coordinator.js'
 import { deadLetterHeaders, deadLetterTopic } from './dead-letter.js'
 import { groupOptions, retryDelay, type GroupOptions } from './group-options.js'
-import { parseRetryTopic, retryHeaders, retryTopic } from './retry-topics.js'
+import { isRetryTopic, parseRetryTopic, retryHeaders, retryTopic } from './retry-topics.js'
 import { GroupMember, type CoordinatorLink, type MemberHost } from './member.js'
 import { redrive, REDRIVE_GROUP, type RedriveOptions } from './redrive.js'
 import { runTransaction, type Transaction } from './transaction.js'
@@ -39,11 +39,14 @@ export type GroupLag = Record<string, Record<number, number>>
  * Which topics a member reads: those its target matches, and (retryTopics) its group's retry
  * topics of those; never another group's retry topics, nor its own as sources.
  */
-function readsTopic(matches: (topic: string) => boolean, options: GroupOptions): (topic: string) => boolean {
+function readsTopic(target: string, options: GroupOptions): (topic: string) => boolean {
+  const matches = compileSubscription(target)
+  const pattern = isPattern(target)
   return (topic) => {
     const retry = parseRetryTopic(topic, options.group)
     if (retry !== undefined) return options.retryTopics && matches(retry.source)
-    return matches(topic)
+    // a pattern never picks up retry topics (another group's); a member may still name one
+    return matches(topic) && !(pattern && isRetryTopic(topic))
   }
 }
 
@@ -115,7 +118,7 @@ export class Groups {
       this.coordinator.register(options.assignor)
     }
     const member = new GroupMember(hooks === undefined ? this.memberHost : { ...this.memberHost, ...hooks }, this.link, `member-${this.host.core.laneToken}-${++this.sequence}`,
-      target, readsTopic(compileSubscription(target), group), handler, reader, group)
+      target, readsTopic(target, group), handler, reader, group)
     this.members.add(member)
     this.host.opened(member) // attaches the topics it matches
     try {
@@ -179,7 +182,7 @@ export class Groups {
       now: () => this.host.clock.now(),
       holder: (message) => {
         for (const member of this.members) {
-          const run = member.holder(message as { topic: string; partition: number })
+          const run = member.holder(message)
           if (run !== undefined) return run
         }
         return undefined

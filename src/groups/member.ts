@@ -205,9 +205,24 @@ export class GroupMember {
     if (i >= 0) this.queued.splice(i, 1)
   }
 
+  /**
+   * The run a message came from: a retry topic's run for a retried message (which shows its
+   * source's topic and offset), else the run of the message's partition.
+   */
+  private runFor(message: { topic: string; partition: number; offset: number }): PartitionRun | undefined {
+    for (const run of this.runs.values()) if (run.retries && run.after(message) !== undefined) return run
+    return this.runs.get(key(message.topic, message.partition))
+  }
+
+  /** `message` came from one of this member's retry topics (it shows its source's coordinates). */
+  retried(message: object): boolean {
+    const run = this.runFor(message as { topic: string; partition: number; offset: number })
+    return run?.retries === true
+  }
+
   /** The run handing `message` over now, if this member has it. */
-  holder(message: { topic: string; partition: number }): PartitionRun | undefined {
-    const run = this.runs.get(key(message.topic, message.partition))
+  holder(message: { topic: string; partition: number; offset: number }): PartitionRun | undefined {
+    const run = this.runFor(message)
     return run?.holds(message) ? run : undefined
   }
 
@@ -239,8 +254,9 @@ export class GroupMember {
       for (const run of [...this.runs.values()]) run.commitHandled()
       return
     }
-    const run = this.runs.get(key(message.topic, message.partition))
-    if (run === undefined || !run.commit(message.offset + 1)) {
+    const run = this.runFor(message)
+    const after = run?.after(message)
+    if (run === undefined || after === undefined || !run.commit(after)) {
       throw new InvalidArgumentError(`cannot commit ${message.topic}/${message.partition}@${message.offset}: the partition is not assigned to this member of group ${this.options.group} (a rebalance moved it)`,
         { topic: message.topic, partition: message.partition, offset: message.offset, argument: 'message' })
     }

@@ -63,6 +63,8 @@ export class PartitionRun {
   /** Offset after the last record handled (the consumed position). */
   private handled: number
   private committed: number
+  /** Retry topics: the offset of the record each message handed over came from. */
+  private readonly origins = new WeakMap<object, number>()
   /** The message handed to the handler now (for a retry topic's record: as it was first read). */
   private current: Delivered | undefined
   /** A failed record whose dead letter (or next retry) the log did not take yet, and the error. */
@@ -75,7 +77,7 @@ export class PartitionRun {
 
   /** `retries`: the partition is one of a retry topic's, whose records wait until they fall due. */
   constructor(private readonly host: RunHost, readonly fetcher: PartitionFetcher, readonly generation: number, start: number,
-    private readonly retries = false) {
+    readonly retries = false) {
     this.handled = this.committed = start
   }
 
@@ -172,7 +174,19 @@ export class PartitionRun {
       this.later(wait)
       return undefined
     }
+    this.origins.set(message, record.offset)
     return (this.current = message)
+  }
+
+  /**
+   * The position after `message`, one this run handed over, in this run's partition: for a
+   * retry topic's record that is not the offset the message shows (its source's), so the run
+   * keeps where each came from. Undefined for a message it never handed over.
+   */
+  after(message: { offset: number }): number | undefined {
+    if (!this.retries) return message.offset + 1
+    const offset = this.origins.get(message)
+    return offset === undefined ? undefined : offset + 1
   }
 
   /** Waits `ms` of the bus clock (a backoff, a retry not due yet), then runs again. */

@@ -33,6 +33,9 @@ export function checkRetryGroup(group: string): void {
 
 export const retryTopic = (source: string, group: string, attempt: number): string => `${source}.${group}.retry-${attempt}`
 
+/** A retry topic of some group, by its name. */
+export const isRetryTopic = (name: string): boolean => RETRY_NAME.test(name)
+
 /** The source topic and attempt of one of `group`'s retry topics; undefined for any other topic. */
 export function parseRetryTopic(name: string, group: string): { source: string; attempt: number } | undefined {
   const match = RETRY_NAME.exec(name)

@@ -27,7 +27,7 @@ export interface TransactionHost {
   readonly publisher: Publisher
   now(): number
   /** The partition run of this thread that is handling `message` now. */
-  holder(message: object): PartitionRun | undefined
+  holder(message: { topic: string; partition: number; offset: number }): PartitionRun | undefined
 }
 
 export async function runTransaction(host: TransactionHost, fn: (tx: Transaction) => unknown): Promise<RecordMetadata[]> {
@@ -50,7 +50,7 @@ export async function runTransaction(host: TransactionHost, fn: (tx: Transaction
       if (run === undefined) {
         throw new InvalidArgumentError('tx.commit takes a message a consumer-group member of this thread is handling now', { argument: 'message' })
       }
-      commits.set(run, Math.max(commits.get(run) ?? 0, message.offset + 1))
+      commits.set(run, Math.max(commits.get(run) ?? 0, run.after(message)!))
     },
   }
   try {

@@ -3,7 +3,7 @@
 // same-thread readers. Whatever appends records (publish, and later dead-lettering, exchange
 // fan-out, transactions) goes through `append`, so the all-or-nothing rule is written once.
 import { encodeHeaders, encodeText } from '../codec/codecs.js'
-import { FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH } from '../core/abi.js'
+import { DEDUP_MAX_ID, FLAG_KEY, FLAG_KEY_BINARY, FLAG_NULL_VALUE, FLAG_REF_VALUE, MAX_HEADERS_LENGTH } from '../core/abi.js'
 import { frameLength, type LogCore } from '../core/log.js'
 import { statusError } from '../core/status.js'
 import { CodecError, InvalidArgumentError, RecordTooLargeError, type BusError } from '../errors.js'
@@ -233,6 +233,8 @@ export class Publisher {
     }
     try {
       for (let k = 0; k < count; k++) {
+        // a claim writes its messageId beside the staged frames: commit them first if it may not fit
+        if (staged.length > 0 && prepared[k].messageId !== undefined && this.core.stagingRoom < DEDUP_MAX_ID) commit()
         if (!dedup.claim(k)) continue // a repeat: it has the coordinates of the record it repeats
         if (!this.stage(prepared[k])) {
           commit()

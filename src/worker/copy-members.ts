@@ -49,6 +49,8 @@ type MemberRequest = Extract<ToOwner, { op: `group.${string}` }>
 class MemberOutlet {
   member: GroupMember | undefined
   private seq = 0
+  /** Messages of retry topics' records handed to the worker, by seq, for the worker's commit(msg). */
+  private readonly retried = new Map<number, Delivered>()
   /** Deliveries whose result the worker has not sent yet, by seq, with the message sent. */
   private readonly waiting = new Map<number, { message: Delivered; resolve: () => void; reject: (error: unknown) => void }>()
   private gone = false
@@ -60,6 +62,9 @@ class MemberOutlet {
     if (this.gone) return reject(NOT_TAKEN)
     const seq = ++this.seq
     this.waiting.set(seq, { message, resolve, reject })
+    // a retried record shows its source's coordinates: the worker's commit of it (autoCommit
+    // off) names the delivery, kept here until that commit
+    if (!this.member!.options.autoCommit && this.member!.retried(message)) this.retried.set(seq, message)
     let posted: boolean
     try {
       const lag = this.owner.topicLag(this.member!.groupName, message.topic)
@@ -109,7 +114,9 @@ class MemberOutlet {
       case 'group.commit': {
         let error: unknown
         try {
-          if (member !== undefined) member.commit(message.message)
+          const retried = message.delivery === undefined ? undefined : this.retried.get(message.delivery)
+          if (retried !== undefined) this.retried.delete(message.delivery!)
+          if (member !== undefined) member.commit(retried ?? message.message)
           else if (message.message !== undefined) throw new InvalidArgumentError('this member is not in its group (the coordinator refused it)', { argument: 'message' })
         } catch (failure) {
           error = failure

@@ -33,7 +33,8 @@ export type ToOwner =
   | { op: 'group.open'; id: number; target: string; options: MemberOptions }
   /** How the worker's handler ended for delivery `seq`: 'not-taken' is consume()'s loop ending before it took the record. */
   | { op: 'group.result'; id: number; seq: number; outcome: 'ok' | 'failed' | 'not-taken'; error?: WireError }
-  | { op: 'group.commit'; id: number; seq: number; message: { topic: string; partition: number; offset: number } | undefined }
+  /** `delivery`: the seq of the group.deliver that brought the message, when the worker knows it. */
+  | { op: 'group.commit'; id: number; seq: number; message: { topic: string; partition: number; offset: number } | undefined; delivery: number | undefined }
   | { op: 'group.seek'; id: number; target: SeekTarget }
   | { op: 'group.pause' | 'group.resume' | 'group.close'; id: number }
 

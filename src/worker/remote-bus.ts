@@ -452,8 +452,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
 
   /** The options checked as on the creating thread, so that bad input throws here and now. */
   private checkOptions(topic: string, options: PublishOptions | undefined, now: number): PublishOptions {
-    const { key, headers, partition, timestamp } = checkPublishOptions(topic, options, now)
-    return options === undefined ? { timestamp } : { key, headers, partition, timestamp }
+    const { key, headers, partition, timestamp, messageId } = checkPublishOptions(topic, options, now)
+    return options === undefined ? { timestamp } : { key, headers, partition, timestamp, messageId }
   }
 
   private queue(record: WireRecord): void {

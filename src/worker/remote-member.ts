@@ -148,7 +148,8 @@ export class RemoteMember implements ReaderLike {
     const seq = ++this.seq
     return new Promise((resolve, reject) => {
       this.commits.set(seq, { message: sent, resolve, reject })
-      this.bus.send({ op: 'group.commit', id: this.id, seq, message: sent })
+      const delivery = message === undefined ? undefined : deliveries.get(message)?.seq
+      this.bus.send({ op: 'group.commit', id: this.id, seq, message: sent, delivery })
     })
   }
 

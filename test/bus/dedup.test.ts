@@ -3,6 +3,7 @@
 import { describe, expect } from 'vitest'
 import { errors, manualClock } from '../../src/index.js'
 import { onlyWhere, useBuses } from './helpers.js'
+import { it as everywhere } from 'vitest'
 
 const newBus = useBuses()
 const it = onlyWhere('syncAppend')
@@ -57,6 +58,24 @@ describe('idempotent publish', () => {
     expect(() => bus.publish('full', late, { messageId: 'late' })).toThrow(errors.BackPressureError)
     // not 'pending' and no coordinates of a record that is not there: the claim was let go
     expect(() => bus.publish('full', late, { messageId: 'late' })).toThrow(errors.BackPressureError)
+  })
+
+  everywhere('works from any thread: a copying worker\'s messageId reaches the log too', async () => {
+    const bus = await newBus()
+    bus.topic('t', { dedupWindowMs: 60_000 })
+    bus.publish('t', 1, { messageId: 'once' })
+    bus.publish('t', 1, { messageId: 'once' })
+    await bus.flush()
+    expect(end(bus, 't')).toBe(1)
+  })
+
+  it('claims fit beside a full staging area: a batch of records that fill it exactly goes in whole', async () => {
+    const bus = await newBus({ maxBytes: 256 * 1024, segmentBytes: 4096 })
+    bus.topic('raw', { codec: 'raw', dedupWindowMs: 1000 })
+    const records = Array.from({ length: 24 }, (_, i) => ({ value: new Uint8Array(473).fill(i), messageId: `id-${i}` }))
+    expect(bus.publishBatch('raw', records).map((r) => r.offset)).toEqual(records.map((_, i) => i))
+    expect(bus.publishBatch('raw', records).map((r) => r.offset)).toEqual(records.map((_, i) => i))
+    expect(end(bus, 'raw')).toBe(24)
   })
 
   it('checks messageId', async () => {

@@ -336,6 +336,29 @@ describe('retry topics (non-blocking retries)', () => {
     expect(Object.keys(bus.stats()).sort()).toEqual(['jobs', 'jobs.dlq', 'jobs.workers.retry-2', 'jobs.workers.retry-3'])
   })
 
+  it('a retried message commits its retry topic\'s position, by hand or in a transaction; patterns of other groups do not read retry topics', async () => {
+    const clock = manualClock()
+    const bus = await newBus({ clock })
+    bus.events.on('error', () => {})
+    const kept: AnyMessage[] = []
+    const sub = bus.subscribe('jobs', (m) => {
+      if (m.attempt === 1) throw new Error('once')
+      kept.push(m)
+    }, { group: 'w', retryTopics: true, autoCommit: false, backoff: { initialMs: 10 }, from: 'earliest' })
+    const audit: string[] = []
+    bus.subscribe('jobs.#', (m) => { audit.push(m.topic) }, { group: 'audit', from: 'earliest' })
+    bus.publish('jobs', 'x')
+    await bus.idle()
+    clock.advance(10)
+    await bus.idle()
+    expect(kept.map((m) => [m.value, m.topic, m.offset, m.attempt])).toEqual([['x', 'jobs', 0, 2]])
+    await sub.commit(kept[0])
+    expect(bus.lag('w')).toEqual({ jobs: { 0: 1 }, 'jobs.w.retry-2': { 0: 0 } })
+    await sub.commit()
+    expect(bus.lag('w')).toEqual({ jobs: { 0: 0 }, 'jobs.w.retry-2': { 0: 0 } })
+    expect(audit).toEqual(['jobs'])
+  })
+
   it('needs a group name that fits in a topic name', async () => {
     const bus = await newBus()
     expect(() => bus.subscribe('t', () => {}, { group: 'a.b', retryTopics: true })).toThrow(errors.InvalidArgumentError)
