@@ -102,7 +102,7 @@ export class GroupMember {
       release: () => this.release(),
       settled: () => host.memberSettled(this),
       fenced: (run) => this.drop(run),
-      delivered: () => {},
+      delivered: (topic, count) => host.recorder.delivered(topic, count),
     }
   }
 

@@ -7,7 +7,7 @@ import { nextTurn, retryLater, SLICE_MS } from '../reader/turns.js'
 import { NOT_TAKEN } from '../reader/consume.js'
 import type { Handler } from '../reader/delivery-loop.js'
 import type { Clock } from '../clock.js'
-import type { Delivered } from '../topic/topic.js'
+import type { Delivered, Topic } from '../topic/topic.js'
 import { BusError } from '../errors.js'
 import { retryDelay, type GroupOptions } from './group-options.js'
 import { fromRetryRecord } from './retry-topics.js'
@@ -38,8 +38,8 @@ export interface RunHost {
   settled(): void
   /** A commit was refused: the run stopped and must be dropped. */
   fenced(run: PartitionRun): void
-  /** Records handed to the handler, for stats. */
-  delivered(count: number): void
+  /** Records fetched for the handler (stats' delivered counts). */
+  delivered(topic: Topic, count: number): void
 }
 
 /** An attempt that took longer than maxPollIntervalMs. */
@@ -154,7 +154,7 @@ export class PartitionRun {
     this.batch = records
     this.pos = 0
     if (records.length === 0) return false
-    this.host.delivered(records.length)
+    this.host.delivered(this.fetcher.topic, records.length)
     return true
   }
 

@@ -650,6 +650,7 @@ describe('stats', () => {
     gate.resolve()
     await bus.idle()
     expect(bus.stats().t.groups.g.partitions.map((p) => p.lag)).toEqual([0, 0])
+    expect(bus.stats().t.delivered).toBe(4) // what the group's members fetched counts like a reader's
     const snapshot = bus.stats()
     expect(JSON.parse(JSON.stringify(snapshot))).toStrictEqual(structuredClone(snapshot))
   })
