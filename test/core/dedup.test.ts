@@ -3,6 +3,7 @@
 // the record or makes the caller the one thread that appends it. Every single-thread test runs
 // against both builds (shared and plain memory); worker threads race on one shared core.
 import { describe, expect, it } from 'vitest'
+import { errorOf } from '../expect-error.js'
 import { nextMessage, useCoreThreads } from '../threads.js'
 import {
   CTL_DEDUP_LOCK, DEDUP_CLAIMED, DEDUP_DELETED, DEDUP_EMPTY, DEDUP_READY, DEDUP_SIZE, DEDUP_STATE, STATUS_BAD_ARGUMENT, STATUS_DEDUP_FULL,
@@ -15,14 +16,6 @@ import { errors } from '../../src/index.js'
 const config = { maxBytes: 0, maxAgeMs: 0, reject: false }
 const WINDOW = 60_000
 
-const errorOf = (fn: () => unknown): errors.BusError => {
-  try {
-    fn()
-  } catch (error) {
-    return error as errors.BusError
-  }
-  throw new Error('expected an error')
-}
 
 /** A seeded generator, so that a failing sequence can be run again. */
 function random(seed: number): () => number {

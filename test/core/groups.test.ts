@@ -2,6 +2,7 @@
 // the same index, and one commit word per group and partition, fenced by the generation of the
 // member's assignment. Every test runs against both builds (shared and plain memory).
 import { describe, expect, it } from 'vitest'
+import { errorOf } from '../expect-error.js'
 import { nextMessage, useCoreThreads } from '../threads.js'
 import {
   COMMIT_SIZE, CTL_GROUP_COUNT, CTL_GROUP_LOCK, GROUP_NAME, GROUP_NAME_LENGTH, GROUP_SIZE, STATUS_BAD_ARGUMENT, STATUS_FENCED,
@@ -14,14 +15,6 @@ import { errors } from '../../src/index.js'
 const config = { maxBytes: 0, maxAgeMs: 0, reject: false }
 const LIMIT = 2 ** 48 - 1 // the first offset a commit word cannot hold
 
-const errorOf = (fn: () => unknown): errors.BusError => {
-  try {
-    fn()
-  } catch (error) {
-    return error as errors.BusError
-  }
-  throw new Error('expected an error')
-}
 
 describe.each([{ shared: true }, { shared: false }])('consumer groups in the core (shared: $shared)', ({ shared }) => {
   const make = (maxGroups?: number) => LogCore.create({ maxBytes: 1 << 20, shared, segmentBytes: 8192, maxPartitions: 16, maxGroups })
