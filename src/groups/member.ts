@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js'
 import type { LogCore } from '../core/log.js'
 import { InvalidArgumentError } from '../errors.js'
 import type { Handler } from '../reader/delivery-loop.js'
-import { PartitionFetcher } from '../reader/partition-fetcher.js'
+import { PartitionFetcher, type FetchHost } from '../reader/partition-fetcher.js'
 import type { ReaderOptions } from '../reader/reader.js'
 import { checkSeekTarget, noPartition } from '../reader/seek-target.js'
 import type { StatsRecorder } from '../topic/stats-recorder.js'
@@ -59,7 +59,7 @@ export class GroupMember {
   /** Resolves when the member has given up its partitions and left, and the rebalance that followed is over. */
   readonly left: Promise<void>
   private leave!: () => void
-  private readonly fetchHost
+  private readonly fetchHost: FetchHost
   private joined = false
   /** Joins and changes asked of the coordinator, and how many a finished rebalance has seen. */
   requested = 0
@@ -79,13 +79,13 @@ export class GroupMember {
     this.group = host.core.groupIndex(options.group, true)
     this.left = new Promise((resolve) => { this.leave = resolve })
     const member = this
-    const fetchHost = {
+    // what the member's fetchers lose to retention is reported with the group named
+    this.fetchHost = {
       core: host.core,
       recorder: host.recorder,
       skipped: (event: SkippedEvent) => host.skipped({ ...event, group: options.group }),
       failed: host.handlerFailed,
     }
-    this.fetchHost = fetchHost
     this.runHost = {
       clock: host.clock,
       options,
