@@ -27,7 +27,7 @@ import { attachCore, claimHandle, detachCore, keepAlive, listen, notAHandle, typ
 import { createWorkerHandle, type HandleOptions } from './worker/handles.js'
 import { attachRemote } from './worker/remote-bus.js'
 import type {
-  BatchRecord, BusEvents, BusOptions, PublishOptions, RebalanceEvent, RecordMetadata, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
+  BatchRecord, BusEvents, BusOptions, PublishOptions, RecordMetadata, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
   ValueArgs,
 } from './types.js'
 
@@ -81,8 +81,6 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   private closed = false
   /** Copying handles to end when this bus closes. */
   private readonly closers: Array<() => void> = []
-  /** Copying handles whose workers have group members: they pass rebalances on. */
-  private readonly rebalanceWatchers = new Set<(event: RebalanceEvent) => void>()
 
   /** Not for users: createBus() and attachBus() make buses. */
   constructor(core: LogCore, options: BusOptions, private readonly thread?: AttachedThread) {
@@ -125,10 +123,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       skipped: (event) => this.events.emit('skipped', event),
       handlerFailed: (error, where) => this.report(error, where),
       poison: (event) => this.events.emit('poison', event),
-      rebalanced: (event) => {
-        this.events.emit('group.rebalance', event)
-        for (const watcher of this.rebalanceWatchers) watcher(event)
-      },
+      rebalanced: (event) => this.events.emit('group.rebalance', event),
       opened: (member) => {
         registry.sync()
         this.delivery.add(member)
@@ -190,20 +185,6 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     return member
   }
 
-  /** The group's lag on each partition of one topic now (lag() for one topic; undefined: none). */
-  private topicLag(group: string, name: string): Record<number, number> | undefined {
-    const index = this.core.groupIndex(group, false)
-    const topic = this.topics.get(name)
-    if (index < 0 || topic === undefined) return undefined
-    const out: Record<number, number> = Object.create(null)
-    for (let partition = 0; partition < topic.partitions; partition++) {
-      const id = topic.ids[partition]
-      const committed = this.core.committed(index, id)
-      if (committed >= 0) out[partition] = Math.max(0, this.core.endOffset(id) - committed)
-    }
-    return out
-  }
-
   /**
    * Republishes dead letters to the topic each came from (or `to`), each once: a redrive goes on
    * where the last one of this dead-letter topic stopped. `filter` picks which are republished
@@ -241,16 +222,6 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     this.assertOpen()
     if (typeof group !== 'string') throw new InvalidArgumentError('lag needs a group name', { argument: 'group' })
     return this.groups.lag(group)
-  }
-
-  /** lag() of every group the log knows (a copying worker keeps them to answer its own lag()). */
-  private lags(): Record<string, GroupLag> {
-    const out: Record<string, GroupLag> = Object.create(null)
-    for (let index = 0, count = this.core.groupCount(); index < count; index++) {
-      const name = this.core.groupName(index)
-      out[name] = this.groups.lag(name)
-    }
-    return out
   }
 
   /** A reader in this thread; `hooks` send its reports elsewhere (a copying worker's reader). */
@@ -295,19 +266,16 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       read: (target, handler, readOptions, hooks) => this.reader(target, handler, readOptions, hooks),
       idle: () => this.idle(),
       stats: () => this.stats(),
-      lags: () => this.lags(),
+      lags: () => this.groups.lags(),
       transaction: (records, commits) => this.groups.transaction((tx) => {
         for (const { topic, value, options } of records) tx.publish(topic, value, options)
         for (const message of commits) tx.commit(message)
       }),
       redrive: (topic, redriveOptions) => this.redrive(topic, redriveOptions),
       lag: (group) => this.lag(group),
-      topicLag: (group, topic) => this.topicLag(group, topic),
+      topicLag: (group, topic) => this.groups.topicLag(group, topic),
       join: (target, handler, memberOptions, hooks) => this.member(target, handler, memberOptions, hooks),
-      rebalances: (watcher) => {
-        this.rebalanceWatchers.add(watcher)
-        return () => this.rebalanceWatchers.delete(watcher)
-      },
+      rebalances: (watcher) => this.groups.rebalances(watcher),
       exit: (event) => this.events.emit('worker.exit', event),
       onClose: (fn) => this.closers.push(fn),
       serve: (port) => this.groups.serve(port),

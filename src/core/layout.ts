@@ -23,12 +23,9 @@ export interface CoreOptions {
   lanes?: number
   /** Most topics (default 512). */
   maxTopics?: number
-  /** Most consumer groups (default 64, at most 4096); each takes a commit word per partition. */
+  /** Group table size: see BusOptions.maxGroups. */
   maxGroups?: number
-  /**
-   * Slots of the dedup table (default 4096, 16 to 2^20): messageIds of idempotent publish held
-   * at once, across topics, while within their topic's window or being appended.
-   */
+  /** Dedup table size: see BusOptions.maxDedupEntries. */
   maxDedupEntries?: number
   wasm?: WasmSource
 }

@@ -60,6 +60,8 @@ export class Groups {
   private readonly members = new Set<GroupMember>()
   /** The ports of this thread's workers (creating thread). */
   private readonly servers = new Set<PortServer>()
+  /** What else hears of rebalances here: the ports and copying handles of workers with members. */
+  private readonly watchers = new Set<(event: RebalanceEvent) => void>()
   private sequence = 0
 
   /** `port`: this bus is a worker's, and the coordinator is at the port's other end. */
@@ -72,7 +74,7 @@ export class Groups {
         topic,
         rebalanced: (event) => {
           host.rebalanced(event)
-          for (const server of this.servers) server.rebalanced(event)
+          for (const watcher of this.watchers) watcher(event)
         },
         failed: (error, group) => host.handlerFailed(error, { topic: `(group ${group})`, partition: -1, offset: -1 }),
       })
@@ -160,14 +162,48 @@ export class Groups {
     if (index < 0) return out
     registry.sync()
     for (const topic of registry.byName.values()) {
-      for (let partition = 0; partition < topic.partitions; partition++) {
-        const id = topic.ids[partition]
-        const committed = core.committed(index, id)
-        if (committed >= 0) (out[topic.name] ??= Object.create(null))[partition] = Math.max(0, core.endOffset(id) - committed)
-      }
+      const partitions = this.committedIn(index, topic)
+      if (partitions.length > 0) out[topic.name] = Object.fromEntries(partitions.map((p) => [p.partition, p.lag]))
     }
     return out
   }
+
+  /** The group's lag on each partition of one topic it committed in (undefined: none). */
+  topicLag(group: string, name: string): Record<number, number> | undefined {
+    const index = this.host.core.groupIndex(group, false)
+    const topic = this.host.registry.byName.get(name)
+    if (index < 0 || topic === undefined) return undefined
+    return Object.fromEntries(this.committedIn(index, topic).map((p) => [p.partition, p.lag]))
+  }
+
+  /** lag() of every group of the bus (a copying worker keeps them to answer its own lag()). */
+  lags(): Record<string, GroupLag> {
+    const out: Record<string, GroupLag> = Object.create(null)
+    for (let index = 0, count = this.host.core.groupCount(); index < count; index++) {
+      const name = this.host.core.groupName(index)
+      if (name !== REDRIVE_GROUP) out[name] = this.lag(name)
+    }
+    return out
+  }
+
+  /** Committed offset and lag of every partition of `topic` the group (by index) committed in. */
+  private committedIn(index: number, topic: Topic): Array<{ partition: number; committed: number; lag: number }> {
+    const core = this.host.core
+    const out = []
+    for (let partition = 0; partition < topic.partitions; partition++) {
+      const id = topic.ids[partition]
+      const committed = core.committed(index, id)
+      if (committed >= 0) out.push({ partition, committed, lag: Math.max(0, core.endOffset(id) - committed) })
+    }
+    return out
+  }
+
+  /** Calls `watcher` with every rebalance of the bus's groups until the returned function is called. */
+  rebalances(watcher: (event: RebalanceEvent) => void): () => void {
+    this.watchers.add(watcher)
+    return () => this.watchers.delete(watcher)
+  }
+
 
   /** Republishes the dead letters of `dlqTopic` that no redrive republished or passed over yet. */
   redrive(dlqTopic: string, options: RedriveOptions | undefined): number {
@@ -201,17 +237,11 @@ export class Groups {
       entry.groups = Object.create(null)
       names.forEach((group, g) => {
         if (g === redriveGroup) return
-        const partitions = []
-        for (let partition = 0; partition < topic.partitions; partition++) {
-          const id = topic.ids[partition]
-          const committed = core.committed(g, id)
-          if (committed < 0) continue
-          const owner = this.coordinator?.owner(group, name, partition)
-          partitions.push({ partition, committed, lag: Math.max(0, core.endOffset(id) - committed), ...(owner === undefined ? {} : { owner }) })
-        }
-        if (partitions.length === 0) return
-        const known = this.coordinator?.describe(group)
-        entry.groups[group] = { partitions, ...known }
+        const partitions = this.committedIn(g, topic).map((p) => {
+          const owner = this.coordinator?.owner(group, name, p.partition)
+          return owner === undefined ? p : { ...p, owner }
+        })
+        if (partitions.length > 0) entry.groups[group] = { partitions, ...this.coordinator?.describe(group) }
       })
       const dlq = registry.byName.get(deadLetterTopic(name))
       entry.deadLetters = dlq === undefined ? 0 : dlq.ids.reduce((sum, id) => {
@@ -226,10 +256,12 @@ export class Groups {
     if (this.coordinator === undefined) return undefined
     const server = new PortServer(port, this.coordinator)
     this.servers.add(server)
+    const unwatch = this.rebalances((event) => server.rebalanced(event))
     return {
       receive: (message) => server.receive(message as ToCoordinator),
       closed: () => {
         this.servers.delete(server)
+        unwatch()
         server.closed()
       },
     }
