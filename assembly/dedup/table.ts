@@ -11,6 +11,7 @@ import {
   LOCK_SPIN_LIMIT, STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_DEDUP_FULL, STATUS_DEDUP_PENDING, STATUS_OK,
 } from '../../src/core/abi/status'
 import { murmur2 } from '../topic/murmur2'
+import { bytesEqual } from '../bytes'
 import { acas32, aload32, astore32, lockAcquire, lockRelease, syncToken } from '../sync'
 
 // What this thread's last dedupClaim found (globals: each thread has its own instance). Read
@@ -36,11 +37,8 @@ function isFree(entry: usize, state: u32, now: f64): bool {
 }
 
 function sameKey(entry: usize, topic: u32, hash: u32, id: usize, length: i32): bool {
-  if (load<u32>(entry, DEDUP_HASH) != hash || load<u32>(entry, DEDUP_TOPIC) != topic || load<u32>(entry, DEDUP_ID_LENGTH) != <u32>length) return false
-  for (let i = 0; i < length; i++) {
-    if (load<u8>(entry + DEDUP_ID + <usize>i) != load<u8>(id + <usize>i)) return false
-  }
-  return true
+  return load<u32>(entry, DEDUP_HASH) == hash && load<u32>(entry, DEDUP_TOPIC) == topic && load<u32>(entry, DEDUP_ID_LENGTH) == <u32>length &&
+    bytesEqual(entry + DEDUP_ID, id, length)
 }
 
 /**

@@ -4,6 +4,7 @@
 import { CTL_GROUPS, CTL_GROUP_COUNT, CTL_GROUP_LOCK, CTL_MAX_GROUPS } from '../../src/core/abi/control'
 import { GROUP_MAX_NAME, GROUP_NAME, GROUP_NAME_LENGTH, GROUP_SIZE, GROUP_STATE } from '../../src/core/abi/group'
 import { STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_GROUP_LIMIT } from '../../src/core/abi/status'
+import { bytesEqual } from '../bytes'
 import { aload32, astore32, lockAcquire, lockRelease } from '../sync'
 
 // @ts-ignore: decorator
@@ -12,11 +13,7 @@ import { aload32, astore32, lockAcquire, lockRelease } from '../sync'
 }
 
 function sameName(entry: usize, name: usize, length: i32): bool {
-  if (load<u32>(entry, GROUP_NAME_LENGTH) != <u32>length) return false
-  for (let i = 0; i < length; i++) {
-    if (load<u8>(entry + GROUP_NAME + <usize>i) != load<u8>(name + <usize>i)) return false
-  }
-  return true
+  return load<u32>(entry, GROUP_NAME_LENGTH) == <u32>length && bytesEqual(entry + GROUP_NAME, name, length)
 }
 
 /** Index of the group with this name, or -1. */

@@ -12,6 +12,7 @@ import { PART_REJECT, PART_SIZE } from '../../src/core/abi/partition'
 import { STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_LIMIT, STATUS_TOPIC_LIMIT } from '../../src/core/abi/status'
 import { logAddPartition, logConfigure } from '../log/partition'
 import { partAddr } from '../log/segment'
+import { bytesEqual } from '../bytes'
 import { aload32, acas32, astore32, lockAcquire, lockRelease } from '../sync'
 
 // @ts-ignore: decorator
@@ -20,11 +21,7 @@ import { aload32, acas32, astore32, lockAcquire, lockRelease } from '../sync'
 }
 
 function sameName(entry: usize, name: usize, length: i32): bool {
-  if (load<u32>(entry, TOPIC_NAME_LENGTH) != <u32>length) return false
-  for (let i = 0; i < length; i++) {
-    if (load<u8>(entry + TOPIC_NAME + <usize>i) != load<u8>(name + <usize>i)) return false
-  }
-  return true
+  return load<u32>(entry, TOPIC_NAME_LENGTH) == <u32>length && bytesEqual(entry + TOPIC_NAME, name, length)
 }
 
 /** Index of the topic with this name, or -1. */

@@ -2,7 +2,7 @@
 // cooperative rebalancing, retries with backoff, dead letters, poison records and lag.
 import { describe, expect } from 'vitest'
 import { DLQ_HEADERS, errors, manualClock, type RebalanceEvent, type SubscribeOptions } from '../../src/index.js'
-import { deferred, onlyWhere, turns, useBuses, type AnyMessage } from './helpers.js'
+import { deferred, lastTakesAll, onlyWhere, turns, useBuses, type AnyMessage } from './helpers.js'
 
 const newBus = useBuses()
 const it = onlyWhere('groups')
@@ -185,14 +185,7 @@ describe('membership and assignment', () => {
   onlyWhere('assignorObjects')('uses a custom assignor given as an object', async () => {
     const bus = await newBus()
     bus.topic('t', { partitions: 3 })
-    // everything to the member with the greatest id
-    const last = {
-      name: 'last',
-      assign: (members: readonly { id: string }[], partitions: readonly { topic: string; partition: number }[]) => {
-        const ids = members.map((m) => m.id).sort()
-        return Object.fromEntries(ids.map((id, i) => [id, i === ids.length - 1 ? [...partitions] : []]))
-      },
-    }
+    const last = lastTakesAll
     const subA = bus.subscribe('t', () => {}, { group: 'g', assignor: last })
     const subB = bus.subscribe('t', () => {}, { group: 'g', assignor: last })
     await bus.idle()

@@ -101,3 +101,12 @@ export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 /** Kafka's default partitioner for a keyed record. */
 export const kafkaPartition = (key: string | Uint8Array, partitions: number): number =>
   (murmur2(typeof key === 'string' ? utf8(key) : key) & 0x7fffffff) % partitions
+
+/** A custom assignor for tests: every partition to the member whose id sorts last. */
+export const lastTakesAll = {
+  name: 'last',
+  assign: (members: readonly { id: string }[], partitions: readonly { topic: string; partition: number }[]) => {
+    const ids = members.map((m) => m.id).sort()
+    return Object.fromEntries(ids.map((id, i) => [id, i === ids.length - 1 ? [...partitions] : []]))
+  },
+}

@@ -4,6 +4,7 @@
 // leaving crossing the port. (The group behaviour itself is test/bus/groups.test.ts, which runs
 // on this transport too.) The worker's side runs in this thread, as in test/bus.
 import { afterEach, describe, expect, it } from 'vitest'
+import { lastTakesAll } from '../bus/helpers.js'
 import {
   attachBus, createBus, DLQ_HEADERS, errors, manualClock, type Bus, type BusApi, type BusOptions, type HandlerErrorEvent, type Message,
   type RebalanceEvent, type TopicMap,
@@ -129,13 +130,7 @@ describe("a copying worker's group member", () => {
   it('names an assignor the creating thread was given; an assignor object is refused at once', async () => {
     const { bus, remote } = await pair()
     bus.topic('t', { partitions: 3 })
-    const last = {
-      name: 'last',
-      assign: (members: readonly { id: string }[], partitions: readonly { topic: string; partition: number }[]) => {
-        const ids = members.map((m) => m.id).sort()
-        return Object.fromEntries(ids.map((id, i) => [id, i === ids.length - 1 ? [...partitions] : []]))
-      },
-    }
+    const last = lastTakesAll
     expect(() => remote.subscribe('t', () => {}, { group: 'g', assignor: last })).toThrow(/cannot cross threads/)
     const mine = bus.subscribe('t', () => {}, { group: 'g', assignor: last })
     const theirs = remote.subscribe('t', () => {}, { group: 'g', assignor: 'last' })
