@@ -4,7 +4,7 @@
 import {
   ABI_VERSION, CTL_BLOCKS, CTL_BLOCK_COUNT, CTL_BLOCK_SIZE, CTL_COMMITS, CTL_DEDUP, CTL_FREE_COUNT, CTL_GROUPS,
   CTL_GROUP_COUNT, CTL_INDEX_INTERVAL, CTL_MAGIC, CTL_MAX_DEDUP, CTL_MAX_GROUPS, CTL_MAX_PARTITIONS, CTL_MAX_TOPICS,
-  CTL_PARTITIONS, CTL_PARTITION_COUNT, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_VERSION, MAGIC,
+  CTL_PARTITIONS, CTL_PARTITION_COUNT, CTL_QUEUE_BYTES, CTL_QUEUES, CTL_ROUTE, CTL_ROUTE_BYTES, CTL_TOPICS, CTL_TOPIC_COUNT, CTL_VERSION, MAGIC,
 } from '../src/core/abi/control'
 import { FRAME_HEADER } from '../src/core/abi/frame'
 import { PART_BYTES, PART_END_OFFSET, PART_EVICTED, PART_SEGMENTS, PART_START_OFFSET } from '../src/core/abi/partition'
@@ -12,6 +12,8 @@ import { SEG_HEADER } from '../src/core/abi/segment'
 import { STATUS_BAD_ARGUMENT, STATUS_UNKNOWN_PARTITION } from '../src/core/abi/status'
 import { indexReserve, partAddr, partValid, segmentPoolInit } from './log/segment'
 import { acas32, aload32, aload64, astore32 } from './sync'
+import { routeInit } from './route/region'
+import { queueInit } from './queue/region'
 
 export { logAddPartition, logAppend, logConfigure, logKeep, logOffsetForTime, logPoll, logPollValid, logRetain } from './log/partition'
 export { murmur2 } from './topic/murmur2'
@@ -23,17 +25,18 @@ export { logRecover } from './log/recover'
 export { syncSetToken } from './sync'
 
 /**
- * Lays out the control block, partition table, group directory, dedup table and segment pool
+ * Lays out the control block, partition table, group directory, dedup table, routing and queue
+ * regions and segment pool
  * once. The first caller wins the cmpxchg on the magic word and initialises; later callers (other
  * threads) wait until it is done.
  * Returns 0 when this call initialised, 1 when the core was already initialised, or a status.
  */
 export function logInit(ctl: usize, blocks: usize, blockSize: u32, blockCount: u32, partitions: usize,
   maxPartitions: u32, indexInterval: u32, topics: usize, maxTopics: u32, groups: usize, maxGroups: u32, commits: usize,
-  dedup: usize, maxDedup: u32): i32 {
+  dedup: usize, maxDedup: u32, route: usize, routeBytes: u32, queues: usize, queueBytes: u32): i32 {
   // commit words are i64 atomics, which trap unless aligned; a dedup table has a slot to hash to
   if (blockSize & 7 || indexInterval < <u32>FRAME_HEADER || blocks & 7 || partitions & 7 || topics & 7 || groups & 7 || commits & 7 ||
-    dedup & 7 || maxDedup == 0 ||
+    dedup & 7 || maxDedup == 0 || route & 63 || routeBytes < 1024 || queues & 63 || queueBytes < 1024 ||
     blockSize < <u32>(SEG_HEADER + FRAME_HEADER) + indexReserve(blockSize, indexInterval)) return STATUS_BAD_ARGUMENT
   if (acas32(ctl + CTL_MAGIC, 0, 1) != 0) {
     while (aload32(ctl + CTL_MAGIC) != MAGIC) {
@@ -58,6 +61,12 @@ export function logInit(ctl: usize, blocks: usize, blockSize: u32, blockCount: u
   store<u32>(ctl, <u32>commits, CTL_COMMITS)
   store<u32>(ctl, <u32>dedup, CTL_DEDUP)
   store<u32>(ctl, maxDedup, CTL_MAX_DEDUP)
+  store<u32>(ctl, <u32>route, CTL_ROUTE)
+  store<u32>(ctl, routeBytes, CTL_ROUTE_BYTES)
+  store<u32>(ctl, <u32>queues, CTL_QUEUES)
+  store<u32>(ctl, queueBytes, CTL_QUEUE_BYTES)
+  routeInit(ctl)
+  queueInit(ctl)
   segmentPoolInit(ctl, blockCount)
   astore32(ctl + CTL_MAGIC, MAGIC)
   return 0

@@ -366,7 +366,7 @@ export async function createBus<T extends TopicMap = TopicMap>(options: BusOptio
   const core = await LogCore.create({
     maxBytes, shared: options.shared === true && sharedMemoryWorks(), segmentBytes: options.segmentBytes, maxPartitions: options.maxPartitions,
     maxCursors: options.maxCursors, lanes: options.lanes, maxTopics: options.maxTopics, maxGroups: options.maxGroups,
-    maxDedupEntries: options.maxDedupEntries, wasm: options.wasm,
+    maxDedupEntries: options.maxDedupEntries, routeBytes: options.routeBytes, queueBytes: options.queueBytes, wasm: options.wasm,
   })
   return new Bus<T>(core, options)
 }

@@ -99,6 +99,16 @@ export interface BusOptions {
    * BackPressureError (reason 'dedup') until some expire.
    */
   maxDedupEntries?: number
+  /**
+   * Bytes of the routing region (default 8 MiB, 64 KiB to 1 GiB): exchanges, bindings and their
+   * keys, in the bus's memory so that every thread binds and routes on the same tables.
+   */
+  routeBytes?: number
+  /**
+   * Bytes of the queue region (default 16 MiB, 64 KiB to 1 GiB): queues, consumers and the
+   * delivery state of every queued message (its bytes are in the log), shared by every thread.
+   */
+  queueBytes?: number
   /** Where to load the core from: URL, bytes or a compiled WebAssembly.Module. */
   wasm?: import('./core/load.js').WasmSource
   /** Custom codecs of topics another thread declared, by topic name (a codec cannot cross threads). */

@@ -5,7 +5,7 @@ import { BusError } from '../errors.js'
 
 export interface CoreExports {
   logInit(ctl: number, blocks: number, blockSize: number, blockCount: number, partitions: number, maxPartitions: number, interval: number, topics: number, maxTopics: number,
-    groups: number, maxGroups: number, commits: number, dedup: number, maxDedup: number): number
+    groups: number, maxGroups: number, commits: number, dedup: number, maxDedup: number, route: number, routeBytes: number, queues: number, queueBytes: number): number
   topicCreate(ctl: number, name: number, length: number, partitions: number, maxBytes: number, segmentCapacity: number, maxAgeMs: number, reject: number, codec: number,
     dedupWindowMs: number): number
   topicFind(ctl: number, name: number, length: number): number
@@ -45,7 +45,7 @@ export interface CoreExports {
 
 /** Every export the host needs and its parameter count; the compiler holds both to CoreExports. */
 const CORE_EXPORTS: { readonly [K in keyof CoreExports]: Parameters<CoreExports[K]>['length'] } = {
-  logInit: 14, topicCreate: 10, topicFind: 3, topicConfigure: 8, groupCreate: 3, groupFind: 3, commitLoad: 3,
+  logInit: 18, topicCreate: 10, topicFind: 3, topicConfigure: 8, groupCreate: 3, groupFind: 3, commitLoad: 3,
   commitGeneration: 3, commitStore: 5, commitFence: 4, commitReset: 5, commitInit: 4,
   dedupClaim: 6, dedupPartition: 2, dedupOffset: 2, dedupTimestamp: 2, dedupComplete: 5, dedupRelease: 2, logAddPartition: 5, logConfigure: 6, logKeep: 2,
   logAppend: 5, logPoll: 5, logPollValid: 2, logOffsetForTime: 3, logRetain: 2, logStartOffset: 2, logEndOffset: 2,

@@ -27,6 +27,10 @@ export interface CoreOptions {
   maxGroups?: number
   /** Dedup table size: see BusOptions.maxDedupEntries. */
   maxDedupEntries?: number
+  /** Routing region size: see BusOptions.routeBytes. */
+  routeBytes?: number
+  /** Queue region size: see BusOptions.queueBytes. */
+  queueBytes?: number
   wasm?: WasmSource
 }
 
@@ -45,6 +49,10 @@ export interface CoreLayout {
   commits: number
   maxDedupEntries: number
   dedup: number
+  routeBytes: number
+  route: number
+  queueBytes: number
+  queues: number
   lanes: number
   laneOwners: number
   lanesAt: number
@@ -77,11 +85,15 @@ export function computeLayout(options: CoreOptions): CoreLayout {
   if (!Number.isInteger(maxDedupEntries) || maxDedupEntries < DEDUP_MIN_ENTRIES || maxDedupEntries > DEDUP_MAX_ENTRIES) {
     throw new InvalidArgumentError(`maxDedupEntries must be an integer between ${DEDUP_MIN_ENTRIES} and ${DEDUP_MAX_ENTRIES}, got ${maxDedupEntries}`, { argument: 'maxDedupEntries' })
   }
+  const routeBytes = regionBytes('routeBytes', options.routeBytes ?? 8 << 20)
+  const queueBytes = regionBytes('queueBytes', options.queueBytes ?? 16 << 20)
   const topics = align(LAYOUT_PARTITIONS + maxPartitions * PART_SIZE, LAYOUT_ALIGN)
   const groups = align(topics + maxTopics * TOPIC_SIZE, LAYOUT_ALIGN)
   const commits = align(groups + maxGroups * GROUP_SIZE, LAYOUT_ALIGN)
   const dedup = align(commits + maxGroups * maxPartitions * COMMIT_SIZE, LAYOUT_ALIGN)
-  const laneOwners = align(dedup + maxDedupEntries * DEDUP_SIZE, LAYOUT_ALIGN)
+  const route = align(dedup + maxDedupEntries * DEDUP_SIZE, LAYOUT_ALIGN)
+  const queues = align(route + routeBytes, LAYOUT_ALIGN)
+  const laneOwners = align(queues + queueBytes, LAYOUT_ALIGN)
   const lanesAt = align(laneOwners + lanes * LANE_OWNER_SIZE, LAYOUT_ALIGN)
   const laneBytes = align(segmentBytes + LANE_OUT_BYTES + maxCursors * CUR_SIZE, LAYOUT_ALIGN)
   const blocks = align(lanesAt + lanes * laneBytes, LAYOUT_ALIGN)
@@ -93,24 +105,32 @@ export function computeLayout(options: CoreOptions): CoreLayout {
   if (total > LAYOUT_MAX) {
     throw tooLarge(total, {
       maxBytes: segmentCount * segmentBytes, lanes: lanes * laneBytes, maxPartitions: maxPartitions * PART_SIZE, maxTopics: maxTopics * TOPIC_SIZE,
-      maxDedupEntries: maxDedupEntries * DEDUP_SIZE, maxGroups: maxGroups * (GROUP_SIZE + maxPartitions * COMMIT_SIZE),
+      maxDedupEntries: maxDedupEntries * DEDUP_SIZE, routeBytes, queueBytes, maxGroups: maxGroups * (GROUP_SIZE + maxPartitions * COMMIT_SIZE),
     }, lanes, laneBytes, maxCursors, maxPartitions)
   }
   return {
     ctl: LAYOUT_CTL, partitions: LAYOUT_PARTITIONS, segmentBytes, segmentCount, maxPartitions, maxCursors, maxTopics, topics, maxGroups, groups, commits,
-    maxDedupEntries, dedup, lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / LAYOUT_PAGE),
+    maxDedupEntries, dedup, routeBytes, route, queueBytes, queues, lanes, laneOwners, lanesAt, laneBytes, blocks, pages: Math.ceil(total / LAYOUT_PAGE),
   }
 }
 
 /** Says what takes the room when the memory would exceed 4 GiB, and names the biggest taker. */
-function tooLarge(total: number, parts: Record<'maxBytes' | 'lanes' | 'maxPartitions' | 'maxTopics' | 'maxDedupEntries' | 'maxGroups', number>, lanes: number, laneBytes: number, maxCursors: number,
+function tooLarge(total: number, parts: Record<'maxBytes' | 'lanes' | 'maxPartitions' | 'maxTopics' | 'maxDedupEntries' | 'routeBytes' | 'queueBytes' | 'maxGroups', number>, lanes: number, laneBytes: number, maxCursors: number,
   maxPartitions: number): InvalidArgumentError {
   const [argument] = (Object.entries(parts) as Array<[keyof typeof parts, number]>).sort((a, b) => b[1] - a[1])[0]
   const mib = (n: number) => `${Math.ceil(n / (1 << 20))} MiB`
   return new InvalidArgumentError(`the core would need ${mib(total)}, more than a 4 GiB memory holds: the segment pool (maxBytes) takes ${mib(parts.maxBytes)}, ` +
     `${lanes} lanes x ${laneBytes} bytes per lane (a segment of staging, the output buffer and ${maxCursors} maxCursors) take ${mib(parts.lanes)}, ` +
-    `the partition table ${mib(parts.maxPartitions)}, the topic directory ${mib(parts.maxTopics)}, the dedup table (maxDedupEntries) ${mib(parts.maxDedupEntries)} and the consumer groups (maxGroups, a commit word for each of ${maxPartitions} maxPartitions) ` +
+    `the partition table ${mib(parts.maxPartitions)}, the topic directory ${mib(parts.maxTopics)}, the dedup table (maxDedupEntries) ${mib(parts.maxDedupEntries)}, the routing region (routeBytes) ${mib(parts.routeBytes)}, the queue region (queueBytes) ${mib(parts.queueBytes)} and the consumer groups (maxGroups, a commit word for each of ${maxPartitions} maxPartitions) ` +
     `${mib(parts.maxGroups)}; lower ${argument}`, { argument })
+}
+
+/** A routing or queue region: 64 KiB to 1 GiB, a multiple of 64. */
+function regionBytes(argument: 'routeBytes' | 'queueBytes', bytes: number): number {
+  if (!Number.isInteger(bytes) || bytes < 65536 || bytes > 2 ** 30 || bytes % 64 !== 0) {
+    throw new InvalidArgumentError(`${argument} must be a multiple of 64 between 64 KiB and 1 GiB, got ${bytes}`, { argument })
+  }
+  return bytes
 }
 
 function defaultSegmentBytes(maxBytes: number): number {

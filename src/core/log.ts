@@ -74,7 +74,8 @@ export class LogCore {
     this.maxFrameBytes = maxFrameBytes(layout)
     // the first thread initialises; the others find it done (or wait the few microseconds it takes)
     const status = mem.x.logInit(CTL, layout.blocks, layout.segmentBytes, layout.segmentCount, layout.partitions, layout.maxPartitions,
-      INDEX_INTERVAL, layout.topics, layout.maxTopics, layout.groups, layout.maxGroups, layout.commits, layout.dedup, layout.maxDedupEntries)
+      INDEX_INTERVAL, layout.topics, layout.maxTopics, layout.groups, layout.maxGroups, layout.commits, layout.dedup, layout.maxDedupEntries,
+      layout.route, layout.routeBytes, layout.queues, layout.queueBytes)
     if (status < 0) throw statusError(status)
     this.laneArea = new Lane(mem)
     this.lane = this.laneArea.index

@@ -390,7 +390,7 @@ describe.each([{ shared: true }, { shared: false }])('dedup table (shared: $shar
     it('the memory that would not fit in 4 GiB says what the dedup table takes', () => {
       const error = errorOf(() => computeLayout({ maxBytes: 4 * 2 ** 30, shared, maxDedupEntries: 2 ** 20 }))
       expect(error).toMatchObject({ argument: 'maxBytes' })
-      expect(error.message).toMatch(/the dedup table \(maxDedupEntries\) 176 MiB and the consumer groups/)
+      expect(error.message).toMatch(/the dedup table \(maxDedupEntries\) 176 MiB, the routing region \(routeBytes\) 8 MiB, the queue region \(queueBytes\) 16 MiB and the consumer groups/)
     })
   })
 })

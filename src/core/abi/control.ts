@@ -57,15 +57,24 @@
 //  +---------------------------------------------------------------+
 //  |        dedup table lock (0 or the holder's lane token)        | 100
 //  +---------------------------------------------------------------+
-//  |                        reserved to 128                        ... 104
+//  |      route: address of the routing region (assembly/route/)    | 104
+//  +---------------------------------------------------------------+
+//  |                 bytes of the routing region                   | 108
+//  +---------------------------------------------------------------+
+//  |      queues: address of the queue region (assembly/queue/)     | 112
+//  +---------------------------------------------------------------+
+//  |                   bytes of the queue region                   | 116
+//  +---------------------------------------------------------------+
+//  |                        reserved to 128                        ... 120
 //
 // Recovery: the pool lock guards the free list, whose head is always valid; a thread that died
 // holding it can only have left the free count off by one, so logRecover recounts the list. The
 // directory lock is recovered with the directory (see directory.ts), the group lock with the
-// group directory (see group.ts), the dedup table lock with the table (see dedup.ts). The wake
+// group directory (see group.ts), the dedup table lock with the table (see dedup.ts); the routing and queue regions keep
+// their own locks inside them (see route.ts and queue.ts). The wake
 // words are counters no one holds.
 export const MAGIC = 0x52425553 // 'RBUS'
-export const ABI_VERSION = 3
+export const ABI_VERSION = 4
 
 export const CTL_MAGIC = 0
 export const CTL_VERSION = 4
@@ -93,4 +102,8 @@ export const CTL_COMMITS = 88
 export const CTL_DEDUP = 92
 export const CTL_MAX_DEDUP = 96
 export const CTL_DEDUP_LOCK = 100
+export const CTL_ROUTE = 104
+export const CTL_ROUTE_BYTES = 108
+export const CTL_QUEUES = 112
+export const CTL_QUEUE_BYTES = 116
 export const CTL_SIZE = 128

@@ -9,6 +9,8 @@
 //  groups ........... group directory (group.ts), maxGroups x GROUP_SIZE
 //  commits .......... group commit words (group.ts), maxGroups x maxPartitions x COMMIT_SIZE
 //  dedup ............ dedup table (dedup.ts), maxDedupEntries x DEDUP_SIZE
+//  route ............ routing region (route.ts): exchanges, bindings, topic tries; routeBytes
+//  queues ........... queue region (queue.ts): queues, consumers, delivery state; queueBytes
 //  laneOwners ....... lane owner words, lanes x LANE_OWNER_SIZE: 0 free, else the holder's token
 //  lanesAt .......... lanes x laneBytes, one lane per thread:
 //                       staging area   one segment's bytes: frames staged for the next commit
