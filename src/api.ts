@@ -7,7 +7,8 @@ import type { GroupLag } from './groups/groups.js'
 import type { RedriveOptions } from './groups/redrive.js'
 import type { ReadingApi } from './reader/surface.js'
 import type {
-  BatchRecord, BusEvents, PublishOptions, RecordMetadata, TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
+  BatchRecord, Binding, BusEvents, ConsumeQueueOptions, ExchangeOptions, ExchangeType, PublishOptions, QueueConsumer, QueueDelivery, QueueOptions,
+  QueueStats, RecordMetadata, RequestOptions, SendOptions, SendResult, TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
 } from './types.js'
 
 /** publish's value and options: the value may be left out for topics whose payload may be undefined. */
@@ -33,10 +34,70 @@ export interface TopicInfo {
 }
 
 /**
+ * RabbitMQ's model on the same bus: exchanges route messages to queues (and Kafka-style
+ * topics); queues hand each message to one consumer and keep it until it is acked.
+ */
+export interface BrokerApi {
+  /**
+   * Declares an exchange (again: same type, no-op). Types: direct, fanout, topic, headers.
+   * @example bus.exchange('orders', { type: 'topic' })
+   */
+  exchange(name: string, options?: ExchangeOptions): { exchange: string; type: ExchangeType }
+  /**
+   * Declares a queue (again: the options must be equal). Every queue is bound to the default
+   * exchange '' by its name.
+   * @example bus.queue('payments', { maxLength: 10_000, deadLetterExchange: 'dlx' })
+   */
+  queue(name: string, options?: QueueOptions): { queue: string; messages: number; consumers: number }
+  /**
+   * Binds an exchange to a queue, another exchange or a topic; returns false when the binding existed.
+   * @example bus.bind({ exchange: 'orders', queue: 'payments', pattern: 'order.paid' })
+   */
+  bind(binding: Binding): boolean
+  /**
+   * Removes a binding; returns false when there was none.
+   * @example bus.unbind({ exchange: 'orders', queue: 'payments', pattern: 'order.paid' })
+   */
+  unbind(binding: Binding): boolean
+  /**
+   * Routes a message through an exchange ('' : the queue named by the routing key) into every
+   * queue and topic it matches, once each. Synchronous: it is in those queues when send returns.
+   * @example const { routed } = bus.send('orders', 'order.paid', order, { mandatory: true })
+   */
+  send(exchange: string, routingKey: string, value: unknown, options?: SendOptions): SendResult
+  /**
+   * Competing consumers: each message goes to one consumer, round-robin among those with
+   * prefetch room. Ack, nack or reject each delivery; unacked ones return when the consumer is cancelled.
+   * @example bus.consumeQueue('payments', async (d) => { await pay(d.value); d.ack() }, { prefetch: 10 })
+   */
+  consumeQueue<V = unknown>(queue: string, handler: (delivery: QueueDelivery<V>) => unknown, options?: ConsumeQueueOptions): QueueConsumer
+  /**
+   * Pulls one message, or undefined when none is ready (RabbitMQ basic.get).
+   * @example const d = bus.get('payments'); d?.ack()
+   */
+  get<V = unknown>(queue: string, options?: { noAck?: boolean }): QueueDelivery<V> | undefined
+  /**
+   * Sends `value` to a queue with a reply queue and correlation id; resolves to the reply.
+   * @example const total = await bus.request('pricing', cart, { timeoutMs: 1000 })
+   */
+  request<R = unknown>(queue: string, value: unknown, options?: RequestOptions): Promise<R>
+  /**
+   * Answers the requests on `queue` (declared if missing) with what `handler` returns.
+   * @example bus.reply('pricing', (cart) => price(cart))
+   */
+  reply<V = unknown>(queue: string, handler: (value: V, delivery: QueueDelivery<V>) => unknown, options?: ConsumeQueueOptions): QueueConsumer
+  /**
+   * Per queue: ready, delayed and unacked messages and consumers.
+   * @example bus.queueStats().payments.ready
+   */
+  queueStats(): Record<string, QueueStats>
+}
+
+/**
  * The bus API, whichever transport carries it: what createBus returns offers it (and more:
  * handles for workers), and so does what attachBus returns in a worker.
  */
-export interface BusApi<T extends TopicMap = TopicMap> extends ReadingApi<T>, AsyncDisposable {
+export interface BusApi<T extends TopicMap = TopicMap> extends ReadingApi<T>, BrokerApi, AsyncDisposable {
   /**
    * Lifecycle events (skipped, error, topic.created, worker.exit), apart from topics so that
    * names never clash.

@@ -16,6 +16,9 @@ import type { RedriveOptions } from './groups/redrive.js'
 import type { Transaction as RawTransaction } from './groups/transaction.js'
 import type { GroupPort } from './groups/port-link.js'
 import { Publisher } from './publish/publisher.js'
+import { Router } from './exchanges/router.js'
+import { Queues } from './queues/queues.js'
+import { RequestReply } from './rpc/request-reply.js'
 import { Reader, type ReaderHost } from './reader/reader.js'
 import { closeOnAbort, readerOptions, ReadingSurface, type ReaderLike } from './reader/surface.js'
 import { compileSubscription } from './topic/names.js'
@@ -27,7 +30,8 @@ import { attachCore, claimHandle, detachCore, keepAlive, listen, notAHandle, typ
 import { createWorkerHandle, type HandleOptions } from './worker/handles.js'
 import { attachRemote } from './worker/remote-bus.js'
 import type {
-  BatchRecord, BusEvents, BusOptions, PublishOptions, RecordMetadata, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
+  BatchRecord, Binding, BusEvents, BusOptions, ConsumeQueueOptions, ExchangeOptions, ExchangeType, PublishOptions, QueueConsumer, QueueDelivery,
+  QueueOptions, QueueStats, RecordMetadata, RequestOptions, SendOptions, SendResult, SubscribeOptions, TopicMap, TopicName, TopicOptions, TopicStats,
   ValueArgs,
 } from './types.js'
 
@@ -78,6 +82,9 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   private readonly retention: RetentionTimer
   private readonly host: ReaderHost
   private readonly groups: Groups
+  private readonly queues: Queues
+  private readonly router: Router
+  private readonly rpc: RequestReply
   private closed = false
   /** Copying handles to end when this bus closes. */
   private readonly closers: Array<() => void> = []
@@ -132,6 +139,33 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       closed: (member) => this.delivery.removeReader(member),
     }, thread?.port)
     thread?.listen((data) => groups.receive(data))
+    const queues = this.queues = new Queues({
+      core,
+      clock: this.clock,
+      deadLetter: (exchange, letter) => this.router.deadLetter(exchange, letter),
+      changed: () => this.wakeups.committed(1),
+      addConsumer: (consumer) => {
+        this.delivery.addOther(consumer)
+        this.wakeups.watch()
+      },
+      removeConsumer: (consumer) => this.delivery.removeReader(consumer),
+      poke: (consumer) => this.delivery.poke(consumer),
+      handlerFailed: (error, queue) => {
+        if (this.events.listenerCount('queue.error') > 0) this.events.emit('queue.error', { error, queue })
+        else console.error(`ringbus: a consumer of queue ${queue} failed (listen on bus.events 'queue.error' to handle this)`, error)
+      },
+      settled: () => this.delivery.settled(),
+    })
+    const router = this.router = new Router({ core, clock: this.clock, queues, publisher: this.publisher, registry })
+    queues.onDeleted = (id) => router.unbindQueue(id)
+    this.rpc = new RequestReply({
+      clock: this.clock,
+      send: (exchange, routingKey, value, options) => router.send(exchange, routingKey, value, options),
+      declareQueue: (name, options) => queues.declare(name, options),
+      queueExists: (name) => queues.find(name) >= 0,
+      deleteQueue: (name) => queues.delete(name),
+      consume: (queue, handler, options) => queues.consume(queue, handler, options),
+    })
     this.host = {
       core,
       recorder: this.recorder,
@@ -224,6 +258,56 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     return this.groups.lag(group)
   }
 
+  exchange(name: string, options?: ExchangeOptions): { exchange: string; type: ExchangeType } {
+    this.assertOpen()
+    return this.router.exchange(name, options)
+  }
+
+  queue(name: string, options?: QueueOptions): { queue: string; messages: number; consumers: number } {
+    this.assertOpen()
+    return this.queues.declare(name, options)
+  }
+
+  bind(binding: Binding): boolean {
+    this.assertOpen()
+    return this.router.bind(binding)
+  }
+
+  unbind(binding: Binding): boolean {
+    this.assertOpen()
+    return this.router.unbind(binding)
+  }
+
+  send(exchange: string, routingKey: string, value: unknown, options?: SendOptions): SendResult {
+    this.assertOpen()
+    return this.router.send(exchange, routingKey, value, options)
+  }
+
+  consumeQueue<V = unknown>(queue: string, handler: (delivery: QueueDelivery<V>) => unknown, options?: ConsumeQueueOptions): QueueConsumer {
+    this.assertOpen()
+    return this.queues.consume(queue, handler as (delivery: QueueDelivery) => unknown, options)
+  }
+
+  get<V = unknown>(queue: string, options?: { noAck?: boolean }): QueueDelivery<V> | undefined {
+    this.assertOpen()
+    return this.queues.get(queue, options) as QueueDelivery<V> | undefined
+  }
+
+  request<R = unknown>(queue: string, value: unknown, options?: RequestOptions): Promise<R> {
+    this.assertOpen()
+    return this.rpc.request(queue, value, options) as Promise<R>
+  }
+
+  reply<V = unknown>(queue: string, handler: (value: V, delivery: QueueDelivery<V>) => unknown, options?: ConsumeQueueOptions): QueueConsumer {
+    this.assertOpen()
+    return this.rpc.reply(queue, handler as (value: unknown, delivery: QueueDelivery) => unknown, options)
+  }
+
+  queueStats(): Record<string, QueueStats> {
+    this.assertOpen()
+    return this.queues.stats()
+  }
+
   /** A reader in this thread; `hooks` send its reports elsewhere (a copying worker's reader). */
   private reader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined,
     hooks?: Pick<ReaderHost, 'skipped' | 'handlerFailed'>): Reader {
@@ -290,6 +374,8 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     this.wakeups.notify() // records committed in this turn still wake their readers elsewhere
     this.closed = true
     this.retention.stop()
+    this.rpc.close()
+    this.queues.close()
     this.groups.close()
     this.delivery.close()
     this.wakeups.stop()

@@ -221,6 +221,8 @@ export interface BusEvents {
   poison: (event: PoisonEvent) => void
   /** A group's owners changed: `assignments` maps each member id to what it owns now. */
   'group.rebalance': (event: RebalanceEvent) => void
+  /** A queue consumer's handler threw or rejected; the delivery was rejected unless it had been settled. */
+  'queue.error': (event: { error: unknown; queue: string }) => void
   /** A worker attached with a handle of this bus went away; `clean` if it closed its bus first. */
   'worker.exit': (event: import('./worker/handle.js').WorkerExit) => void
 }
@@ -257,4 +259,122 @@ export interface GroupStats {
   /** The group's generation and member count (known in the creating thread, where the coordinator is). */
   generation?: number
   members?: number
+}
+
+// ---- exchanges and queues (RabbitMQ model) ------------------------------------------------------
+
+export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers'
+
+export interface ExchangeOptions {
+  /** How the exchange matches routing keys (default 'direct'). */
+  type?: ExchangeType
+  /** Where messages go that no binding of this exchange matched; may be declared later. */
+  alternateExchange?: string
+}
+
+export interface QueueOptions {
+  /** Most ready messages (unacked ones do not count); what happens beyond it is `overflow`. */
+  maxLength?: number
+  /** 'drop-head' (default) dead-letters the oldest; 'reject-publish' refuses the new one; 'reject-publish-dlx' refuses and dead-letters it. */
+  overflow?: 'drop-head' | 'reject-publish' | 'reject-publish-dlx'
+  /** How long a message may wait in the queue, in ms of the bus clock; expired messages are dead-lettered when they reach the head. */
+  messageTtlMs?: number
+  /** Deletes the queue once it has had no consumer and no get() for this long (ms of the bus clock). */
+  expiresMs?: number
+  /** A priority queue with levels 0..maxPriority (1 to 255): higher first, FIFO within a level. */
+  maxPriority?: number
+  /** Deliveries a message may have; returned after that many, it is dead-lettered (reason 'delivery_limit'). */
+  deliveryLimit?: number
+  /** Exchange dead letters are published to; may be declared later. */
+  deadLetterExchange?: string
+  /** Routing key of dead letters (default: the message's own). */
+  deadLetterRoutingKey?: string
+}
+
+/** A header value a queue message may carry: anything msgpack encodes; headers exchanges compare by type and value. */
+export type HeaderValue = unknown
+
+/** bind()/unbind(): from an exchange to exactly one of a queue, another exchange or a Kafka-style topic. */
+export type Binding =
+  | { exchange: string; queue: string; pattern?: string; arguments?: Record<string, HeaderValue> }
+  | { exchange: string; toExchange: string; pattern?: string; arguments?: Record<string, HeaderValue> }
+  | { exchange: string; topic: string; pattern?: string; arguments?: Record<string, HeaderValue> }
+
+export interface SendOptions {
+  headers?: Record<string, HeaderValue>
+  /** Priority in a priority queue (0 to 255; above the queue's maxPriority counts as it). */
+  priority?: number
+  /** Per-message TTL in ms; the queue's messageTtlMs applies too (the smaller wins). */
+  expirationMs?: number
+  /** Not delivered before this many ms of the bus clock have passed. */
+  delayMs?: number
+  correlationId?: string
+  replyTo?: string
+  /** Throw UnroutableError when no queue or topic takes the message. */
+  mandatory?: boolean
+  messageId?: string
+}
+
+export interface SendResult {
+  /** Names of the queues and topics that took the message. */
+  routed: string[]
+  /** Queues that refused it (maxLength with overflow 'reject-publish' or 'reject-publish-dlx'). */
+  refused: string[]
+}
+
+/** One message delivered from a queue; settle it once with ack, nack or reject. */
+export interface QueueDelivery<V = unknown> {
+  readonly queue: string
+  /** The exchange it was sent to ('' for the default exchange). */
+  readonly exchange: string
+  readonly routingKey: string
+  readonly value: V
+  readonly headers: Readonly<Record<string, HeaderValue>>
+  /** It was delivered before and returned (nack with requeue, or its consumer went away). */
+  readonly redelivered: boolean
+  /** Deliveries so far, this one included. */
+  readonly deliveryCount: number
+  readonly priority: number
+  readonly correlationId: string | undefined
+  readonly replyTo: string | undefined
+  readonly messageId: string | undefined
+  /** When it was sent, by the sender's bus clock. */
+  readonly timestamp: number
+  /** Done with it. Settling twice throws InvalidArgumentError. */
+  ack(): void
+  /** Give it back (requeue, default true: at its old place, redelivered) or dead-letter it (requeue: false). */
+  nack(options?: { requeue?: boolean }): void
+  /** nack({ requeue: false }): dead-letter it (reason 'rejected'), or drop it without a dead-letter exchange. */
+  reject(): void
+}
+
+export interface ConsumeQueueOptions {
+  /** Most unacked deliveries this consumer holds (default 0: no limit). */
+  prefetch?: number
+  /** Deliveries count as acked when handed over (at-most-once). */
+  noAck?: boolean
+  signal?: AbortSignal
+}
+
+export interface QueueConsumer extends AsyncDisposable {
+  /** Stops deliveries; unacked ones return to the queue (redelivered). */
+  cancel(): Promise<void>
+  readonly cancelled: boolean
+}
+
+export interface RequestOptions {
+  /** Rejects with RequestTimeoutError after this many ms of the bus clock (default 30 000). */
+  timeoutMs?: number
+  headers?: Record<string, HeaderValue>
+  /** Exchange to send the request to (default '': the queue named by the first argument). */
+  exchange?: string
+}
+
+export interface QueueStats {
+  ready: number
+  delayed: number
+  unacked: number
+  consumers: number
+  /** Messages in the queue in any state. */
+  messages: number
 }

@@ -27,6 +27,9 @@ export class DeliveryScheduler {
   readonly readers = new Set<ScheduledReader>()
   /** Topics that got records since the last turn. */
   private readonly dirty = new Set<Topic>()
+  /** Readers fed by something other than topics (queue consumers), and those of them to run next turn. */
+  private readonly others = new Set<ScheduledReader>()
+  private readonly poked = new Set<ScheduledReader>()
   private scheduled = false
   private idleWaiters: Array<() => void> = []
   private closed = false
@@ -43,6 +46,13 @@ export class DeliveryScheduler {
   /** Every topic may have records (other threads appended, or idle() asks): runs every reader. */
   deliverAll(): void {
     for (const topic of this.topics.values()) this.dirty.add(topic)
+    for (const reader of this.others) this.poked.add(reader)
+    this.schedule()
+  }
+
+  /** Runs `reader` (one of the others) in the next turn. */
+  poke(reader: ScheduledReader): void {
+    this.poked.add(reader)
     this.schedule()
   }
 
@@ -60,6 +70,11 @@ export class DeliveryScheduler {
     const topics = [...this.dirty]
     this.dirty.clear()
     for (const topic of topics) for (const reader of topic.readers) reader.run()
+    if (this.poked.size > 0) {
+      const poked = [...this.poked]
+      this.poked.clear()
+      for (const reader of poked) reader.run()
+    }
     this.settled()
   }
 
@@ -74,9 +89,17 @@ export class DeliveryScheduler {
     for (const reader of this.readers) if (reader.matches(topic.name)) reader.attach(topic, from, true)
   }
 
+  /** A reader that no topic feeds (a queue consumer): it runs when poked, and in every deliverAll. */
+  addOther(reader: ScheduledReader): void {
+    this.readers.add(reader)
+    this.others.add(reader)
+  }
+
   /** A reader closed: it no longer holds idle() back. */
   removeReader(reader: ScheduledReader): void {
     this.readers.delete(reader)
+    this.others.delete(reader)
+    this.poked.delete(reader)
     this.settled()
   }
 

@@ -81,6 +81,12 @@ export class TopicRegistry {
     return this.adopted[index]
   }
 
+  /** The topic at directory index `index` (any thread may have created it). */
+  at(index: number): Topic {
+    if (index >= this.adopted.length) this.sync()
+    return this.adopted[index]
+  }
+
   /** True when another thread created topics this thread has not seen yet. */
   behind(): boolean {
     return this.core.topicCount() !== this.adopted.length

@@ -1,0 +1,188 @@
+// Exchanges as one thread's bus sees them: declaring, binding, and sending. The routing table is
+// in the core (src/core/routes.ts), shared by every thread; the router resolves names, asks the
+// core where a message goes and hands it to each queue and topic once.
+import type { Clock } from '../clock.js'
+import type { LogCore } from '../core/log.js'
+import { decodeDestination, encodeHeaderTable, type Destination } from '../core/routes.js'
+import { InvalidArgumentError, UnknownExchangeError, UnroutableError } from '../errors.js'
+import type { Publisher } from '../publish/publisher.js'
+import { isAutomaticCycle } from '../queues/dead-letter.js'
+import { checkMessageHeaders, decodeValue, encodeValue, type Properties } from '../queues/envelope.js'
+import type { DeadLetter, Outgoing, Queues } from '../queues/queues.js'
+import type { TopicRegistry } from '../topic/registry.js'
+import type { Binding, ExchangeOptions, ExchangeType, HeaderValue, SendOptions, SendResult } from '../types.js'
+import { checkBinding } from './binding-spec.js'
+
+const TYPES: readonly ExchangeType[] = ['direct', 'fanout', 'topic', 'headers']
+/** The exchanges every RabbitMQ broker has; ringbus declares them when first named. */
+const PREDECLARED: Record<string, ExchangeType> = { 'amq.direct': 'direct', 'amq.fanout': 'fanout', 'amq.topic': 'topic', 'amq.headers': 'headers', 'amq.match': 'headers' }
+const MAX_KEY = 255
+const textEncoder = new TextEncoder()
+
+export interface RouterHost {
+  readonly core: LogCore
+  readonly clock: Clock
+  readonly queues: Queues
+  readonly publisher: Publisher
+  readonly registry: TopicRegistry
+}
+
+export class Router {
+  /** Messages no queue or topic took (dropped, or returned to a mandatory sender). */
+  unroutable = 0
+
+  constructor(private readonly host: RouterHost) {}
+
+  private get core(): LogCore { return this.host.core }
+
+  exchange(name: string, options: ExchangeOptions | undefined): { exchange: string; type: ExchangeType } {
+    checkExchangeName(name)
+    const type = options?.type ?? 'direct'
+    if (!TYPES.includes(type)) throw new InvalidArgumentError(`exchange type must be one of ${TYPES.join(', ')}, got ${String(type)}`, { exchange: name, argument: 'type' })
+    const alternate = options?.alternateExchange
+    if (alternate !== undefined) checkExchangeName(alternate)
+    if (name.startsWith('amq.') && PREDECLARED[name] !== type) {
+      throw new InvalidArgumentError(`exchange names starting with 'amq.' are reserved (the predeclared ${Object.keys(PREDECLARED).join(', ')})`, { exchange: name, argument: 'exchange' })
+    }
+    this.core.routes.declare(name, type, alternate)
+    return { exchange: name, type }
+  }
+
+  /** The exchange's id; UnknownExchangeError unless declared (or predeclared). */
+  private exchangeId(name: string): number {
+    const found = this.core.routes.find(name)
+    if (found !== undefined) return found.id
+    const predeclared = PREDECLARED[name]
+    if (predeclared !== undefined) return this.core.routes.declare(name, predeclared)
+    throw new UnknownExchangeError(`no exchange is named ${JSON.stringify(name)}; declare it with bus.exchange() first`, { exchange: name })
+  }
+
+  bind(binding: Binding): boolean {
+    const b = this.resolve(binding)
+    return this.core.routes.bind(b.source, b.destination, b.pattern, b.args)
+  }
+
+  unbind(binding: Binding): boolean {
+    const b = this.resolve(binding)
+    return this.core.routes.unbind(b.source, b.destination, b.pattern, b.args)
+  }
+
+  private resolve(binding: Binding) {
+    const b = checkBinding(binding)
+    if (b.exchange === '') throw new InvalidArgumentError('the default exchange binds every queue by its name; it takes no other bindings', { exchange: '', argument: 'exchange' })
+    checkKey(b.pattern, b.exchange)
+    const source = this.exchangeId(b.exchange)
+    const { kind, name } = b.destination
+    let id: number
+    if (kind === 'queue') id = this.host.queues.id(name)
+    else if (kind === 'exchange') {
+      if (name === '') throw new InvalidArgumentError('nothing binds to the default exchange', { exchange: b.exchange, argument: 'toExchange' })
+      id = this.exchangeId(name)
+    } else id = this.host.registry.writable(name).index
+    return { source, destination: { kind, id } as Destination, pattern: b.pattern, args: b.args }
+  }
+
+  /** Every binding to a deleted queue goes with it. */
+  unbindQueue(id: number): void {
+    this.core.routes.unbindAll({ kind: 'queue', id })
+  }
+
+  /**
+   * Routes one message from `exchange` and puts it into every queue and topic it reaches, once
+   * each. Mandatory and unroutable: UnroutableError, and nothing was put anywhere.
+   */
+  send(exchange: string, routingKey: string, value: unknown, options: SendOptions | undefined): SendResult {
+    if (typeof exchange !== 'string') throw new InvalidArgumentError('send needs an exchange name (\'\' for the default exchange)', { argument: 'exchange' })
+    checkKey(routingKey, exchange)
+    const o = checkSendOptions(exchange, options)
+    const properties: Properties = {
+      exchange, headers: checkMessageHeaders(o.headers, { exchange }), correlationId: o.correlationId, replyTo: o.replyTo, messageId: o.messageId,
+      expirationMs: o.expirationMs, priority: o.priority,
+    }
+    const message: Outgoing & { value: unknown } = { routingKey, properties, valueBytes: encodeValue(value, { exchange }), delayMs: o.delayMs ?? 0, value }
+    const result: SendResult = { routed: [], refused: [] }
+    this.deliver(this.destinations(exchange, routingKey, properties.headers), message, result, undefined)
+    if (result.routed.length === 0 && result.refused.length === 0) {
+      this.unroutable++
+      if (o.mandatory === true) {
+        throw new UnroutableError(`no queue or topic is bound to take a message sent to ${exchange === '' ? 'the default exchange' : `exchange ${JSON.stringify(exchange)}`} with routing key ${JSON.stringify(routingKey)}`,
+          { exchange, routingKey })
+      }
+    }
+    return result
+  }
+
+  /** A dead letter: routed from its queue's dead-letter exchange, dropped where that is missing or the copy would go round an automatic cycle. */
+  deadLetter(exchange: string, letter: DeadLetter): void {
+    if (exchange !== '' && this.core.routes.find(exchange) === undefined && PREDECLARED[exchange] === undefined) return
+    const result: SendResult = { routed: [], refused: [] }
+    const skip = (queue: string) => isAutomaticCycle(letter.properties.headers!, queue)
+    this.deliver(this.destinations(exchange, letter.routingKey, letter.properties.headers), letter, result, skip)
+    if (result.routed.length === 0 && result.refused.length === 0) this.unroutable++
+  }
+
+  /** The destination codes of a message, copied out of the core's reused buffer. */
+  private destinations(exchange: string, routingKey: string, headers: Record<string, HeaderValue> | undefined): Int32Array {
+    if (exchange === '') {
+      const id = this.host.queues.find(routingKey)
+      return id < 0 ? EMPTY : Int32Array.of(id) // kind 'queue' is 0
+    }
+    return this.core.routes.route(this.exchangeId(exchange), routingKey, headers === undefined ? undefined : encodeHeaderTable(headers)).slice()
+  }
+
+  private deliver(codes: Int32Array, message: Outgoing & { value?: unknown }, result: SendResult, skip: ((queue: string) => boolean) | undefined): void {
+    const now = this.host.clock.now()
+    for (const code of codes) {
+      const { kind, id } = decodeDestination(code)
+      if (kind === 'queue') {
+        const name = this.host.queues.name(id)
+        if (skip?.(name) === true) continue
+        ;(this.host.queues.enqueue(id, message, now) ? result.routed : result.refused).push(name)
+      } else if (kind === 'topic') {
+        const topic = this.host.registry.at(id)
+        if (!('value' in message)) message.value = decodeValue(message.valueBytes)
+        this.host.publisher.publish(topic.name, message.value, { key: message.routingKey, headers: topicHeaders(message.properties.headers) }, now)
+        result.routed.push(topic.name)
+      }
+    }
+  }
+}
+
+const EMPTY = new Int32Array(0)
+
+export function checkExchangeName(name: unknown): asserts name is string {
+  if (typeof name !== 'string') throw new InvalidArgumentError(`an exchange name must be a string, got ${typeof name}`, { argument: 'exchange' })
+  if (name === '') throw new InvalidArgumentError('the default exchange \'\' exists already and cannot be declared', { exchange: name, argument: 'exchange' })
+  if (textEncoder.encode(name).length > MAX_KEY) throw new InvalidArgumentError(`an exchange name takes at most ${MAX_KEY} UTF-8 bytes`, { exchange: name, argument: 'exchange' })
+}
+
+function checkKey(key: unknown, exchange: string): asserts key is string {
+  if (typeof key !== 'string') throw new InvalidArgumentError(`a routing key must be a string, got ${typeof key}`, { exchange, argument: 'routingKey' })
+  if (key.length > MAX_KEY && textEncoder.encode(key).length > MAX_KEY) {
+    throw new InvalidArgumentError(`a routing key takes at most ${MAX_KEY} UTF-8 bytes`, { exchange, argument: 'routingKey' })
+  }
+}
+
+function checkSendOptions(exchange: string, options: SendOptions | undefined): SendOptions {
+  if (options === undefined) return {}
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('send options must be an object', { exchange, argument: 'options' })
+  const { priority, expirationMs, delayMs, correlationId, replyTo, messageId, mandatory } = options
+  if (priority !== undefined && (!Number.isInteger(priority) || priority < 0 || priority > 255)) throw new InvalidArgumentError(`priority must be an integer from 0 to 255, got ${String(priority)}`, { exchange, argument: 'priority' })
+  for (const [name, v] of [['expirationMs', expirationMs], ['delayMs', delayMs]] as const) {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) throw new InvalidArgumentError(`${name} must be a number of ms, at least 0, got ${String(v)}`, { exchange, argument: name })
+  }
+  for (const [name, v] of [['correlationId', correlationId], ['replyTo', replyTo], ['messageId', messageId]] as const) {
+    if (v !== undefined && typeof v !== 'string') throw new InvalidArgumentError(`${name} must be a string`, { exchange, argument: name })
+  }
+  if (mandatory !== undefined && typeof mandatory !== 'boolean') throw new InvalidArgumentError('mandatory must be a boolean', { exchange, argument: 'mandatory' })
+  return options
+}
+
+/** Topic records carry string or byte headers: other values travel as their JSON text. */
+function topicHeaders(headers: Record<string, HeaderValue> | undefined): Record<string, string | Uint8Array> | undefined {
+  if (headers === undefined) return undefined
+  const out: Record<string, string | Uint8Array> = {}
+  for (const [k, v] of Object.entries(headers)) out[k] = typeof v === 'string' || v instanceof Uint8Array ? v : JSON.stringify(v) ?? ''
+  return out
+}
+

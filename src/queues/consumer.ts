@@ -1,0 +1,93 @@
+// A queue consumer of this thread: it takes what the queue core put in its mailbox, decodes each
+// message and calls the handler without waiting for the one before (RabbitMQ pushes up to the
+// prefetch count; the handler acks when it likes). Runs in the bus's delivery turns.
+import type { Delivered } from '../core/queues.js'
+import { asyncDispose } from '../dispose.js'
+import type { ScheduledReader } from '../delivery/scheduler.js'
+import type { QueueConsumer, QueueDelivery } from '../types.js'
+import type { Delivery } from './delivery.js'
+
+/** Deliveries taken from the mailbox per core call. */
+const BATCH = 256
+
+export interface ConsumerHost {
+  receive(consumer: number, max: number): Delivered[]
+  delivery(queueId: number, queue: string, consumer: number, d: Delivered, noAck: boolean): Delivery
+  cancel(consumer: QueueConsumerImpl): void
+  /** The handler threw or rejected: report it; an unsettled delivery is rejected. */
+  failed(error: unknown, consumer: QueueConsumerImpl, delivery: Delivery): void
+  /** A handler settled: idle() may resolve. */
+  settled(): void
+}
+
+export class QueueConsumerImpl implements QueueConsumer, ScheduledReader {
+  cancelled = false
+  /** Handlers that have not settled yet. */
+  private running = 0
+
+  constructor(
+    private readonly host: ConsumerHost,
+    readonly queueId: number,
+    readonly queue: string,
+    private readonly handler: (delivery: QueueDelivery) => unknown,
+    readonly consumerId: number,
+    private readonly noAck: boolean,
+  ) {}
+
+  matches(): boolean { return false }
+  attach(): void {}
+
+  run(): void {
+    while (!this.cancelled) {
+      const batch = this.host.receive(this.consumerId, BATCH)
+      if (batch.length === 0) return
+      for (const d of batch) this.hand(this.host.delivery(this.queueId, this.queue, this.consumerId, d, this.noAck))
+    }
+  }
+
+  private hand(delivery: Delivery): void {
+    let result: unknown
+    try {
+      result = this.handler(delivery)
+    } catch (error) {
+      this.host.failed(error, this, delivery)
+      return
+    }
+    if (result instanceof Promise) {
+      this.running++
+      result.then(
+        () => {
+          this.running--
+          this.host.settled()
+        },
+        (error: unknown) => {
+          this.running--
+          if (!this.cancelled) this.host.failed(error, this, delivery)
+          this.host.settled()
+        },
+      )
+    }
+  }
+
+  idle(): boolean {
+    return this.running === 0
+  }
+
+  close(): void {
+    void this.cancel()
+  }
+
+  /** Called once when cancelled (the bus lets go of an AbortSignal). */
+  onCancel: (() => void) | undefined
+
+  async cancel(): Promise<void> {
+    if (this.cancelled) return
+    this.cancelled = true
+    this.onCancel?.()
+    this.host.cancel(this)
+  }
+
+  [asyncDispose](): Promise<void> {
+    return this.cancel()
+  }
+}

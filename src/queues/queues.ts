@@ -1,0 +1,306 @@
+// The queues of one thread's bus: declaring them, putting messages in, get(), consumers, the
+// timers that expire messages and unused queues, and dead-lettering. The delivery state lives
+// in the queue core (src/core/queues.ts), shared by every thread; this module decodes messages
+// out of the queue's log and runs this thread's handlers.
+import type { Clock } from '../clock.js'
+import type { LogCore } from '../core/log.js'
+import type { DeadReason, Delivered, QueueConfig } from '../core/queues.js'
+import { InvalidArgumentError, UnknownQueueError } from '../errors.js'
+import type { ConsumeQueueOptions, QueueDelivery, QueueOptions, QueueStats } from '../types.js'
+import { QueueConsumerImpl, type ConsumerHost } from './consumer.js'
+import { recordDeath } from './dead-letter.js'
+import { Delivery, type Settler } from './delivery.js'
+import { decodeProperties, decodeValue, encodeProperties, type Properties } from './envelope.js'
+import { checkQueueName, checkQueueOptions } from './queue-options.js'
+
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder()
+
+/** A message on its way into a queue: its routing key, properties and encoded value. */
+export interface Outgoing {
+  routingKey: string
+  properties: Properties
+  valueBytes: Uint8Array
+  delayMs: number
+}
+
+/** A dead letter on its way to its queue's dead-letter exchange. */
+export interface DeadLetter extends Outgoing {
+  /** The queue it died in, for the cycle rule. */
+  queue: string
+  reason: DeadReason
+}
+
+export interface QueuesHost {
+  readonly core: LogCore
+  readonly clock: Clock
+  /** Publishes a dead letter through `exchange`; returns nothing (an unroutable dead letter is dropped). */
+  deadLetter(exchange: string, letter: DeadLetter): void
+  /** A message went into a queue or was settled: other threads' consumers may have something now. */
+  changed(): void
+  /** Runs a consumer in this thread's delivery turns. */
+  addConsumer(consumer: QueueConsumerImpl): void
+  removeConsumer(consumer: QueueConsumerImpl): void
+  /** Asks for a turn that runs `consumer`. */
+  poke(consumer: QueueConsumerImpl): void
+  handlerFailed(error: unknown, queue: string): void
+  /** A handler settled: idle() may resolve. */
+  settled(): void
+}
+
+export class Queues implements Settler {
+  /** This thread's consumers, by queue id. */
+  private readonly consumers = new Map<number, Set<QueueConsumerImpl>>()
+  /** One timer per queue: when its next message falls due (expires or stops being delayed). */
+  private readonly timers = new Map<number, { at: number; cancel: () => void }>()
+  private readonly expiryTimers = new Map<number, () => void>()
+  /** Consumers of get() by this thread, to give back what they hold when the bus closes. */
+  private readonly getters = new Set<number>()
+  private closed = false
+
+  constructor(private readonly host: QueuesHost) {}
+
+  private get core(): LogCore { return this.host.core }
+
+  /** Declares a queue (again: the options must be equal); RabbitMQ's declare-ok figures. */
+  declare(name: string, options: QueueOptions | undefined): { queue: string; messages: number; consumers: number } {
+    checkQueueName(name)
+    const config = checkQueueOptions(name, options)
+    const now = this.host.clock.now()
+    const { id } = this.core.queues.declare(name, config, now)
+    this.armExpiry(id, config)
+    const stats = this.core.queues.stats(id)
+    return { queue: name, messages: stats.ready + stats.delayed, consumers: stats.consumers }
+  }
+
+  /** The queue's id, or UnknownQueueError. */
+  id(name: string): number {
+    const id = this.core.queues.find(checkQueueName(name))
+    if (id < 0) throw new UnknownQueueError(`no queue is named ${JSON.stringify(name)}; declare it with bus.queue() first`, { queue: name })
+    return id
+  }
+
+  /** The queue's id, or -1. */
+  find(name: string): number {
+    return this.core.queues.find(name)
+  }
+
+  name(id: number): string {
+    return this.core.queues.name(id)
+  }
+
+  /**
+   * Puts a message into queue `id`; false when the queue refused it (maxLength with a
+   * reject-publish overflow). With 'reject-publish-dlx' the refused message is dead-lettered.
+   */
+  enqueue(id: number, message: Outgoing, now: number): boolean {
+    const config = this.core.queues.config(id)
+    const ttl = minTtl(config.messageTtlMs, message.properties.expirationMs)
+    const readyAt = message.delayMs > 0 ? now + message.delayMs : now
+    const expiresAt = ttl === undefined ? Infinity : readyAt + ttl
+    const offset = this.core.queues.publish(id, this.frame(message, now), message.properties.priority ?? 0, expiresAt, readyAt, now)
+    if (offset === undefined) {
+      if (config.overflow === 'reject-publish-dlx') this.deadLetterRefused(id, config, message, now)
+      return false
+    }
+    this.settledIn(id)
+    if (ttl !== undefined || message.delayMs > 0) this.arm(id, Math.min(expiresAt, readyAt > now ? readyAt : Infinity))
+    return true
+  }
+
+  private frame(message: Outgoing, now: number): number {
+    return this.core.queues.placeFrame(now, textEncoder.encode(message.routingKey), encodeProperties(message.properties), message.valueBytes)
+  }
+
+  /** Pulls one message (RabbitMQ basic.get), or undefined when none is ready. */
+  get(name: string, options?: { noAck?: boolean }): QueueDelivery | undefined {
+    const id = this.id(name)
+    const noAck = options?.noAck === true
+    const got = this.core.queues.get(id, noAck, this.host.clock.now())
+    this.armExpiry(id, this.core.queues.config(id))
+    if (got === undefined) return undefined
+    this.getters.add(got.consumer)
+    const delivery = this.delivery(id, name, got.consumer, got, noAck)
+    if (noAck) this.settledIn(id)
+    return delivery
+  }
+
+  /** Reads and decodes a delivered message; the queue core holds it for `consumer`. */
+  delivery(id: number, queue: string, consumer: number, d: Delivered, noAck: boolean): Delivery {
+    const frame = this.core.readFrame(this.core.queues.partition(id), d.offset)
+    if (frame === undefined) throw new InvalidArgumentError(`message ${d.offset} of queue ${JSON.stringify(queue)} is not in its log`, { queue, offset: d.offset })
+    const properties = decodeProperties(frame.headers!)
+    return new Delivery(this, queue, consumer, d.offset, textDecoder.decode(frame.key), decodeValue(frame.value), properties,
+      d.redelivered, d.deliveryCount, frame.timestamp, noAck)
+  }
+
+  ack(delivery: Delivery): void {
+    this.core.queues.ack(delivery.consumer, delivery.offset)
+    this.settledIn(this.id(delivery.queue))
+  }
+
+  nack(delivery: Delivery, requeue: boolean): void {
+    const id = this.id(delivery.queue)
+    this.core.queues.nack(delivery.consumer, delivery.offset, requeue, this.host.clock.now())
+    this.settledIn(id)
+  }
+
+  /** Something in queue `id` changed hands: wake consumers here and elsewhere, dead-letter what died. */
+  settledIn(id: number): void {
+    this.drainDead(id)
+    const local = this.consumers.get(id)
+    if (local !== undefined) for (const consumer of local) this.host.poke(consumer)
+    this.host.changed()
+  }
+
+  consume(name: string, handler: (delivery: QueueDelivery) => unknown, options: ConsumeQueueOptions | undefined): QueueConsumerImpl {
+    const id = this.id(name)
+    const prefetch = options?.prefetch ?? 0
+    if (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > 65535) {
+      throw new InvalidArgumentError(`prefetch must be an integer from 0 to 65535, got ${String(prefetch)}`, { queue: name, argument: 'prefetch' })
+    }
+    if (typeof handler !== 'function') throw new InvalidArgumentError('consumeQueue needs a handler function', { queue: name, argument: 'handler' })
+    const noAck = options?.noAck === true
+    const consumer = new QueueConsumerImpl(this.consumerHost, id, name, handler, this.core.queues.consume(id, prefetch, noAck, this.host.clock.now()), noAck)
+    let local = this.consumers.get(id)
+    if (local === undefined) this.consumers.set(id, (local = new Set()))
+    local.add(consumer)
+    this.host.addConsumer(consumer)
+    this.host.poke(consumer)
+    const signal = options?.signal
+    if (signal !== undefined) {
+      const abort = (): void => void consumer.cancel()
+      if (signal.aborted) abort()
+      else {
+        signal.addEventListener('abort', abort, { once: true })
+        consumer.onCancel = () => signal.removeEventListener('abort', abort)
+      }
+    }
+    return consumer
+  }
+
+  private readonly consumerHost: ConsumerHost = {
+    receive: (consumer, max) => this.core.queues.receive(consumer, max),
+    delivery: (id, queue, consumer, d, noAck) => this.delivery(id, queue, consumer, d, noAck),
+    cancel: (consumer) => {
+      this.core.queues.cancel(consumer.consumerId)
+      this.consumers.get(consumer.queueId)?.delete(consumer)
+      this.host.removeConsumer(consumer)
+      this.armExpiry(consumer.queueId, this.core.queues.config(consumer.queueId))
+      this.settledIn(consumer.queueId)
+    },
+    settled: () => this.host.settled(),
+    failed: (error, consumer, delivery) => {
+      this.host.handlerFailed(error, consumer.queue)
+      if (!delivery.settled) delivery.reject()
+    },
+  }
+
+  /** Dead-letters what queue `id` holds as dead (expired, dropped, rejected, over its delivery limit). */
+  private drainDead(id: number): void {
+    const config = this.core.queues.config(id)
+    if (!config.deadLetter) return
+    for (;;) {
+      const dead = this.core.queues.takeDead(id, 64)
+      if (dead.length === 0) return
+      const queue = this.name(id)
+      const partition = this.core.queues.partition(id)
+      const now = this.host.clock.now()
+      for (const { offset, reason } of dead) {
+        try {
+          const frame = this.core.readFrame(partition, offset)
+          if (frame !== undefined) {
+            this.host.deadLetter(config.deadLetterExchange!, this.letter(queue, config, reason, textDecoder.decode(frame.key), decodeProperties(frame.headers!), frame.value, now))
+          }
+        } finally {
+          this.core.queues.settleDead(id, offset)
+        }
+      }
+    }
+  }
+
+  private deadLetterRefused(id: number, config: QueueConfig, message: Outgoing, now: number): void {
+    this.host.deadLetter(config.deadLetterExchange!, this.letter(this.name(id), config, 'maxlen', message.routingKey, message.properties, message.valueBytes, now))
+  }
+
+  /** The dead letter of a message: x-death recorded, routed by the dead-letter routing key or its own, without its TTL. */
+  private letter(queue: string, config: QueueConfig, reason: DeadReason, routingKey: string, p: Properties, valueBytes: Uint8Array, now: number): DeadLetter {
+    const headers = recordDeath(p.headers, { queue, reason, exchange: p.exchange, routingKey, time: now, expirationMs: reason === 'expired' ? p.expirationMs : undefined })
+    const properties: Properties = { ...p, exchange: config.deadLetterExchange!, headers, expirationMs: undefined }
+    return { queue, reason, routingKey: config.deadLetterRoutingKey ?? routingKey, properties, valueBytes, delayMs: 0 }
+  }
+
+  // ---- time -------------------------------------------------------------------------------------
+
+  /** Makes sure queue `id` is ticked by `at` (its next expiry or delayed message). */
+  private arm(id: number, at: number): void {
+    if (this.closed || at === Infinity) return
+    const current = this.timers.get(id)
+    if (current !== undefined && current.at <= at) return
+    current?.cancel()
+    const cancel = this.host.clock.setTimer(() => {
+      this.timers.delete(id)
+      this.tick(id)
+    }, Math.max(0, at - this.host.clock.now()))
+    this.timers.set(id, { at, cancel })
+  }
+
+  private tick(id: number): void {
+    if (this.closed || this.core.queues.find(this.core.queues.name(id)) !== id) return
+    const next = this.core.queues.tick(id, this.host.clock.now())
+    this.settledIn(id)
+    this.arm(id, next)
+  }
+
+  /** A queue with expiresMs is deleted once unused that long: look again then. */
+  private armExpiry(id: number, config: QueueConfig): void {
+    if (config.expiresMs === undefined || this.closed) return
+    this.expiryTimers.get(id)?.()
+    this.expiryTimers.set(id, this.host.clock.setTimer(() => {
+      this.expiryTimers.delete(id)
+      if (this.core.queues.expireUnused(id, this.host.clock.now())) this.deleted(id)
+      else this.armExpiry(id, config)
+    }, config.expiresMs))
+  }
+
+  /** Deletes a queue: its messages go, its consumers are cancelled, its bindings removed. */
+  delete(name: string): void {
+    const id = this.id(name)
+    this.deleted(id)
+    this.core.queues.delete(id)
+  }
+
+  private deleted(id: number): void {
+    this.timers.get(id)?.cancel()
+    this.timers.delete(id)
+    for (const consumer of this.consumers.get(id) ?? []) void consumer.cancel()
+    this.consumers.delete(id)
+    this.onDeleted?.(id)
+  }
+
+  /** Set by the bus: unbinds a deleted queue. */
+  onDeleted?: (id: number) => void
+
+  stats(): Record<string, QueueStats> {
+    const out: Record<string, QueueStats> = Object.create(null)
+    for (const { id, name } of this.core.queues.queues()) {
+      const s = this.core.queues.stats(id)
+      out[name] = { ready: s.ready, delayed: s.delayed, unacked: s.unacked, consumers: s.consumers, messages: s.messages }
+    }
+    return out
+  }
+
+  close(): void {
+    this.closed = true
+    for (const { cancel } of this.timers.values()) cancel()
+    for (const cancel of this.expiryTimers.values()) cancel()
+    this.timers.clear()
+    this.expiryTimers.clear()
+    for (const local of this.consumers.values()) for (const consumer of local) void consumer.cancel()
+    for (const getter of this.getters) this.core.queues.cancel(getter)
+    this.getters.clear()
+  }
+}
+
+const minTtl = (queue: number | undefined, message: number | undefined): number | undefined =>
+  queue === undefined ? message : message === undefined ? queue : Math.min(queue, message)
