@@ -1,0 +1,134 @@
+// Exchanges and queues (RabbitMQ's model). Topic routing: a topic exchange with 10,000 bindings
+// (mixed `*` and `#`) against mqemitter with 10,000 wildcard subscriptions of the same patterns,
+// the same keys, every match delivered to a callback. Queues: send -> deliver -> ack with
+// prefetch 100 in one thread (the issue's goal: at least 1 M messages/s).
+import mqemitter from 'mqemitter'
+import { createBus } from '../dist/index.js'
+
+const BINDINGS = 10_000
+const QUEUES = 64
+const BATCH = 1000
+
+/** A seeded generator, so both contenders get the same patterns and keys. */
+function random(seed) {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = Math.imul(s ^ (s >>> 15), s | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+  }
+}
+
+/** Patterns of 2-4 words over a vocabulary of 50, some words `*`, some `#`; keys of 3 words. */
+function workload() {
+  const next = random(7)
+  const word = () => `w${Math.floor(next() * 50)}`
+  const patterns = Array.from({ length: BINDINGS }, () => {
+    const n = 2 + Math.floor(next() * 3)
+    return Array.from({ length: n }, () => { const r = next(); return r < 0.15 ? '*' : r < 0.22 ? '#' : word() }).join('.')
+  })
+  const keys = Array.from({ length: 4096 }, () => [word(), word(), word()].join('.'))
+  return { patterns, keys }
+}
+
+export const topicRouting = {
+  id: 'broker-routing',
+  title: `topic exchange, ${BINDINGS} bindings (mixed * and #) into ${QUEUES} queues, vs mqemitter with ${BINDINGS} wildcard subscriptions`,
+  async prepare() {
+    const { patterns, keys } = workload()
+    const bus = await createBus({ maxBytes: 64 << 20, maxPartitions: 2048 })
+    bus.exchange('routes', { type: 'topic' })
+    const rb = { received: 0, matched: 0, i: 0 }
+    for (let q = 0; q < QUEUES; q++) {
+      bus.queue(`q${q}`)
+      bus.consumeQueue(`q${q}`, () => { rb.received++ }, { noAck: true })
+    }
+    patterns.forEach((p, i) => bus.bind({ exchange: 'routes', queue: `q${i % QUEUES}`, pattern: p }))
+
+    const mq = mqemitter({ separator: '.', wildcardOne: '*', wildcardSome: '#' })
+    const ms = { received: 0, i: 0 }
+    // mqemitter calls every matching subscription; ringbus delivers once per queue: give mqemitter
+    // one listener per (queue, pattern) as well, and count distinct queues per message on both sides
+    await Promise.all(patterns.map((p) => new Promise((resolve) => mq.on(p, (message, cb) => { ms.received++; cb() }, resolve))))
+    const values = keys.map((key, i) => ({ id: i, key }))
+    const mqMessages = keys.map((topic, i) => ({ topic, id: i }))
+    const mask = keys.length - 1
+    return {
+      anchor: 'mqemitter',
+      notes: [
+        `${BATCH} messages per op, keys of 3 words from a vocabulary of 50; patterns of 2-4 words, 15% '*', 7% '#'`,
+        `ringbus: bus.send('routes', key, { id, key }) into ${QUEUES} queues, one noAck consumer each, await bus.idle() per op (routing, enqueue, delivery)`,
+        'mqemitter: emit({ topic, id }, cb) to 10,000 wildcard subscriptions; op ends when every emit called back',
+      ],
+      contenders: [
+        {
+          name: 'ringbus topic exchange',
+          async: true,
+          messagesPerOp: BATCH,
+          fn: async () => {
+            let i = rb.i
+            for (let k = 0; k < BATCH; k++) {
+              bus.send('routes', keys[i], values[i])
+              i = (i + 1) & mask
+            }
+            rb.i = i
+            await bus.idle()
+          },
+        },
+        {
+          name: 'mqemitter',
+          async: true,
+          messagesPerOp: BATCH,
+          fn: () => new Promise((resolve) => {
+            let done = 0
+            const cb = () => { if (++done === BATCH) resolve() }
+            let i = ms.i
+            for (let k = 0; k < BATCH; k++) {
+              mq.emit(mqMessages[i], cb)
+              i = (i + 1) & mask
+            }
+            ms.i = i
+          }),
+        },
+      ],
+      goals: [{ label: 'topic exchange >= 2x mqemitter', contender: 'ringbus topic exchange', vs: 'mqemitter', atLeast: 2 }],
+      teardown: () => bus.close(),
+    }
+  },
+}
+
+export const queueAck = {
+  id: 'broker-queue',
+  title: 'queue send -> deliver -> ack, prefetch 100, one thread',
+  async prepare() {
+    const bus = await createBus({ maxBytes: 64 << 20 })
+    bus.queue('work')
+    const state = { acked: 0, sent: 0 }
+    bus.consumeQueue('work', (d) => { state.acked++; d.ack() }, { prefetch: 100 })
+    const values = Array.from({ length: 4096 }, (_, i) => ({ jobId: `job-${i}`, n: i }))
+    let i = 0
+    return {
+      anchor: 'ringbus queue (prefetch 100)',
+      notes: [`${BATCH} distinct small objects per op through the default exchange, one consumer acking each delivery, await bus.idle() per op; goal: 1 M messages/s`],
+      contenders: [{
+        name: 'ringbus queue (prefetch 100)',
+        async: true,
+        messagesPerOp: BATCH,
+        fn: async () => {
+          for (let k = 0; k < BATCH; k++) {
+            bus.send('', 'work', values[i])
+            i = (i + 1) & 4095
+          }
+          state.sent += BATCH
+          await bus.idle()
+        },
+        verify: () => {
+          if (state.acked !== state.sent) throw new Error(`queue: sent ${state.sent}, acked ${state.acked}`)
+        },
+      }],
+      goals: [],
+      teardown: () => bus.close(),
+    }
+  },
+}
