@@ -23,6 +23,7 @@ export { commitFence, commitGeneration, commitInit, commitLoad, commitReset, com
 export { dedupClaim, dedupComplete, dedupOffset, dedupPartition, dedupRelease, dedupTimestamp } from './dedup/table'
 export { logRecover } from './log/recover'
 export { syncSetToken } from './sync'
+export { routeBind, routeBindings, routeCount, routeDeclare, routeFind, routeInfo, routeRoute, routeUnbind, routeUnbindAll } from './route/routes'
 
 /**
  * Lays out the control block, partition table, group directory, dedup table, routing and queue

@@ -18,6 +18,7 @@ import { indexEntry } from './index-search'
 import { blockAddr, partAddr } from './segment'
 import { topicRecover } from '../topic/directory'
 import { dedupRecover } from '../dedup/table'
+import { routeRecover } from '../route/routes'
 import { aload32, astore32, astore64 } from '../sync'
 
 /** Recounts a segment's records, timestamps and index up to its committed tail. */
@@ -115,5 +116,7 @@ export function logRecover(ctl: usize, token: u32): i32 {
   }
   // its dedup claims (each a lock its messageId's other claimers wait on) and the table lock
   released += dedupRecover(ctl, token)
+  // the route lock: the bind or unbind it was in is finished, links and counts repaired
+  released += routeRecover(ctl, token)
   return released
 }

@@ -41,6 +41,15 @@ export interface CoreExports {
   murmur2(ptr: number, length: number): number
   logRecover(ctl: number, token: number): number
   syncSetToken(token: number): void
+  routeDeclare(ctl: number, name: number, length: number, type: number, alt: number, altLength: number): number
+  routeFind(ctl: number, name: number, length: number): number
+  routeInfo(ctl: number, id: number, out: number): number
+  routeBind(ctl: number, source: number, dest: number, key: number, length: number, mode: number, args: number, argsLength: number): number
+  routeUnbind(ctl: number, source: number, dest: number, key: number, length: number, mode: number, args: number, argsLength: number): number
+  routeUnbindAll(ctl: number, dest: number): number
+  routeRoute(ctl: number, id: number, key: number, length: number, headers: number, headersLength: number, out: number, max: number): number
+  routeBindings(ctl: number, id: number, skip: number, out: number, outBytes: number): number
+  routeCount(ctl: number, what: number): number
 }
 
 /** Every export the host needs and its parameter count; the compiler holds both to CoreExports. */
@@ -50,6 +59,7 @@ const CORE_EXPORTS: { readonly [K in keyof CoreExports]: Parameters<CoreExports[
   dedupClaim: 6, dedupPartition: 2, dedupOffset: 2, dedupTimestamp: 2, dedupComplete: 5, dedupRelease: 2, logAddPartition: 5, logConfigure: 6, logKeep: 2,
   logAppend: 5, logPoll: 5, logPollValid: 2, logOffsetForTime: 3, logRetain: 2, logStartOffset: 2, logEndOffset: 2,
   logBytes: 2, logSegments: 2, logEvicted: 2, logFreeSegments: 1, murmur2: 2, logRecover: 2, syncSetToken: 1,
+  routeDeclare: 6, routeFind: 3, routeInfo: 3, routeBind: 8, routeUnbind: 8, routeUnbindAll: 2, routeRoute: 8, routeBindings: 5, routeCount: 2,
 }
 
 const REBUILD = 'it was built from other sources than this host; rebuild it (npm run build:wasm)'

@@ -12,6 +12,7 @@ import { computeLayout, maxFrameBytes, type CoreLayout, type CoreOptions } from 
 import { loadCore } from './load.js'
 import { CTL, CoreMemory } from './memory.js'
 import { Partitions, type PartitionConfig } from './partitions.js'
+import { Routes } from './routes.js'
 import { Staging } from './staging.js'
 import { statusError } from './status.js'
 import { Wake } from './wake.js'
@@ -42,6 +43,8 @@ export class LogCore {
   private readonly directory: Directory
   private readonly groups: Groups
   private readonly dedup: Dedup
+  /** RabbitMQ's exchanges and bindings, shared by every thread (src/core/routes.ts). */
+  readonly routes: Routes
   private readonly wake: Wake
 
   static async create(options: CoreOptions): Promise<LogCore> {
@@ -85,6 +88,7 @@ export class LogCore {
     this.directory = new Directory(mem, this.staging, this.partitions)
     this.groups = new Groups(mem, this.staging)
     this.dedup = new Dedup(mem, this.staging, (t) => this.directory.topic(t).name)
+    this.routes = new Routes(mem, this.staging, this.laneArea)
     this.wake = new Wake(mem)
   }
 

@@ -1,10 +1,11 @@
 // The one place where the core's status codes become typed errors with context.
 import {
   STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_DEDUP_FULL, STATUS_FULL, STATUS_GROUP_LIMIT, STATUS_LIMIT, STATUS_OUT_OF_RANGE,
-  STATUS_TOO_LARGE, STATUS_TOPIC_LIMIT, STATUS_UNKNOWN_PARTITION,
+  STATUS_ROUTE_ALTERNATE_MISMATCH, STATUS_ROUTE_BAD_TABLE, STATUS_ROUTE_FULL, STATUS_ROUTE_TOO_MANY, STATUS_ROUTE_TYPE_MISMATCH,
+  STATUS_ROUTE_UNKNOWN_EXCHANGE, STATUS_TOO_LARGE, STATUS_TOPIC_LIMIT, STATUS_UNKNOWN_PARTITION,
 } from './abi.js'
 import {
-  BackPressureError, BusError, type ErrorContext, InvalidArgumentError, OffsetOutOfRangeError, RecordTooLargeError,
+  BackPressureError, BusError, type ErrorContext, InvalidArgumentError, OffsetOutOfRangeError, RecordTooLargeError, UnknownExchangeError,
 } from '../errors.js'
 
 export interface StatusContext extends ErrorContext {
@@ -36,6 +37,21 @@ export function statusError(status: number, context: StatusContext = {}): BusErr
     case STATUS_BUSY:
       return new BackPressureError(`the log is locked by another thread that has not let go for a while${where}: ` +
         'it is stalled, or it died inside the core and is released once its exit is noticed; try again', { ...context, reason: 'busy' })
+    case STATUS_ROUTE_FULL:
+      return new BackPressureError(`the routing region is full${where}: no room for more exchanges or bindings; raise routeBytes ` +
+        '(or unbind what is no longer needed)', { ...context, reason: 'routes' })
+    case STATUS_ROUTE_TYPE_MISMATCH:
+      return new InvalidArgumentError(`exchange ${String(context.exchange)} exists with another type (PRECONDITION_FAILED: inequivalent arg 'type')`,
+        { argument: 'type', ...context, reason: 'precondition' })
+    case STATUS_ROUTE_ALTERNATE_MISMATCH:
+      return new InvalidArgumentError(`exchange ${String(context.exchange)} exists with another alternate exchange ` +
+        "(PRECONDITION_FAILED: inequivalent arg 'alternate-exchange')", { argument: 'alternate', ...context, reason: 'precondition' })
+    case STATUS_ROUTE_UNKNOWN_EXCHANGE:
+      return new UnknownExchangeError(`no exchange ${context.exchange === undefined ? '' : `${String(context.exchange)} `}is declared`, context)
+    case STATUS_ROUTE_TOO_MANY:
+      return new InvalidArgumentError(`the message reaches more destinations than one route can return (${context.max})`, context)
+    case STATUS_ROUTE_BAD_TABLE:
+      return new InvalidArgumentError('a header table is not in the canonical encoding (encodeHeaderTable)', { argument: 'headers', ...context })
     case STATUS_BAD_ARGUMENT:
       return new InvalidArgumentError(`the core rejected an argument${where}`, context)
     default:

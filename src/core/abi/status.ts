@@ -41,3 +41,18 @@ export const STATUS_DEDUP_FULL = -11
  * released (a batch that repeats it): waiting would wait for itself. Nothing was claimed.
  */
 export const STATUS_DEDUP_PENDING = -12
+/**
+ * The routing region's arena has no room for the binding or exchange (raise routeBytes).
+ * Nothing was changed.
+ */
+export const STATUS_ROUTE_FULL = -20
+/** An exchange of that name exists with another type (RabbitMQ: PRECONDITION_FAILED, inequivalent arg 'type'). */
+export const STATUS_ROUTE_TYPE_MISMATCH = -21
+/** An exchange of that name exists with another alternate exchange (inequivalent arg 'alternate-exchange'). */
+export const STATUS_ROUTE_ALTERNATE_MISMATCH = -22
+/** No exchange has that id (or name). */
+export const STATUS_ROUTE_UNKNOWN_EXCHANGE = -23
+/** A route reached more destinations than the output buffer holds; none were written usefully. */
+export const STATUS_ROUTE_TOO_MANY = -24
+/** A header table (message headers or binding args) is not in the canonical encoding. */
+export const STATUS_ROUTE_BAD_TABLE = -25
