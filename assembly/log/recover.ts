@@ -18,6 +18,7 @@ import { indexEntry } from './index-search'
 import { blockAddr, partAddr } from './segment'
 import { topicRecover } from '../topic/directory'
 import { dedupRecover } from '../dedup/table'
+import { queueRecover } from '../queue/queue'
 import { aload32, astore32, astore64 } from '../sync'
 
 /** Recounts a segment's records, timestamps and index up to its committed tail. */
@@ -115,5 +116,7 @@ export function logRecover(ctl: usize, token: u32): i32 {
   }
   // its dedup claims (each a lock its messageId's other claimers wait on) and the table lock
   released += dedupRecover(ctl, token)
+  // its consumers, claimed dead letters and the queue lock (after its partitions were repaired)
+  released += queueRecover(ctl, token)
   return released
 }

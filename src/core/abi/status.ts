@@ -41,3 +41,18 @@ export const STATUS_DEDUP_FULL = -11
  * released (a batch that repeats it): waiting would wait for itself. Nothing was claimed.
  */
 export const STATUS_DEDUP_PENDING = -12
+// Queue statuses (assembly/queue/, src/core/queues.ts): -30..-39.
+/** No live queue has that id (never declared, or deleted). */
+export const STATUS_QUEUE_UNKNOWN = -30
+/** A queue of that name exists with another configuration (RabbitMQ PRECONDITION_FAILED). */
+export const STATUS_QUEUE_PRECONDITION = -31
+/** The queue is at its max length with overflow reject-publish(-dlx): nothing was appended. */
+export const STATUS_QUEUE_REFUSED = -32
+/** The queue region's arena has no room for the block asked for (raise queueBytes). Nothing changed. */
+export const STATUS_QUEUE_NO_ROOM = -33
+/** Ack or nack of an offset the consumer does not hold (already settled, never delivered, another's). */
+export const STATUS_NOT_UNACKED = -34
+/** No consumer has that id, or it belongs to another thread. */
+export const STATUS_CONSUMER_UNKNOWN = -35
+/** Settle of an offset this thread has not claimed with queueTakeDead. */
+export const STATUS_NOT_DEAD = -36
