@@ -12,6 +12,7 @@ import { computeLayout, maxFrameBytes, type CoreLayout, type CoreOptions } from 
 import { loadCore } from './load.js'
 import { CTL, CoreMemory } from './memory.js'
 import { Partitions, type PartitionConfig } from './partitions.js'
+import { QueueCore } from './queues.js'
 import { Staging } from './staging.js'
 import { statusError } from './status.js'
 import { Wake } from './wake.js'
@@ -20,6 +21,8 @@ export { APPEND_MAX, POLL_MAX } from './abi.js'
 export { frameLength } from './staging.js'
 export { computeLayout } from './layout.js'
 export type { CoreLayout, CoreOptions, DedupRecord, FrameFields, FrameSource, PartitionConfig, TopicConfig, TopicEntry }
+export type { DeadReason, Delivered, Overflow, QueueConfig, QueueStats } from './queues.js'
+export { QueueCore } from './queues.js'
 
 export class LogCore {
   readonly memory: WebAssembly.Memory
@@ -43,6 +46,8 @@ export class LogCore {
   private readonly groups: Groups
   private readonly dedup: Dedup
   private readonly wake: Wake
+  /** Queues (RabbitMQ semantics on a log partition each), shared by every thread. */
+  readonly queues: QueueCore
 
   static async create(options: CoreOptions): Promise<LogCore> {
     const layout = computeLayout(options)
@@ -86,6 +91,7 @@ export class LogCore {
     this.groups = new Groups(mem, this.staging)
     this.dedup = new Dedup(mem, this.staging, (t) => this.directory.topic(t).name)
     this.wake = new Wake(mem)
+    this.queues = new QueueCore(mem, this.staging, this.laneArea)
   }
 
   /** This thread's instance; tests wrap an export to stage a race between two calls. */
