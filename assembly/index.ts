@@ -15,7 +15,11 @@ import { acas32, aload32, aload64, astore32 } from './sync'
 import { routeInit } from './route/region'
 import { queueInit } from './queue/region'
 
-export { logAddPartition, logAppend, logConfigure, logKeep, logOffsetForTime, logPoll, logPollValid, logRetain } from './log/partition'
+export { logAddPartition, logAppend, logConfigure, logKeep, logOffsetForTime, logPoll, logPollValid, logRetain, logTrim } from './log/partition'
+export {
+  queueAck, queueCancel, queueConsume, queueCount, queueDeclare, queueDelete, queueExpireUnused, queueFind, queueGet, queueInfo, queueNack,
+  queuePublish, queueReceive, queueSettle, queueStats, queueTakeDead, queueTick, queueWake,
+} from './queue/queue'
 export { murmur2 } from './topic/murmur2'
 export { topicConfigure, topicCreate, topicFind } from './topic/directory'
 export { groupCreate, groupFind } from './group/directory'

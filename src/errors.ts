@@ -59,12 +59,13 @@ export class CodecError extends BusError {
  * The partition is full and its policy is onFull 'reject', or no memory could be freed; or
  * (`reason: 'busy'`) another thread holds the partition far longer than any append takes: it
  * stalled, or died inside the core and is released once its exit is noticed; or
- * (`reason: 'dedup'`) the dedup table holds as many live messageIds as maxDedupEntries allows.
+ * (`reason: 'dedup'`) the dedup table holds as many live messageIds as maxDedupEntries allows; or
+ * (`reason: 'queues'`) the queue region (queueBytes) has no room for more delivery state.
  */
 export class BackPressureError extends BusError {
   override name = 'BackPressureError'
   override readonly retriable = true
-  declare readonly reason?: 'busy' | 'dedup'
+  declare readonly reason?: 'busy' | 'dedup' | 'queues'
 }
 
 export class OffsetOutOfRangeError extends BusError {

@@ -407,3 +407,56 @@ export function logRetain(ctl: usize, now: f64): i32 {
   }
   return removed
 }
+
+/**
+ * Appends the one frame at `frame` to partition `p` (the frame's partition field is set to p)
+ * and commits it: the queue core's append, made while it holds the queue lock. Returns the
+ * offset or a status.
+ */
+export function logAppendOne(ctl: usize, p: i32, frame: usize, now: f64): f64 {
+  if (!partValid(ctl, p)) return STATUS_UNKNOWN_PARTITION
+  const length = load<u32>(frame, FRAME_LENGTH)
+  if (!frameValid(frame, length)) return STATUS_BAD_ARGUMENT
+  store<i32>(frame, p, FRAME_PARTITION)
+  const part = partAddr(ctl, p)
+  if (!lockAcquire(part + PART_LOCK)) return STATUS_BUSY
+  const result = appendLocked(ctl, p, part, frame, length, now)
+  commitPending(ctl, part)
+  lockRelease(part + PART_LOCK)
+  return result
+}
+
+/**
+ * Frees the partition's oldest segments while every record of them lies below `offset`; the
+ * segment being written stays unless `all` (a deleted queue's partition gives everything back).
+ * The log start offset moves as with retention. Returns the number of segments freed.
+ */
+export function logTrimTo(ctl: usize, p: i32, offset: i64, all: bool): i32 {
+  if (!partValid(ctl, p)) return STATUS_UNKNOWN_PARTITION
+  const part = partAddr(ctl, p)
+  if (!lockAcquire(part + PART_LOCK)) return STATUS_BUSY
+  let freed = 0
+  for (;;) {
+    const head = load<u32>(part, PART_HEAD)
+    if (head == 0) break
+    if (head == load<u32>(part, PART_TAIL)) {
+      if (!all || aload64(part + PART_END_OFFSET) > offset) break
+    } else {
+      const next = aload32(blockAddr(ctl, head) + SEG_NEXT)
+      if (load<i64>(blockAddr(ctl, next), SEG_BASE_OFFSET) > offset) break
+    }
+    segmentEvictHead(ctl, part)
+    freed++
+  }
+  lockRelease(part + PART_LOCK)
+  return freed
+}
+
+/**
+ * Frees the segments of partition `p` whose records all lie below `offset`, never the segment
+ * being written; the log start offset moves as with retention. Returns how many were freed.
+ */
+export function logTrim(ctl: usize, p: i32, offset: f64): i32 {
+  if (!(offset >= 0)) return STATUS_BAD_ARGUMENT
+  return logTrimTo(ctl, p, <i64>offset, false)
+}

@@ -19,6 +19,7 @@ import { blockAddr, partAddr } from './segment'
 import { topicRecover } from '../topic/directory'
 import { dedupRecover } from '../dedup/table'
 import { routeRecover } from '../route/routes'
+import { queueRecover } from '../queue/queue'
 import { aload32, astore32, astore64 } from '../sync'
 
 /** Recounts a segment's records, timestamps and index up to its committed tail. */
@@ -118,5 +119,7 @@ export function logRecover(ctl: usize, token: u32): i32 {
   released += dedupRecover(ctl, token)
   // the route lock: the bind or unbind it was in is finished, links and counts repaired
   released += routeRecover(ctl, token)
+  // its consumers, claimed dead letters and the queue lock (after its partitions were repaired)
+  released += queueRecover(ctl, token)
   return released
 }

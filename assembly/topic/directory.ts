@@ -14,6 +14,7 @@ import { logAddPartition, logConfigure } from '../log/partition'
 import { partAddr } from '../log/segment'
 import { bytesEqual } from '../bytes'
 import { aload32, acas32, astore32, lockAcquire, lockRelease } from '../sync'
+import { queuePartitionsUsed } from '../queue/queue'
 
 // @ts-ignore: decorator
 @inline export function topicEntry(ctl: usize, t: i32): usize {
@@ -94,6 +95,7 @@ export function topicRecover(ctl: usize): void {
     const count = aload32(entry + TOPIC_PARTITIONS)
     for (let i: u32 = 0; i < count; i++) used = max(used, load<u32>(entry + TOPIC_IDS + (<usize>i << 2)) + 1)
   }
+  used = max(used, queuePartitionsUsed(ctl)) // queues add partitions of their own
   if (aload32(ctl + CTL_PARTITION_COUNT) > used) giveBack(ctl, used)
 }
 

@@ -50,6 +50,26 @@ export interface CoreExports {
   routeRoute(ctl: number, id: number, key: number, length: number, headers: number, headersLength: number, out: number, max: number): number
   routeBindings(ctl: number, id: number, skip: number, out: number, outBytes: number): number
   routeCount(ctl: number, what: number): number
+  logTrim(ctl: number, p: number, offset: number): number
+  queueDeclare(ctl: number, name: number, length: number, maxPriority: number, flags: number, maxLength: number, deliveryLimit: number, ttl: number,
+    expires: number, now: number): number
+  queueFind(ctl: number, name: number, length: number): number
+  queueCount(ctl: number): number
+  queueInfo(ctl: number, q: number, out: number): number
+  queueStats(ctl: number, q: number, out: number): number
+  queueDelete(ctl: number, q: number): number
+  queueExpireUnused(ctl: number, q: number, now: number): number
+  queuePublish(ctl: number, q: number, frame: number, priority: number, expiresAt: number, readyAt: number, now: number): number
+  queueTick(ctl: number, q: number, now: number): number
+  queueConsume(ctl: number, q: number, prefetch: number, noAck: number, now: number): number
+  queueWake(ctl: number, consumer: number): number
+  queueReceive(ctl: number, consumer: number, out: number, max: number): number
+  queueGet(ctl: number, q: number, noAck: number, now: number, out: number): number
+  queueAck(ctl: number, consumer: number, offset: number): number
+  queueNack(ctl: number, consumer: number, offset: number, requeue: number, now: number): number
+  queueCancel(ctl: number, consumer: number, now: number): number
+  queueTakeDead(ctl: number, q: number, max: number, out: number): number
+  queueSettle(ctl: number, q: number, offset: number): number
 }
 
 /** Every export the host needs and its parameter count; the compiler holds both to CoreExports. */
@@ -60,6 +80,9 @@ const CORE_EXPORTS: { readonly [K in keyof CoreExports]: Parameters<CoreExports[
   logAppend: 5, logPoll: 5, logPollValid: 2, logOffsetForTime: 3, logRetain: 2, logStartOffset: 2, logEndOffset: 2,
   logBytes: 2, logSegments: 2, logEvicted: 2, logFreeSegments: 1, murmur2: 2, logRecover: 2, syncSetToken: 1,
   routeDeclare: 6, routeFind: 3, routeInfo: 3, routeBind: 8, routeUnbind: 8, routeUnbindAll: 2, routeRoute: 8, routeBindings: 5, routeCount: 2,
+  logTrim: 3, queueDeclare: 10, queueFind: 3, queueCount: 1, queueInfo: 3, queueStats: 3, queueDelete: 2, queueExpireUnused: 3,
+  queuePublish: 7, queueTick: 3, queueConsume: 5, queueWake: 2, queueReceive: 4, queueGet: 5, queueAck: 3, queueNack: 5,
+  queueCancel: 3, queueTakeDead: 4, queueSettle: 3,
 }
 
 const REBUILD = 'it was built from other sources than this host; rebuild it (npm run build:wasm)'

@@ -13,6 +13,7 @@ import { loadCore } from './load.js'
 import { CTL, CoreMemory } from './memory.js'
 import { Partitions, type PartitionConfig } from './partitions.js'
 import { Routes } from './routes.js'
+import { QueueCore } from './queues.js'
 import { Staging } from './staging.js'
 import { statusError } from './status.js'
 import { Wake } from './wake.js'
@@ -21,6 +22,8 @@ export { APPEND_MAX, POLL_MAX } from './abi.js'
 export { frameLength } from './staging.js'
 export { computeLayout } from './layout.js'
 export type { CoreLayout, CoreOptions, DedupRecord, FrameFields, FrameSource, PartitionConfig, TopicConfig, TopicEntry }
+export type { DeadReason, Delivered, Overflow, QueueConfig, QueueStats } from './queues.js'
+export { QueueCore } from './queues.js'
 
 export class LogCore {
   readonly memory: WebAssembly.Memory
@@ -46,6 +49,8 @@ export class LogCore {
   /** RabbitMQ's exchanges and bindings, shared by every thread (src/core/routes.ts). */
   readonly routes: Routes
   private readonly wake: Wake
+  /** Queues (RabbitMQ semantics on a log partition each), shared by every thread. */
+  readonly queues: QueueCore
 
   static async create(options: CoreOptions): Promise<LogCore> {
     const layout = computeLayout(options)
@@ -90,6 +95,7 @@ export class LogCore {
     this.dedup = new Dedup(mem, this.staging, (t) => this.directory.topic(t).name)
     this.routes = new Routes(mem, this.staging, this.laneArea)
     this.wake = new Wake(mem)
+    this.queues = new QueueCore(mem, this.staging, this.laneArea)
   }
 
   /** This thread's instance; tests wrap an export to stage a race between two calls. */

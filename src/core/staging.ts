@@ -27,6 +27,32 @@ export class Staging {
     const length = frameLength(h, k, v)
     const at = this.lane.staging + this.write
     if (at + length > this.lane.stagingEnd || this.staged === APPEND_MAX) return false
+    this.writeFrame(at, length, partition, timestamp, keyHash, flags, headers, key, value)
+    this.write += length
+    this.staged++
+    return true
+  }
+
+  /**
+   * Writes one frame at the staging area's far end (where place() puts arguments), for a core
+   * call that appends a single frame itself (a queue publish); returns its address. The staged
+   * frames are left alone; the next place() or placeFrame() overwrites it.
+   */
+  placeFrame(timestamp: number, keyHash: number, flags: number, headers: Uint8Array | undefined, key: Uint8Array | undefined, value: Uint8Array): number {
+    const h = headers === undefined ? 0 : headers.length
+    const k = key === undefined ? 0 : key.length
+    const length = frameLength(h, k, value.length)
+    if (length > this.mem.layout.segmentBytes - this.write) throw new InvalidArgumentError('frame too large for the staging area', { argument: 'value', size: length })
+    const at = this.lane.stagingEnd - length
+    this.writeFrame(at, length, 0, timestamp, keyHash, flags, headers, key, value)
+    return at
+  }
+
+  private writeFrame(at: number, length: number, partition: number, timestamp: number, keyHash: number, flags: number,
+    headers: Uint8Array | undefined, key: Uint8Array | undefined, value: Uint8Array): void {
+    const h = headers === undefined ? 0 : headers.length
+    const k = key === undefined ? 0 : key.length
+    const v = value.length
     const { u8, u32, i32, f64 } = this.mem
     const w = at >> 2
     u32[w] = length
@@ -42,9 +68,6 @@ export class Staging {
     if (h !== 0) { u8.set(headers!, p); p += h }
     if (k !== 0) { u8.set(key!, p); p += k }
     if (v !== 0) u8.set(value, p)
-    this.write += length
-    this.staged++
-    return true
   }
 
   get count(): number {

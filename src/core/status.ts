@@ -2,10 +2,12 @@
 import {
   STATUS_BAD_ARGUMENT, STATUS_BUSY, STATUS_DEDUP_FULL, STATUS_FULL, STATUS_GROUP_LIMIT, STATUS_LIMIT, STATUS_OUT_OF_RANGE,
   STATUS_ROUTE_ALTERNATE_MISMATCH, STATUS_ROUTE_BAD_TABLE, STATUS_ROUTE_FULL, STATUS_ROUTE_TOO_MANY, STATUS_ROUTE_TYPE_MISMATCH,
-  STATUS_ROUTE_UNKNOWN_EXCHANGE, STATUS_TOO_LARGE, STATUS_TOPIC_LIMIT, STATUS_UNKNOWN_PARTITION,
+  STATUS_ROUTE_UNKNOWN_EXCHANGE, STATUS_TOO_LARGE, STATUS_TOPIC_LIMIT, STATUS_UNKNOWN_PARTITION, STATUS_QUEUE_UNKNOWN, STATUS_QUEUE_PRECONDITION, STATUS_QUEUE_REFUSED,
+  STATUS_QUEUE_NO_ROOM, STATUS_NOT_UNACKED, STATUS_CONSUMER_UNKNOWN, STATUS_NOT_DEAD,
 } from './abi.js'
 import {
   BackPressureError, BusError, type ErrorContext, InvalidArgumentError, OffsetOutOfRangeError, RecordTooLargeError, UnknownExchangeError,
+  UnknownQueueError,
 } from '../errors.js'
 
 export interface StatusContext extends ErrorContext {
@@ -15,6 +17,7 @@ export interface StatusContext extends ErrorContext {
 
 export function statusError(status: number, context: StatusContext = {}): BusError {
   const where = context.topic === undefined ? '' : context.partition === undefined ? ` (topic ${context.topic})` : ` (topic ${context.topic}, partition ${context.partition})`
+  const q = context.queue === undefined ? '' : ` ${JSON.stringify(context.queue)}`
   switch (status) {
     case STATUS_FULL:
       return new BackPressureError(`log is full${where}: no segment can be freed under the topic's policy`, context)
@@ -52,6 +55,22 @@ export function statusError(status: number, context: StatusContext = {}): BusErr
       return new InvalidArgumentError(`the message reaches more destinations than one route can return (${context.max})`, context)
     case STATUS_ROUTE_BAD_TABLE:
       return new InvalidArgumentError('a header table is not in the canonical encoding (encodeHeaderTable)', { argument: 'headers', ...context })
+    case STATUS_QUEUE_UNKNOWN:
+      return new UnknownQueueError(`no such queue${q}: never declared, or deleted`, context)
+    case STATUS_QUEUE_PRECONDITION:
+      return new InvalidArgumentError(`queue${q} exists with another configuration (inequivalent arg)`, { ...context, reason: 'precondition' })
+    case STATUS_QUEUE_REFUSED:
+      return new BusError(`queue${q} is at its max length and refuses publishes (overflow reject-publish)`, context)
+    case STATUS_QUEUE_NO_ROOM:
+      return new BackPressureError(`the queue region is full${q}: no room for more queues, consumers or delivery state ` +
+        '(every message not yet acked takes 32 bytes, a consumer about 2 KiB); settle messages, or raise queueBytes', { argument: 'queueBytes', ...context, reason: 'queues' })
+    case STATUS_NOT_UNACKED:
+      return new InvalidArgumentError(`offset ${context.offset} is not held unacked by consumer ${context.consumer}${q}: acked or nacked already, ` +
+        'never delivered to it, or delivered to another consumer', { ...context, reason: 'unknown-delivery' })
+    case STATUS_CONSUMER_UNKNOWN:
+      return new InvalidArgumentError(`no consumer ${context.consumer} of this thread${q}: cancelled, its queue deleted, or another thread's`, { argument: 'consumer', ...context })
+    case STATUS_NOT_DEAD:
+      return new InvalidArgumentError(`offset ${context.offset} is not a dead letter this thread took${q}`, { argument: 'offset', ...context, reason: 'unknown-dead-letter' })
     case STATUS_BAD_ARGUMENT:
       return new InvalidArgumentError(`the core rejected an argument${where}`, context)
     default:

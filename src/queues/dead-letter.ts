@@ -17,7 +17,7 @@ export interface DeathEntry {
   /** When it first died this way, by the bus clock (ms). */
   time: number
   /** The per-message TTL it had, when it expired with one. */
-  'original-expiration'?: number
+  'original-expiration'?: string
 }
 
 export interface Death {
@@ -45,7 +45,7 @@ export function recordDeath(headers: Record<string, HeaderValue> | undefined, de
     before.splice(at, 1)
   } else {
     entry = { count: 1, exchange: death.exchange, queue: death.queue, reason: death.reason, 'routing-keys': [death.routingKey], time: death.time }
-    if (death.expirationMs !== undefined) entry['original-expiration'] = death.expirationMs
+    if (death.expirationMs !== undefined) entry['original-expiration'] = String(death.expirationMs)
   }
   out['x-death'] = [entry, ...before]
   if (out['x-first-death-queue'] === undefined) {

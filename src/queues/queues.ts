@@ -11,7 +11,8 @@ import { QueueConsumerImpl, type ConsumerHost } from './consumer.js'
 import { recordDeath } from './dead-letter.js'
 import { Delivery, type Settler } from './delivery.js'
 import { decodeProperties, decodeValue, encodeProperties, type Properties } from './envelope.js'
-import { checkQueueName, checkQueueOptions } from './queue-options.js'
+import { checkQueueName, checkQueueOptions, type DeadLetterTarget } from './queue-options.js'
+import { QueueReader } from './queue-reader.js'
 
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
@@ -56,18 +57,28 @@ export class Queues implements Settler {
   private readonly expiryTimers = new Map<number, () => void>()
   /** Consumers of get() by this thread, to give back what they hold when the bus closes. */
   private readonly getters = new Set<number>()
+  /**
+   * Dead-letter exchange and routing key of the queues this thread declared. Kept here, not in
+   * the queue core yet: a thread that did not declare a queue drops its dead letters.
+   */
+  private readonly targets = new Map<number, DeadLetterTarget>()
+  private readonly reader: QueueReader
   private closed = false
 
-  constructor(private readonly host: QueuesHost) {}
+  constructor(private readonly host: QueuesHost) {
+    this.reader = new QueueReader(host.core)
+  }
 
   private get core(): LogCore { return this.host.core }
 
   /** Declares a queue (again: the options must be equal); RabbitMQ's declare-ok figures. */
   declare(name: string, options: QueueOptions | undefined): { queue: string; messages: number; consumers: number } {
     checkQueueName(name)
-    const config = checkQueueOptions(name, options)
+    const { config, deadLetter } = checkQueueOptions(name, options)
     const now = this.host.clock.now()
     const { id } = this.core.queues.declare(name, config, now)
+    if (deadLetter !== undefined) this.targets.set(id, deadLetter)
+    else this.targets.delete(id)
     this.armExpiry(id, config)
     const stats = this.core.queues.stats(id)
     return { queue: name, messages: stats.ready + stats.delayed, consumers: stats.consumers }
@@ -100,7 +111,7 @@ export class Queues implements Settler {
     const expiresAt = ttl === undefined ? Infinity : readyAt + ttl
     const offset = this.core.queues.publish(id, this.frame(message, now), message.properties.priority ?? 0, expiresAt, readyAt, now)
     if (offset === undefined) {
-      if (config.overflow === 'reject-publish-dlx') this.deadLetterRefused(id, config, message, now)
+      if (config.overflow === 'reject-publish-dlx') this.deadLetterRefused(id, message, now)
       return false
     }
     this.settledIn(id)
@@ -109,7 +120,7 @@ export class Queues implements Settler {
   }
 
   private frame(message: Outgoing, now: number): number {
-    return this.core.queues.placeFrame(now, textEncoder.encode(message.routingKey), encodeProperties(message.properties), message.valueBytes)
+    return this.core.queues.placeFrame(message.valueBytes, now, textEncoder.encode(message.routingKey), encodeProperties(message.properties))
   }
 
   /** Pulls one message (RabbitMQ basic.get), or undefined when none is ready. */
@@ -127,9 +138,9 @@ export class Queues implements Settler {
 
   /** Reads and decodes a delivered message; the queue core holds it for `consumer`. */
   delivery(id: number, queue: string, consumer: number, d: Delivered, noAck: boolean): Delivery {
-    const frame = this.core.readFrame(this.core.queues.partition(id), d.offset)
+    const frame = this.reader.read(this.core.queues.partition(id), d.offset)
     if (frame === undefined) throw new InvalidArgumentError(`message ${d.offset} of queue ${JSON.stringify(queue)} is not in its log`, { queue, offset: d.offset })
-    const properties = decodeProperties(frame.headers!)
+    const properties = decodeProperties(frame.headers)
     return new Delivery(this, queue, consumer, d.offset, textDecoder.decode(frame.key), decodeValue(frame.value), properties,
       d.redelivered, d.deliveryCount, frame.timestamp, noAck)
   }
@@ -198,8 +209,8 @@ export class Queues implements Settler {
 
   /** Dead-letters what queue `id` holds as dead (expired, dropped, rejected, over its delivery limit). */
   private drainDead(id: number): void {
-    const config = this.core.queues.config(id)
-    if (!config.deadLetter) return
+    const target = this.targets.get(id)
+    if (!this.core.queues.config(id).deadLetter) return
     for (;;) {
       const dead = this.core.queues.takeDead(id, 64)
       if (dead.length === 0) return
@@ -208,9 +219,9 @@ export class Queues implements Settler {
       const now = this.host.clock.now()
       for (const { offset, reason } of dead) {
         try {
-          const frame = this.core.readFrame(partition, offset)
-          if (frame !== undefined) {
-            this.host.deadLetter(config.deadLetterExchange!, this.letter(queue, config, reason, textDecoder.decode(frame.key), decodeProperties(frame.headers!), frame.value, now))
+          const frame = this.reader.read(partition, offset)
+          if (frame !== undefined && target !== undefined) {
+            this.host.deadLetter(target.exchange, this.letter(queue, target, reason, textDecoder.decode(frame.key), decodeProperties(frame.headers), frame.value, now))
           }
         } finally {
           this.core.queues.settleDead(id, offset)
@@ -219,15 +230,16 @@ export class Queues implements Settler {
     }
   }
 
-  private deadLetterRefused(id: number, config: QueueConfig, message: Outgoing, now: number): void {
-    this.host.deadLetter(config.deadLetterExchange!, this.letter(this.name(id), config, 'maxlen', message.routingKey, message.properties, message.valueBytes, now))
+  private deadLetterRefused(id: number, message: Outgoing, now: number): void {
+    const target = this.targets.get(id)
+    if (target !== undefined) this.host.deadLetter(target.exchange, this.letter(this.name(id), target, 'maxlen', message.routingKey, message.properties, message.valueBytes, now))
   }
 
   /** The dead letter of a message: x-death recorded, routed by the dead-letter routing key or its own, without its TTL. */
-  private letter(queue: string, config: QueueConfig, reason: DeadReason, routingKey: string, p: Properties, valueBytes: Uint8Array, now: number): DeadLetter {
+  private letter(queue: string, target: DeadLetterTarget, reason: DeadReason, routingKey: string, p: Properties, valueBytes: Uint8Array, now: number): DeadLetter {
     const headers = recordDeath(p.headers, { queue, reason, exchange: p.exchange, routingKey, time: now, expirationMs: reason === 'expired' ? p.expirationMs : undefined })
-    const properties: Properties = { ...p, exchange: config.deadLetterExchange!, headers, expirationMs: undefined }
-    return { queue, reason, routingKey: config.deadLetterRoutingKey ?? routingKey, properties, valueBytes, delayMs: 0 }
+    const properties: Properties = { ...p, exchange: target.exchange, headers, expirationMs: undefined }
+    return { queue, reason, routingKey: target.routingKey ?? routingKey, properties, valueBytes, delayMs: 0 }
   }
 
   // ---- time -------------------------------------------------------------------------------------
@@ -258,7 +270,8 @@ export class Queues implements Settler {
     this.expiryTimers.get(id)?.()
     this.expiryTimers.set(id, this.host.clock.setTimer(() => {
       this.expiryTimers.delete(id)
-      if (this.core.queues.expireUnused(id, this.host.clock.now())) this.deleted(id)
+      const partition = this.core.queues.partition(id)
+      if (this.core.queues.expireUnused(id, this.host.clock.now())) this.deleted(id, partition)
       else this.armExpiry(id, config)
     }, config.expiresMs))
   }
@@ -266,11 +279,13 @@ export class Queues implements Settler {
   /** Deletes a queue: its messages go, its consumers are cancelled, its bindings removed. */
   delete(name: string): void {
     const id = this.id(name)
-    this.deleted(id)
+    this.deleted(id, this.core.queues.partition(id))
     this.core.queues.delete(id)
   }
 
-  private deleted(id: number): void {
+  private deleted(id: number, partition: number): void {
+    this.reader.forget(partition)
+    this.targets.delete(id)
     this.timers.get(id)?.cancel()
     this.timers.delete(id)
     for (const consumer of this.consumers.get(id) ?? []) void consumer.cancel()
@@ -299,6 +314,7 @@ export class Queues implements Settler {
     for (const local of this.consumers.values()) for (const consumer of local) void consumer.cancel()
     for (const getter of this.getters) this.core.queues.cancel(getter)
     this.getters.clear()
+    this.reader.close()
   }
 }
 

@@ -10,7 +10,7 @@ import { EventEmitter } from 'eventemitter3'
 import type { BusApi, PublishArgs, Transaction } from '../api.js'
 import { realClock, type Clock } from '../clock.js'
 import { asyncDispose } from '../dispose.js'
-import { BusClosedError, CodecError, InvalidArgumentError, RequestTimeoutError } from '../errors.js'
+import { BusClosedError, BusError, CodecError, InvalidArgumentError, RequestTimeoutError } from '../errors.js'
 import { handOver } from '../reader/delivery-loop.js'
 import { closeOnAbort, readerOptions, ReadingSurface, type ReaderLike } from '../reader/surface.js'
 import { checkSeekTarget } from '../reader/seek-target.js'
@@ -135,13 +135,13 @@ class RemoteReader implements ReaderLike {
   pause(): void {
     if (this.paused || this.closed) return
     this.paused = true
-    this.bus.send({ op: 'pause', id: this.id })
+    this.bus.post({ op: 'pause', id: this.id })
   }
 
   resume(): void {
     if (!this.paused || this.closed) return
     this.paused = false
-    this.bus.send({ op: 'resume', id: this.id })
+    this.bus.post({ op: 'resume', id: this.id })
     queueMicrotask(() => this.run()) // as on a shared bus: nothing is delivered inside resume()
   }
 
@@ -150,7 +150,7 @@ class RemoteReader implements ReaderLike {
     const { byTime, value, partition } = checkSeekTarget(target)
     this.epoch++
     this.drop()
-    this.bus.send({ op: 'seek', id: this.id, epoch: this.epoch, target: byTime ? { timestamp: value } : { partition, offset: value }, delivered: [...this.delivered.values()] })
+    this.bus.post({ op: 'seek', id: this.id, epoch: this.epoch, target: byTime ? { timestamp: value } : { partition, offset: value }, delivered: [...this.delivered.values()] })
     this.delivered.clear()
     this.positions.clear()
   }
@@ -169,7 +169,7 @@ class RemoteReader implements ReaderLike {
     if (this.closed) return
     this.closed = true
     this.drop()
-    this.bus.send({ op: 'close', id: this.id })
+    this.bus.post({ op: 'close', id: this.id })
     this.bus.readerClosed(this)
     for (const fn of this.closeHooks.splice(0)) fn()
   }
@@ -180,7 +180,23 @@ class RemoteReader implements ReaderLike {
   }
 }
 
+/** Exchanges and queues are not carried by the copying transport yet: each call says so. */
+function notCopied(what: string): never {
+  throw new BusError(`${what} is not available on a copying worker's bus yet: use a shared handle (bus.handle() on a bus created with { shared: true })`, { argument: 'transport' })
+}
+
 export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implements BusApi<T> {
+  exchange(): never { return notCopied('exchange()') }
+  queue(): never { return notCopied('queue()') }
+  bind(): never { return notCopied('bind()') }
+  unbind(): never { return notCopied('unbind()') }
+  send(): never { return notCopied('send()') }
+  consumeQueue(): never { return notCopied('consumeQueue()') }
+  get(): never { return notCopied('get()') }
+  request(): never { return notCopied('request()') }
+  reply(): never { return notCopied('reply()') }
+  queueStats(): never { return notCopied('queueStats()') }
+
   readonly events = new EventEmitter<BusEvents>()
   private outbox: WireRecord[] = []
   /** Requests answered with a result, by seq. */
@@ -234,7 +250,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   // ---- the port ---------------------------------------------------------------------------------
 
   /** @internal Sends a request after everything published before it, in order. */
-  send(message: ToOwner): void {
+  post(message: ToOwner): void {
     this.sendOutbox()
     this.port.postMessage(message) // a closed port drops it
   }
@@ -265,7 +281,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   private ask(message: DistributiveOmit<Extract<ToOwner, { op: 'transaction' | 'redrive' }>, 'seq'>): Promise<unknown> {
     const seq = ++this.seq
     const answered = new Promise<unknown>((resolve, reject) => this.answers.set(seq, (result, error) => error === undefined ? resolve(result) : reject(error)))
-    this.send({ ...message, seq } as ToOwner)
+    this.post({ ...message, seq } as ToOwner)
     this.keep()
     return answered
   }
@@ -321,10 +337,10 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   }
 
   /** A request the creating thread answers once it has handled everything sent before it. */
-  private request(op: 'sync' | 'idle' | 'closed'): Promise<void> {
+  private roundTrip(op: 'sync' | 'idle' | 'closed'): Promise<void> {
     const seq = ++this.seq
     const answered = new Promise<void>((resolve) => this.replies.set(seq, resolve))
-    this.send({ op, seq })
+    this.post({ op, seq })
     this.keep()
     return answered
   }
@@ -378,7 +394,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
 
   /** What the members need of this bus. */
   private readonly memberBus: MemberBus = {
-    send: (message) => this.send(message),
+    send: (message) => this.post(message),
     report: (error, where) => this.report(error, where),
     lagged: (group, topic, lag) => {
       const known = (this.lags[group] ??= Object.create(null))
@@ -402,7 +418,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
 
   /** @internal */
   sync(): Promise<void> {
-    return this.request('sync')
+    return this.roundTrip('sync')
   }
 
   // ---- topics and publishing ----------------------------------------------------------------------
@@ -416,7 +432,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
       throw new InvalidArgumentError('a custom codec cannot cross threads: declare the topic in the thread that created the bus', { topic: name, argument: 'codec' })
     }
     resolveTopicOptions(options, undefined) // bad options throw here, not later in the creating thread
-    this.send({ op: 'topic', name, options: this.copyOption(name, 'options', options) })
+    this.post({ op: 'topic', name, options: this.copyOption(name, 'options', options) })
     return { name, partitions: options?.partitions ?? this.snapshot[name]?.partitions.length ?? 1 }
   }
 
@@ -456,7 +472,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     return options === undefined ? { timestamp } : { key, headers, partition, timestamp, messageId }
   }
 
-  private queue(record: WireRecord): void {
+  private enqueue(record: WireRecord): void {
     this.queued++
     // sent once per turn, or every OUTBOX_MAX records of a long synchronous burst
     if (this.outbox.push(record) >= OUTBOX_MAX) this.sendOutbox()
@@ -475,7 +491,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     this.assertOpen()
     validateTopicName(topic)
     const checked = this.copied(topic, this.checkOptions(topic, options, this.clock.now()))
-    this.queue({ topic, value: this.snapshotOf(topic, value), options: checked })
+    this.enqueue({ topic, value: this.snapshotOf(topic, value), options: checked })
     return { topic, partition: checked.partition ?? -1, offset: -1, timestamp: checked.timestamp! }
   }
 
@@ -489,7 +505,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
       if (typeof record !== 'object' || record === null) throw new InvalidArgumentError(`record ${i} must be an object with a value`, { topic, argument: 'records' })
       return { ...this.copied(topic, this.checkOptions(topic, record, now)), value: this.snapshotOf(topic, record.value) }
     })
-    this.queue({ topic, batch })
+    this.enqueue({ topic, batch })
     return batch.map((r) => ({ topic, partition: r.partition ?? -1, offset: -1, timestamp: r.timestamp! }))
   }
 
@@ -505,7 +521,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   /** Resolves when the creating thread has appended everything this thread published so far. */
   async flush(): Promise<void> {
     if (this.closed) return
-    await this.request('sync')
+    await this.roundTrip('sync')
   }
 
   // ---- reading ----------------------------------------------------------------------------------
@@ -518,7 +534,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     const reader = new RemoteReader(this.nextReader++, matches, this as RemoteBus, handler)
     this.readers.set(reader.id, reader)
     this.keep()
-    this.send({ op: 'subscribe', id: reader.id, target, options: { from, reset, maxPollRecords } })
+    this.post({ op: 'subscribe', id: reader.id, target, options: { from, reset, maxPollRecords } })
     closeOnAbort(reader, options?.signal)
     return reader
   }
@@ -540,7 +556,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     const member = new RemoteMember(this.nextReader++, target, group.group, matches, this.memberBus, handler)
     this.members.set(member.id, member)
     this.keep()
-    this.send({ op: 'group.open', id: member.id, target, options: { ...reader, ...group } })
+    this.post({ op: 'group.open', id: member.id, target, options: { ...reader, ...group } })
     closeOnAbort(member, options.signal)
     return member
   }
@@ -574,7 +590,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     // again until a round publishes nothing more
     for (let before = -1; before !== this.queued && !this.closed;) {
       before = this.queued
-      await this.request('idle')
+      await this.roundTrip('idle')
       await new Promise<void>((resolve) => {
         this.idleWaiters.push(resolve)
         this.settled()
@@ -612,7 +628,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     for (const reader of [...this.readers.values()]) reader.close()
     // members leave at once: what their handlers are still doing is redelivered to the next owner
     for (const member of this.members.values()) member.close()
-    const bye = this.request('closed')
+    const bye = this.roundTrip('closed')
     this.closed = true
     await bye
     this.port.close()

@@ -56,3 +56,18 @@ export const STATUS_ROUTE_UNKNOWN_EXCHANGE = -23
 export const STATUS_ROUTE_TOO_MANY = -24
 /** A header table (message headers or binding args) is not in the canonical encoding. */
 export const STATUS_ROUTE_BAD_TABLE = -25
+// Queue statuses (assembly/queue/, src/core/queues.ts): -30..-39.
+/** No live queue has that id (never declared, or deleted). */
+export const STATUS_QUEUE_UNKNOWN = -30
+/** A queue of that name exists with another configuration (RabbitMQ PRECONDITION_FAILED). */
+export const STATUS_QUEUE_PRECONDITION = -31
+/** The queue is at its max length with overflow reject-publish(-dlx): nothing was appended. */
+export const STATUS_QUEUE_REFUSED = -32
+/** The queue region's arena has no room for the block asked for (raise queueBytes). Nothing changed. */
+export const STATUS_QUEUE_NO_ROOM = -33
+/** Ack or nack of an offset the consumer does not hold (already settled, never delivered, another's). */
+export const STATUS_NOT_UNACKED = -34
+/** No consumer has that id, or it belongs to another thread. */
+export const STATUS_CONSUMER_UNKNOWN = -35
+/** Settle of an offset this thread has not claimed with queueTakeDead. */
+export const STATUS_NOT_DEAD = -36
