@@ -9,8 +9,8 @@ import { nextMessage, useCoreThreads } from '../threads.js'
 import { Model, type Headers, topicMatches } from './route-model.js'
 import rabbit from './fixtures/rabbit-topic-routing.json' with { type: 'json' }
 import {
-  CTL_ROUTE, ROUTE_ARRAY_SLOTS, ROUTE_B_KEY, ROUTE_B_KEY_LENGTH, ROUTE_B_SOURCE_NEXT, ROUTE_EPOCH, ROUTE_EXCHANGES, ROUTE_LOCK, ROUTE_OP_UNBIND,
-  ROUTE_PENDING, ROUTE_PENDING_OP, ROUTE_X_BINDINGS,
+  CTL_ROUTE, ROUTE_ARRAY_SLOTS, ROUTE_B_DEST, ROUTE_B_DEST_NEXT, ROUTE_B_KEY, ROUTE_B_KEY_LENGTH, ROUTE_B_SOURCE_NEXT, ROUTE_D_BINDINGS,
+  ROUTE_EPOCH, ROUTE_EXCHANGES, ROUTE_LOCK, ROUTE_OP_BIND, ROUTE_OP_UNBIND, ROUTE_PENDING, ROUTE_PENDING_OP, ROUTE_X_BINDINGS,
 } from '../../src/core/abi.js'
 import { LogCore } from '../../src/core/log.js'
 import { type Destination, type ExchangeType, type HeadersMatch, decodeDestination, encodeHeaderTable } from '../../src/core/routes.js'
@@ -506,7 +506,7 @@ describe('routing across worker threads (shared memory)', () => {
     }
   })
 
-  it('recovers the route lock of a thread that died holding it, finishing the unbind it was in', async () => {
+  it('recovers the route lock of a thread that died holding it, finishing the bind or unbind it was in', async () => {
     const core = await LogCore.create({ maxBytes: 1 << 20, shared: true, segmentBytes: 8192, lanes: 4 })
     const { routes } = core
     const x = routes.declare('t', 'topic')
@@ -545,6 +545,27 @@ describe('routing across worker threads (shared memory)', () => {
     // and everything goes on working
     expect(routes.bind(x, q(4), 'z.*')).toBe(true)
     expect(sorted(routes.route(x, 'z.q'))).toEqual([4])
+
+    // simulated: a thread died inside a bind, with the binding linked on its node's list only (a
+    // new binding is the head of all three lists, so unlinking it from two is two head stores)
+    routes.bind(x, q(5), 'y.#')
+    const fresh = findBinding(core, x, 'y.#')
+    const record = view.getUint32(view.getUint32(region + ROUTE_EXCHANGES, true) + ROUTE_ARRAY_SLOTS + x * 4, true)
+    const dest = view.getUint32(fresh + ROUTE_B_DEST, true)
+    expect(view.getUint32(record + ROUTE_X_BINDINGS, true)).toBe(fresh)
+    view.setUint32(record + ROUTE_X_BINDINGS, view.getUint32(fresh + ROUTE_B_SOURCE_NEXT, true), true)
+    view.setUint32(dest + ROUTE_D_BINDINGS, view.getUint32(fresh + ROUTE_B_DEST_NEXT, true), true)
+    expect(routes.bindings(x).map((b) => b.key)).not.toContain('y.#')
+    view.setUint32(region + ROUTE_PENDING_OP, ROUTE_OP_BIND, true)
+    view.setUint32(region + ROUTE_PENDING, fresh, true)
+    Atomics.store(words, lock, 778)
+    expect(core.recoverLane(778).released).toBe(1)
+    expect(routes.bindings(x).map((b) => b.key).sort()).toEqual(['#.b', 'a.#', 'a.b', 'y.#', 'z.*'])
+    expect(routes.count().bindings).toBe(5)
+    expect(routes.unbindAll(q(5))).toBe(1) // found through its destination's list again
+    expect(sorted(routes.route(x, 'y.a.b'))).toEqual([3])
+    expect(routes.unbind(x, q(4), 'z.*')).toBe(true)
+    expect(routes.count().bindings).toBe(3)
   })
 })
 
