@@ -123,14 +123,14 @@ export function tableRemove(arena: usize, holder: usize, hash: u32, addr: usize,
   if (table == 0) return
   const capacity = load<u32>(table, ROUTE_TABLE_CAPACITY)
   const mask = capacity - 1
-  for (let i = hash & mask; ; i = (i + 1) & mask) {
-    const slot = slotAt(table, i)
-    const held = <usize>load<u32>(slot, ROUTE_SLOT_ADDR)
-    if (held == 0) return
-    if (held != addr) continue
-    store<u32>(slot, ROUTE_TOMBSTONE, ROUTE_SLOT_ADDR)
-    break
+  let i = hash & mask
+  let held = <usize>load<u32>(slotAt(table, i), ROUTE_SLOT_ADDR)
+  while (held != addr) {
+    if (held == 0) return // not in the table
+    i = (i + 1) & mask
+    held = <usize>load<u32>(slotAt(table, i), ROUTE_SLOT_ADDR)
   }
+  store<u32>(slotAt(table, i), ROUTE_TOMBSTONE, ROUTE_SLOT_ADDR)
   const live = load<u32>(table, ROUTE_TABLE_LIVE) - 1
   store<u32>(table, live, ROUTE_TABLE_LIVE)
   if (!shrink) return
