@@ -93,7 +93,7 @@ export const TABLE_INITIAL = 16
 //  +---------------------------------------------------------------+
 //  |   consumers (round-robin ones; basic.get ones not counted)    | 132
 //  +---------------------------------------------------------------+
-//  |        first consumer (id + 1; list in consume order)         | 136
+//  | first consumer (id + 1): the round-robin list, consume order | 136
 //  +---------------------------------------------------------------+
 //  |        round-robin: the consumer to try next (id + 1)         | 140
 //  +---------------------------------------------------------------+
@@ -253,7 +253,7 @@ export const C_READ = 36
 export const C_WRITE = 40
 export const CONSUMER_SIZE = 64
 export const CF_NO_ACK = 1
-/** The thread's basic.get pseudo-consumer of the queue: never in round-robin, no mailbox. */
+/** The thread's basic.get pseudo-consumer of the queue: not in the round-robin list, no mailbox. */
 export const CF_GET = 2
 export const MAILBOX_SLOTS = 256
 
