@@ -570,7 +570,7 @@ export function queueStats(ctl: usize, q: i32, out: usize): i32 {
 /** Frees consumer `c` (lock held): wakes its waiter, unlinks it, clears its slot, frees its blocks. */
 function freeConsumer(ctl: usize, qe: usize, c: i32, ce: usize): void {
   wake(ce)
-  if (qe != 0) {
+  if (qe != 0 && (load<u32>(ce, C_FLAGS) & CF_GET) == 0) {
     const me = <u32>c + 1
     const next = load<u32>(ce, C_NEXT)
     if (load<u32>(qe, Q_FIRST) == me) {
@@ -586,7 +586,7 @@ function freeConsumer(ctl: usize, qe: usize, c: i32, ce: usize): void {
       }
     }
     if (load<u32>(qe, Q_RR) == me) store<u32>(qe, next, Q_RR)
-    if ((load<u32>(ce, C_FLAGS) & CF_GET) == 0) bump(qe + Q_CONSUMERS, -1)
+    bump(qe + Q_CONSUMERS, -1)
   }
   tableSet(ctl, QUEUE_CONSUMERS, c, 0) // the commit
   const arena = arenaOf(ctl)
@@ -745,8 +745,11 @@ function newConsumer(ctl: usize, q: i32, qe: usize, prefetch: u32, flags: u32): 
     arenaFree(arena, ce, CONSUMER_SIZE)
     return c
   }
-  link(ctl, qe, c)
-  if ((flags & CF_GET) == 0) bump(qe + Q_CONSUMERS, 1)
+  // a get consumer is not in the list: the round-robin turn never rests on it
+  if ((flags & CF_GET) == 0) {
+    link(ctl, qe, c)
+    bump(qe + Q_CONSUMERS, 1)
+  }
   return c
 }
 
@@ -842,12 +845,13 @@ export function queueReceive(ctl: usize, c: i32, out: usize, max: i32): i32 {
   return done(ctl, qe, n)
 }
 
-function getConsumer(ctl: usize, qe: usize): i32 {
+/** The calling thread's get consumer of queue `q`, or -1. O(consumers of all queues): basic.get is the slow path. */
+function getConsumer(ctl: usize, q: i32): i32 {
   const token = syncToken()
-  for (let at = load<u32>(qe, Q_FIRST); at != 0;) {
-    const ce = tableGet(ctl, QUEUE_CONSUMERS, <i32>at - 1)
-    if ((load<u32>(ce, C_FLAGS) & CF_GET) != 0 && load<u32>(ce, C_OWNER) == token) return <i32>at - 1
-    at = load<u32>(ce, C_NEXT)
+  const used = tableUsed(ctl, QUEUE_CONSUMERS)
+  for (let c = 0; c < used; c++) {
+    const ce = tableGet(ctl, QUEUE_CONSUMERS, c)
+    if (ce != 0 && load<u32>(ce, C_QUEUE) == <u32>q + 1 && (load<u32>(ce, C_FLAGS) & CF_GET) != 0 && load<u32>(ce, C_OWNER) == token) return c
   }
   return -1
 }
@@ -868,7 +872,7 @@ export function queueGet(ctl: usize, q: i32, noAck: i32, now: f64, out: usize): 
   expireHeads(qe)
   const o = queueHead(qe)
   if (o < 0) return done(ctl, qe, 0)
-  let c = getConsumer(ctl, qe)
+  let c = getConsumer(ctl, q)
   if (c < 0) {
     c = newConsumer(ctl, q, qe, 0, CF_GET)
     if (c < 0) return done(ctl, qe, c)
@@ -1074,8 +1078,10 @@ function repair(ctl: usize): void {
     store<u32>(ce, 0, C_ASSIGNED)
     store<u32>(ce, 0, C_UNACKED)
     store<u32>(ce, 0, C_NEXT)
-    link(ctl, qe, c)
-    if ((load<u32>(ce, C_FLAGS) & CF_GET) == 0) bump(qe + Q_CONSUMERS, 1)
+    if ((load<u32>(ce, C_FLAGS) & CF_GET) == 0) {
+      link(ctl, qe, c)
+      bump(qe + Q_CONSUMERS, 1)
+    }
   }
   for (let q = 0; q < queues; q++) {
     const qe = queueAt(ctl, q)

@@ -93,7 +93,7 @@ export const TABLE_INITIAL = 16
 //  +---------------------------------------------------------------+
 //  |   consumers (round-robin ones; basic.get ones not counted)    | 132
 //  +---------------------------------------------------------------+
-//  |        first consumer (id + 1; list in consume order)         | 136
+//  | first consumer (id + 1): the round-robin list, consume order | 136
 //  +---------------------------------------------------------------+
 //  |        round-robin: the consumer to try next (id + 1)         | 140
 //  +---------------------------------------------------------------+
@@ -253,7 +253,7 @@ export const C_READ = 36
 export const C_WRITE = 40
 export const CONSUMER_SIZE = 64
 export const CF_NO_ACK = 1
-/** The thread's basic.get pseudo-consumer of the queue: never in round-robin, no mailbox. */
+/** The thread's basic.get pseudo-consumer of the queue: not in the round-robin list, no mailbox. */
 export const CF_GET = 2
 export const MAILBOX_SLOTS = 256
 
@@ -286,6 +286,33 @@ export const INFO_TTL = 24
 export const INFO_EXPIRES = 32
 export const INFO_NAME = 40
 
+// Choices and costs:
+//  - Priorities: a level per priority (LEVEL_*), each with its READY count and a hint (no READY
+//    message of the level below it). Dispatch walks the levels from the top and takes each
+//    level's first READY entry from its hint: O(levels + entries skipped), never O(queue length)
+//    per message. A requeued (or newly due) message lowers its level's hint to its offset, so it
+//    goes before later messages of its level; a level above maxPriority counts as maxPriority.
+//  - Expiry only at the head, as RabbitMQ: the first READY message of each level is checked on
+//    every call and by queueTick; one behind an unexpired head waits. A message being published
+//    reaches a consumer with room before its expiry is checked (TTL 0 messages are delivered
+//    to a waiting consumer, else dropped), like RabbitMQ's deliver-or-enqueue.
+//  - Max length counts READY messages. drop-head drops the message that would be delivered
+//    next, the head of the highest level with READY messages: rabbit_priority_queue's drop/fetch
+//    go through its sub-queues from the highest priority (find2 over the levels in
+//    lists:reverse(lists:seq(0, Max))). Drop-head runs after dispatch (a waiting consumer gets a
+//    new message first) and after requeues; reject-publish(-dlx) refuse when READY >= max length.
+//  - Delivery limit as rabbit_fifo: a message returned after more than deliveryLimit deliveries
+//    (delivery count > limit) is dead (delivery_limit); so it is delivered deliveryLimit + 1
+//    times at most.
+//  - Trimming: when the head passes whole segments of the queue's partition they are freed
+//    (logTrimTo), never the segment being written. A message held unacked, or a dead letter not
+//    settled, pins every segment from its own on: accepted, as for a Kafka share group.
+//  - O(entries between head and tail), the rare paths: cancelling a consumer (its messages are
+//    found by scanning), promoting delayed messages (only when one is due), takeDead (from a
+//    hint), recovery. basic.get finds its consumer in O(consumers).
+//  - One lock for the region. Dispatch notifies a consumer's wake word only when its mailbox was
+//    empty: a consumer that has not drained its mailbox since the last wake-up needs none.
+//
 // Recovery (queueRecover, from logRecover, once the thread with a token is gone):
 //  - The delivery state of the message entries is the truth; every counter (ready per level,
 //    delayed, assigned, unacked, dead, each consumer's assigned and unacked), every hint and the
