@@ -15,7 +15,7 @@ import {
   Q_ASSIGNED, Q_CONSUMERS, Q_DEAD, Q_DEAD_HINT, Q_DELAYED, Q_DELAYED_HINT, Q_DELIVERY_LIMIT, Q_EXPIRES, Q_FIRST, Q_FLAGS, Q_HEAD,
   Q_LAST_USED, Q_LEVELS, Q_MAX_LENGTH, Q_MAX_PRIORITY, Q_NAME, Q_NAME_LENGTH, Q_NEXT_READY, Q_NOW, Q_PARTITION, Q_READY,
   Q_RING, Q_RR, Q_STATE, Q_TAIL, Q_TTL, Q_UNACKED, QF_DEAD_LETTER, QF_DELIVERY_LIMIT, QF_MAX_LENGTH, QF_OVERFLOW,
-  QUEUE_CONSUMERS, QUEUE_ENTRY_SIZE, QUEUE_HEADER, QUEUE_LOCK, QUEUE_MAX_NAME, QUEUE_MAX_PRIORITY, QUEUE_TABLE, RING_INITIAL,
+  QUEUE_CONSUMERS, QUEUE_ENTRY_SIZE, QUEUE_MAX_DEAD_LETTER, Q_DEAD_LETTER, Q_DEAD_LETTER_LENGTH, INFO_DEAD_LETTER, INFO_DEAD_LETTER_LENGTH, QUEUE_GENERATION, CONSUMER_SLOT_BITS, CONSUMER_SLOT_MASK, CONSUMER_GENERATION_MASK, C_GENERATION, QUEUE_HEADER, QUEUE_LOCK, QUEUE_MAX_NAME, QUEUE_MAX_PRIORITY, QUEUE_TABLE, RING_INITIAL,
   STATS_CONSUMERS, STATS_DEAD, STATS_DELAYED, STATS_MESSAGES, STATS_READY, STATS_UNACKED, TABLE_CAPACITY, TABLE_INITIAL,
   TABLE_SLOTS, TABLE_USED,
 } from '../../src/core/abi/queue'
@@ -103,10 +103,13 @@ function queueAt(ctl: usize, q: i32): usize {
   return qe != 0 && load<u32>(qe, Q_STATE) == 1 ? qe : 0
 }
 
-/** The entry of consumer `c` (of a live queue), if the calling thread owns it when `mine`; or 0. */
-function consumerAt(ctl: usize, c: i32, mine: bool): usize {
-  const ce = tableGet(ctl, QUEUE_CONSUMERS, c)
-  if (ce == 0 || load<u32>(ce, C_QUEUE) == 0) return 0
+/**
+ * The entry of the consumer with public id `id` (slot and generation; see CONSUMER_SLOT_BITS) of
+ * a live queue, if the calling thread owns it when `mine`; or 0. Callers go on with its slot.
+ */
+function consumerAt(ctl: usize, id: i32, mine: bool): usize {
+  const ce = tableGet(ctl, QUEUE_CONSUMERS, id & CONSUMER_SLOT_MASK)
+  if (ce == 0 || load<u32>(ce, C_QUEUE) == 0 || load<u32>(ce, C_GENERATION) != <u32>id >>> CONSUMER_SLOT_BITS) return 0
   if (mine && load<u32>(ce, C_OWNER) != syncToken()) return 0
   return queueAt(ctl, <i32>load<u32>(ce, C_QUEUE) - 1) != 0 ? ce : 0
 }
@@ -418,8 +421,8 @@ function unlock<T>(ctl: usize, result: T): T {
 
 // ---- queues ----------------------------------------------------------------------------------
 
-function sameConfig(qe: usize, maxPriority: u32, flags: u32, maxLength: u32, deliveryLimit: u32, ttl: f64, expires: f64): bool {
-  return load<u32>(qe, Q_MAX_PRIORITY) == maxPriority && load<u32>(qe, Q_FLAGS) == flags &&
+function sameConfig(qe: usize, maxPriority: u32, flags: u32, maxLength: u32, deliveryLimit: u32, ttl: f64, expires: f64, dl: usize, dlLength: i32): bool {
+  return load<u32>(qe, Q_DEAD_LETTER_LENGTH) == <u32>dlLength && bytesEqual(qe + Q_DEAD_LETTER, dl, dlLength) && load<u32>(qe, Q_MAX_PRIORITY) == maxPriority && load<u32>(qe, Q_FLAGS) == flags &&
     ((flags & QF_MAX_LENGTH) == 0 || load<u32>(qe, Q_MAX_LENGTH) == maxLength) &&
     ((flags & QF_DELIVERY_LIMIT) == 0 || load<u32>(qe, Q_DELIVERY_LIMIT) == deliveryLimit) &&
     load<f64>(qe, Q_TTL) == ttl && load<f64>(qe, Q_EXPIRES) == expires
@@ -437,13 +440,13 @@ function findName(ctl: usize, name: usize, length: i32): i32 {
 /**
  * Declares queue `name` (`length` bytes) with its configuration: flags (QF_*), max length and
  * delivery limit (when their flag is set), message TTL and expires (ms; -1 = none; kept to
- * compare). Returns id * 2 + 1 when this call created it (with its partition), id * 2 when a
+ * compare), and the dead-letter target (`dlLength` bytes at `dl`, compared as bytes). Returns id * 2 + 1 when this call created it (with its partition), id * 2 when a
  * queue of that name and configuration existed, or a status: STATUS_QUEUE_PRECONDITION when it
  * exists with another configuration, STATUS_QUEUE_NO_ROOM, STATUS_LIMIT (partition table full).
  */
 export function queueDeclare(ctl: usize, name: usize, length: i32, maxPriority: i32, flags: i32, maxLength: u32,
-  deliveryLimit: u32, ttl: f64, expires: f64, now: f64): i32 {
-  if (length < 1 || length > QUEUE_MAX_NAME || maxPriority < 0 || maxPriority > QUEUE_MAX_PRIORITY || (flags & ~31) != 0 ||
+  deliveryLimit: u32, ttl: f64, expires: f64, dl: usize, dlLength: i32, now: f64): i32 {
+  if (length < 1 || length > QUEUE_MAX_NAME || dlLength < 0 || dlLength > QUEUE_MAX_DEAD_LETTER || maxPriority < 0 || maxPriority > QUEUE_MAX_PRIORITY || (flags & ~31) != 0 ||
     (flags & QF_OVERFLOW) > OVERFLOW_REJECT_DLX || !(ttl >= 0 || ttl == -1) || !(expires > 0 || expires == -1) || !isFinite(ttl) ||
     !isFinite(expires) || !isFinite(now)) return STATUS_BAD_ARGUMENT
   if ((flags & QF_MAX_LENGTH) == 0) maxLength = 0
@@ -452,7 +455,7 @@ export function queueDeclare(ctl: usize, name: usize, length: i32, maxPriority: 
   const found = findName(ctl, name, length)
   if (found >= 0) {
     const qe = tableGet(ctl, QUEUE_TABLE, found)
-    if (!sameConfig(qe, <u32>maxPriority, <u32>flags, maxLength, deliveryLimit, ttl, expires)) return unlock(ctl, STATUS_QUEUE_PRECONDITION)
+    if (!sameConfig(qe, <u32>maxPriority, <u32>flags, maxLength, deliveryLimit, ttl, expires, dl, dlLength)) return unlock(ctl, STATUS_QUEUE_PRECONDITION)
     noteNow(qe, now)
     store<f64>(qe, now, Q_LAST_USED)
     return unlock(ctl, found << 1)
@@ -498,6 +501,8 @@ export function queueDeclare(ctl: usize, name: usize, length: i32, maxPriority: 
   for (let l: u32 = 0; l < levels; l++) store<i64>(levelBlock + <usize>l * LEVEL_SIZE, start, LEVEL_HINT)
   store<u32>(qe, <u32>length, Q_NAME_LENGTH)
   memory.copy(qe + Q_NAME, name, <usize>length)
+  store<u32>(qe, <u32>dlLength, Q_DEAD_LETTER_LENGTH)
+  memory.copy(qe + Q_DEAD_LETTER, dl, <usize>dlLength)
   store<u32>(qe, <u32>maxPriority, Q_MAX_PRIORITY)
   store<u32>(qe, <u32>flags, Q_FLAGS)
   store<u32>(qe, maxLength, Q_MAX_LENGTH)
@@ -546,6 +551,9 @@ export function queueInfo(ctl: usize, q: i32, out: usize): i32 {
   store<f64>(out, load<f64>(qe, Q_TTL), INFO_TTL)
   store<f64>(out, load<f64>(qe, Q_EXPIRES), INFO_EXPIRES)
   memory.copy(out + INFO_NAME, qe + Q_NAME, length)
+  const dlLength = load<u32>(qe, Q_DEAD_LETTER_LENGTH)
+  store<u32>(out, dlLength, INFO_DEAD_LETTER_LENGTH)
+  memory.copy(out + INFO_DEAD_LETTER, qe + Q_DEAD_LETTER, dlLength)
   return unlock(ctl, <i32>length)
 }
 
@@ -722,6 +730,12 @@ export function queueTick(ctl: usize, q: i32, now: f64): f64 {
 
 // ---- consumers -------------------------------------------------------------------------------
 
+/** The id the host knows consumer slot `c` by: the slot and its consumer's generation. */
+function publicId(ctl: usize, c: i32): i32 {
+  return c | <i32>(load<u32>(tableGet(ctl, QUEUE_CONSUMERS, c), C_GENERATION) << CONSUMER_SLOT_BITS)
+}
+
+/** A new consumer's slot, or a status. */
 function newConsumer(ctl: usize, q: i32, qe: usize, prefetch: u32, flags: u32): i32 {
   const arena = arenaOf(ctl)
   const ce = arenaAlloc(arena, CONSUMER_SIZE)
@@ -739,7 +753,14 @@ function newConsumer(ctl: usize, q: i32, qe: usize, prefetch: u32, flags: u32): 
   store<u32>(ce, prefetch, C_PREFETCH)
   store<u32>(ce, flags, C_FLAGS)
   store<u32>(ce, <u32>mailbox, C_MAILBOX)
-  const c = tableAdd(ctl, QUEUE_CONSUMERS, ce)
+  const generation = (load<u32>(regionOf(ctl), QUEUE_GENERATION) & CONSUMER_GENERATION_MASK) + 1
+  store<u32>(regionOf(ctl), generation & CONSUMER_GENERATION_MASK, QUEUE_GENERATION)
+  store<u32>(ce, generation, C_GENERATION)
+  let c = tableAdd(ctl, QUEUE_CONSUMERS, ce)
+  if (c > CONSUMER_SLOT_MASK) {
+    tableSet(ctl, QUEUE_CONSUMERS, c, 0)
+    c = STATUS_QUEUE_NO_ROOM
+  }
   if (c < 0) {
     if (mailbox != 0) arenaFree(arena, mailbox, MAILBOX_SLOTS << 3)
     arenaFree(arena, ce, CONSUMER_SIZE)
@@ -786,7 +807,7 @@ export function queueConsume(ctl: usize, q: i32, prefetch: i32, noAck: i32, now:
   const c = newConsumer(ctl, q, qe, <u32>prefetch, noAck != 0 ? CF_NO_ACK : 0)
   if (c < 0) return unlock(ctl, c)
   store<f64>(qe, now, Q_LAST_USED)
-  return done(ctl, qe, c)
+  return done(ctl, qe, publicId(ctl, c))
 }
 
 /** Address of consumer `c`'s wake word (an i32 to Atomics.waitAsync on), or a status. */
@@ -813,6 +834,7 @@ export function queueReceive(ctl: usize, c: i32, out: usize, max: i32): i32 {
   if (!lockAcquire(lockOf(ctl))) return STATUS_BUSY
   const ce = consumerAt(ctl, c, true)
   if (ce == 0 || (load<u32>(ce, C_FLAGS) & CF_GET) != 0) return unlock(ctl, STATUS_CONSUMER_UNKNOWN)
+  c &= CONSUMER_SLOT_MASK
   const qe = queueAt(ctl, <i32>load<u32>(ce, C_QUEUE) - 1)
   const noAck = (load<u32>(ce, C_FLAGS) & CF_NO_ACK) != 0
   const mailbox = <usize>load<u32>(ce, C_MAILBOX)
@@ -890,7 +912,7 @@ export function queueGet(ctl: usize, q: i32, noAck: i32, now: f64, out: usize): 
     bump(qe + Q_UNACKED, 1)
   }
   writeDelivery(out, o, m)
-  return done(ctl, qe, c + 1)
+  return done(ctl, qe, publicId(ctl, c) + 1)
 }
 
 /** The UNACKED entry of `offset` held by consumer `c`, or 0. */
@@ -907,6 +929,7 @@ export function queueAck(ctl: usize, c: i32, offset: f64): i32 {
   if (!lockAcquire(lockOf(ctl))) return STATUS_BUSY
   const ce = consumerAt(ctl, c, true)
   if (ce == 0) return unlock(ctl, STATUS_CONSUMER_UNKNOWN)
+  c &= CONSUMER_SLOT_MASK
   const qe = queueAt(ctl, <i32>load<u32>(ce, C_QUEUE) - 1)
   const m = heldBy(qe, c, offset)
   if (m == 0) return unlock(ctl, STATUS_NOT_UNACKED)
@@ -926,6 +949,7 @@ export function queueNack(ctl: usize, c: i32, offset: f64, requeue: i32, now: f6
   if (!lockAcquire(lockOf(ctl))) return STATUS_BUSY
   const ce = consumerAt(ctl, c, true)
   if (ce == 0) return unlock(ctl, STATUS_CONSUMER_UNKNOWN)
+  c &= CONSUMER_SLOT_MASK
   const qe = queueAt(ctl, <i32>load<u32>(ce, C_QUEUE) - 1)
   const m = heldBy(qe, c, offset)
   if (m == 0) return unlock(ctl, STATUS_NOT_UNACKED)
@@ -967,6 +991,7 @@ export function queueCancel(ctl: usize, c: i32, now: f64): i32 {
   if (!lockAcquire(lockOf(ctl))) return STATUS_BUSY
   const ce = consumerAt(ctl, c, true)
   if (ce == 0) return unlock(ctl, STATUS_CONSUMER_UNKNOWN)
+  c &= CONSUMER_SLOT_MASK
   const qe = queueAt(ctl, <i32>load<u32>(ce, C_QUEUE) - 1)
   noteNow(qe, now)
   store<f64>(qe, now, Q_LAST_USED)

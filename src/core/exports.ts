@@ -52,7 +52,7 @@ export interface CoreExports {
   routeCount(ctl: number, what: number): number
   logTrim(ctl: number, p: number, offset: number): number
   queueDeclare(ctl: number, name: number, length: number, maxPriority: number, flags: number, maxLength: number, deliveryLimit: number, ttl: number,
-    expires: number, now: number): number
+    expires: number, deadLetter: number, deadLetterLength: number, now: number): number
   queueFind(ctl: number, name: number, length: number): number
   queueCount(ctl: number): number
   queueInfo(ctl: number, q: number, out: number): number
@@ -80,7 +80,7 @@ const CORE_EXPORTS: { readonly [K in keyof CoreExports]: Parameters<CoreExports[
   logAppend: 5, logPoll: 5, logPollValid: 2, logOffsetForTime: 3, logRetain: 2, logStartOffset: 2, logEndOffset: 2,
   logBytes: 2, logSegments: 2, logEvicted: 2, logFreeSegments: 1, murmur2: 2, logRecover: 2, syncSetToken: 1,
   routeDeclare: 6, routeFind: 3, routeInfo: 3, routeBind: 8, routeUnbind: 8, routeUnbindAll: 2, routeRoute: 8, routeBindings: 5, routeCount: 2,
-  logTrim: 3, queueDeclare: 10, queueFind: 3, queueCount: 1, queueInfo: 3, queueStats: 3, queueDelete: 2, queueExpireUnused: 3,
+  logTrim: 3, queueDeclare: 12, queueFind: 3, queueCount: 1, queueInfo: 3, queueStats: 3, queueDelete: 2, queueExpireUnused: 3,
   queuePublish: 7, queueTick: 3, queueConsume: 5, queueWake: 2, queueReceive: 4, queueGet: 5, queueAck: 3, queueNack: 5,
   queueCancel: 3, queueTakeDead: 4, queueSettle: 3,
 }

@@ -5,7 +5,7 @@
 // decodes no message (the bus above reads a message's frame from partition(id) at its offset).
 import {
   DEAD_RECORD_SIZE, DELIVERY_COUNT, DELIVERY_PRIORITY, DELIVERY_REDELIVERED, DELIVERY_SIZE, INFO_DELIVERY_LIMIT, INFO_EXPIRES,
-  INFO_FLAGS, INFO_MAX_LENGTH, INFO_MAX_PRIORITY, INFO_NAME, INFO_PARTITION, INFO_TTL, LANE_OUT_BYTES,
+  INFO_DEAD_LETTER, INFO_DEAD_LETTER_LENGTH, INFO_FLAGS, INFO_MAX_LENGTH, INFO_MAX_PRIORITY, INFO_NAME, INFO_PARTITION, INFO_TTL, LANE_OUT_BYTES,
   OVERFLOW_DROP_HEAD, OVERFLOW_REJECT, OVERFLOW_REJECT_DLX, QF_DEAD_LETTER, QF_DELIVERY_LIMIT, QF_MAX_LENGTH, QF_OVERFLOW,
   QUEUE_MAX_NAME, QUEUE_MAX_PRIORITY, STATS_CONSUMERS, STATS_DEAD, STATS_DELAYED, STATS_MESSAGES, STATS_READY, STATS_UNACKED,
   STATUS_QUEUE_PRECONDITION, STATUS_QUEUE_REFUSED, DEAD_REJECTED, DEAD_EXPIRED, DEAD_MAXLEN, DEAD_DELIVERY_LIMIT,
@@ -41,6 +41,10 @@ export interface QueueConfig {
   deliveryLimit?: number
   /** The queue has a dead-letter exchange: dead messages wait for takeDead, else they are dropped. */
   deadLetter: boolean
+  /** Where dead letters go, kept with the queue so that every thread can dead-letter (needs deadLetter). */
+  deadLetterExchange?: string
+  /** Their routing key (default: the message's own). */
+  deadLetterRoutingKey?: string
 }
 
 export interface Delivered {
@@ -88,7 +92,12 @@ export class QueueCore {
     const bytes = this.nameBytes(name)
     const c = this.checkConfig(name, config)
     this.checkTime(now, 'now', name)
-    const result = this.mem.x.queueDeclare(CTL, this.staging.place(bytes), bytes.length, c.maxPriority, c.flags, c.maxLength, c.deliveryLimit, c.ttl, c.expires, now)
+    const target = encodeDeadLetter(name, config)
+    const both = new Uint8Array(bytes.length + target.length)
+    both.set(bytes)
+    both.set(target, bytes.length)
+    const at = this.staging.place(both)
+    const result = this.mem.x.queueDeclare(CTL, at, bytes.length, c.maxPriority, c.flags, c.maxLength, c.deliveryLimit, c.ttl, c.expires, at + bytes.length, target.length, now)
     if (result === STATUS_QUEUE_PRECONDITION) {
       const existing = this.config(this.find(name))
       throw new InvalidArgumentError(`queue ${JSON.stringify(name)} exists with another configuration (PRECONDITION_FAILED, inequivalent arg): ` +
@@ -124,6 +133,8 @@ export class QueueCore {
     if (ttl >= 0) config.messageTtlMs = ttl
     if (expires >= 0) config.expiresMs = expires
     if (flags & QF_DELIVERY_LIMIT) config.deliveryLimit = u32[(out + INFO_DELIVERY_LIMIT) >> 2]
+    const dlLength = u32[(out + INFO_DEAD_LETTER_LENGTH) >> 2]
+    if (dlLength > 0) decodeDeadLetter(this.mem.u8.subarray(out + INFO_DEAD_LETTER, out + INFO_DEAD_LETTER + dlLength), config)
     return config
   }
 
@@ -373,4 +384,35 @@ export class QueueCore {
   private checkOffset(offset: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`offset must be a non-negative integer, got ${offset}`, { argument: 'offset' })
   }
+}
+
+/**
+ * The dead-letter target as the queue entry keeps it: the exchange's length (a byte) and UTF-8
+ * bytes, then, with a routing key, its length (a byte) and bytes. Empty without an exchange.
+ */
+function encodeDeadLetter(queue: string, config: QueueConfig): Uint8Array {
+  const { deadLetterExchange: exchange, deadLetterRoutingKey: key } = config
+  if (exchange === undefined) {
+    if (key !== undefined) throw new InvalidArgumentError(`queue ${JSON.stringify(queue)}: deadLetterRoutingKey needs a deadLetterExchange`, { queue, argument: 'deadLetterRoutingKey' })
+    return new Uint8Array(0)
+  }
+  const x = textEncoder.encode(exchange)
+  const k = key === undefined ? undefined : textEncoder.encode(key)
+  for (const [argument, bytes] of [['deadLetterExchange', x], ['deadLetterRoutingKey', k]] as const) {
+    if (bytes !== undefined && bytes.length > 255) throw new InvalidArgumentError(`queue ${JSON.stringify(queue)}: ${argument} takes at most 255 UTF-8 bytes`, { queue, argument })
+  }
+  const out = new Uint8Array(1 + x.length + (k === undefined ? 0 : 1 + k.length))
+  out[0] = x.length
+  out.set(x, 1)
+  if (k !== undefined) {
+    out[1 + x.length] = k.length
+    out.set(k, 2 + x.length)
+  }
+  return out
+}
+
+function decodeDeadLetter(bytes: Uint8Array, config: QueueConfig): void {
+  const x = bytes[0]
+  config.deadLetterExchange = textDecoder.decode(bytes.subarray(1, 1 + x))
+  if (bytes.length > 1 + x) config.deadLetterRoutingKey = textDecoder.decode(bytes.subarray(2 + x, 2 + x + bytes[1 + x]))
 }

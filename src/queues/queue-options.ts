@@ -21,13 +21,7 @@ export function checkQueueName(queue: unknown): string {
   return queue
 }
 
-/** Where a queue's dead letters go (kept beside the core's config; see Queues.targets). */
-export interface DeadLetterTarget {
-  exchange: string
-  routingKey: string | undefined
-}
-
-export function checkQueueOptions(queue: string, options: QueueOptions | undefined): { config: QueueConfig; deadLetter: DeadLetterTarget | undefined } {
+export function checkQueueOptions(queue: string, options: QueueOptions | undefined): QueueConfig {
   if (options === undefined) options = {}
   if (typeof options !== 'object' || options === null) throw fail(queue, 'options', 'options must be an object')
   for (const key of Object.keys(options)) if (!KNOWN.has(key)) throw fail(queue, key, `unknown option ${JSON.stringify(key)}`)
@@ -42,15 +36,14 @@ export function checkQueueOptions(queue: string, options: QueueOptions | undefin
     throw fail(queue, 'deadLetterRoutingKey', 'deadLetterRoutingKey needs a deadLetterExchange')
   }
   return {
-    config: {
-      maxLength: count(queue, options, 'maxLength', 0),
-      overflow,
-      messageTtlMs: count(queue, options, 'messageTtlMs', 0),
-      expiresMs: count(queue, options, 'expiresMs', 1),
-      maxPriority,
-      deliveryLimit: count(queue, options, 'deliveryLimit', 1),
-      deadLetter: deadLetterExchange !== undefined,
-    },
-    deadLetter: deadLetterExchange === undefined ? undefined : { exchange: deadLetterExchange, routingKey: deadLetterRoutingKey },
+    maxLength: count(queue, options, 'maxLength', 0),
+    overflow,
+    messageTtlMs: count(queue, options, 'messageTtlMs', 0),
+    expiresMs: count(queue, options, 'expiresMs', 1),
+    maxPriority,
+    deliveryLimit: count(queue, options, 'deliveryLimit', 1),
+    deadLetter: deadLetterExchange !== undefined,
+    deadLetterExchange,
+    deadLetterRoutingKey,
   }
 }

@@ -11,7 +11,7 @@ import { QueueConsumerImpl, type ConsumerHost } from './consumer.js'
 import { recordDeath } from './dead-letter.js'
 import { Delivery, type Settler } from './delivery.js'
 import { decodeProperties, decodeValue, encodeProperties, type Properties } from './envelope.js'
-import { checkQueueName, checkQueueOptions, type DeadLetterTarget } from './queue-options.js'
+import { checkQueueName, checkQueueOptions } from './queue-options.js'
 import { QueueReader } from './queue-reader.js'
 
 const textEncoder = new TextEncoder()
@@ -57,11 +57,6 @@ export class Queues implements Settler {
   private readonly expiryTimers = new Map<number, () => void>()
   /** Consumers of get() by this thread, to give back what they hold when the bus closes. */
   private readonly getters = new Set<number>()
-  /**
-   * Dead-letter exchange and routing key of the queues this thread declared. Kept here, not in
-   * the queue core yet: a thread that did not declare a queue drops its dead letters.
-   */
-  private readonly targets = new Map<number, DeadLetterTarget>()
   private readonly reader: QueueReader
   private closed = false
 
@@ -74,11 +69,9 @@ export class Queues implements Settler {
   /** Declares a queue (again: the options must be equal); RabbitMQ's declare-ok figures. */
   declare(name: string, options: QueueOptions | undefined): { queue: string; messages: number; consumers: number } {
     checkQueueName(name)
-    const { config, deadLetter } = checkQueueOptions(name, options)
+    const config = checkQueueOptions(name, options)
     const now = this.host.clock.now()
     const { id } = this.core.queues.declare(name, config, now)
-    if (deadLetter !== undefined) this.targets.set(id, deadLetter)
-    else this.targets.delete(id)
     this.armExpiry(id, config)
     const stats = this.core.queues.stats(id)
     return { queue: name, messages: stats.ready + stats.delayed, consumers: stats.consumers }
@@ -111,7 +104,7 @@ export class Queues implements Settler {
     const expiresAt = ttl === undefined ? Infinity : readyAt + ttl
     const offset = this.core.queues.publish(id, this.frame(message, now), message.properties.priority ?? 0, expiresAt, readyAt, now)
     if (offset === undefined) {
-      if (config.overflow === 'reject-publish-dlx') this.deadLetterRefused(id, message, now)
+      if (config.overflow === 'reject-publish-dlx') this.deadLetterRefused(id, config, message, now)
       return false
     }
     this.settledIn(id)
@@ -209,8 +202,8 @@ export class Queues implements Settler {
 
   /** Dead-letters what queue `id` holds as dead (expired, dropped, rejected, over its delivery limit). */
   private drainDead(id: number): void {
-    const target = this.targets.get(id)
-    if (!this.core.queues.config(id).deadLetter) return
+    const config = this.core.queues.config(id)
+    if (config.deadLetterExchange === undefined) return
     for (;;) {
       const dead = this.core.queues.takeDead(id, 64)
       if (dead.length === 0) return
@@ -220,8 +213,8 @@ export class Queues implements Settler {
       for (const { offset, reason } of dead) {
         try {
           const frame = this.reader.read(partition, offset)
-          if (frame !== undefined && target !== undefined) {
-            this.host.deadLetter(target.exchange, this.letter(queue, target, reason, textDecoder.decode(frame.key), decodeProperties(frame.headers), frame.value, now))
+          if (frame !== undefined) {
+            this.host.deadLetter(config.deadLetterExchange, this.letter(queue, config, reason, textDecoder.decode(frame.key), decodeProperties(frame.headers), frame.value, now))
           }
         } finally {
           this.core.queues.settleDead(id, offset)
@@ -230,16 +223,16 @@ export class Queues implements Settler {
     }
   }
 
-  private deadLetterRefused(id: number, message: Outgoing, now: number): void {
-    const target = this.targets.get(id)
-    if (target !== undefined) this.host.deadLetter(target.exchange, this.letter(this.name(id), target, 'maxlen', message.routingKey, message.properties, message.valueBytes, now))
+  private deadLetterRefused(id: number, config: QueueConfig, message: Outgoing, now: number): void {
+    if (config.deadLetterExchange === undefined) return
+    this.host.deadLetter(config.deadLetterExchange, this.letter(this.name(id), config, 'maxlen', message.routingKey, message.properties, message.valueBytes, now))
   }
 
   /** The dead letter of a message: x-death recorded, routed by the dead-letter routing key or its own, without its TTL. */
-  private letter(queue: string, target: DeadLetterTarget, reason: DeadReason, routingKey: string, p: Properties, valueBytes: Uint8Array, now: number): DeadLetter {
+  private letter(queue: string, config: QueueConfig, reason: DeadReason, routingKey: string, p: Properties, valueBytes: Uint8Array, now: number): DeadLetter {
     const headers = recordDeath(p.headers, { queue, reason, exchange: p.exchange, routingKey, time: now, expirationMs: reason === 'expired' ? p.expirationMs : undefined })
-    const properties: Properties = { ...p, exchange: target.exchange, headers, expirationMs: undefined }
-    return { queue, reason, routingKey: target.routingKey ?? routingKey, properties, valueBytes, delayMs: 0 }
+    const properties: Properties = { ...p, exchange: config.deadLetterExchange!, headers, expirationMs: undefined }
+    return { queue, reason, routingKey: config.deadLetterRoutingKey ?? routingKey, properties, valueBytes, delayMs: 0 }
   }
 
   // ---- time -------------------------------------------------------------------------------------
@@ -285,7 +278,6 @@ export class Queues implements Settler {
 
   private deleted(id: number, partition: number): void {
     this.reader.forget(partition)
-    this.targets.delete(id)
     this.timers.get(id)?.cancel()
     this.timers.delete(id)
     for (const consumer of this.consumers.get(id) ?? []) void consumer.cancel()

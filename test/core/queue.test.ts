@@ -366,6 +366,22 @@ describe.each([{ shared: true }, { shared: false }])('queues (shared: $shared)',
     expect(receive(b).map((d) => [d.offset, d.deliveryCount, d.redelivered])).toEqual([[0, 2, true], [1, 2, true], [2, 1, false], [3, 1, false]])
   })
 
+  it('a consumer that is gone stays gone: its id does not reach the consumer that took its slot', async () => {
+    const { q, id, publish, receive } = await setup()
+    const a = q.consume(id, 0, false, 0)
+    publish(0)
+    expect(receive(a).map((d) => d.offset)).toEqual([0])
+    q.cancel(a, 0)
+    const b = q.consume(id, 0, false, 0) // same slot, a new generation
+    expect(b).not.toBe(a)
+    expect(receive(b).map((d) => d.offset)).toEqual([0])
+    expect(() => q.ack(a, 0)).toThrow(errors.InvalidArgumentError)
+    expect(() => q.nack(a, 0, true, 0)).toThrow(errors.InvalidArgumentError)
+    expect(() => q.cancel(a, 0)).toThrow(errors.InvalidArgumentError)
+    expect(q.stats(id)).toMatchObject({ unacked: 1, consumers: 1 })
+    q.ack(b, 0)
+  })
+
   it('dead letters wait for the host with a dead-letter exchange: take, then settle', async () => {
     const { q, id, publish, offsets } = await setup({ deadLetter: true })
     for (let i = 0; i < 3; i++) publish(i)

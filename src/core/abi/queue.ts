@@ -15,7 +15,9 @@
 //  +---------------------------------------------------------------+
 //  |   consumer table: address of a table block (0 = none yet)     |  8
 //  +---------------------------------------------------------------+
-//  |                      reserved to QUEUE_HEADER                 ... 12
+//  |  consumer generation: bumped for every consumer made (15 bits)  | 12
+//  +---------------------------------------------------------------+
+//  |                      reserved to QUEUE_HEADER                 ... 16
 //  +---------------------------------------------------------------+
 //  |  arena (arena.ts) for everything else, to the region's end    | QUEUE_HEADER
 //
@@ -25,6 +27,15 @@
 export const QUEUE_LOCK = 0
 export const QUEUE_TABLE = 4
 export const QUEUE_CONSUMERS = 8
+export const QUEUE_GENERATION = 12
+/**
+ * A consumer's id outside the core is its slot in the consumer table plus its generation times
+ * 2^CONSUMER_SLOT_BITS: a slot is reused once its consumer is gone, and the generation makes an
+ * id of the consumer before (a delivery it received) refer to no one instead of to the new one.
+ */
+export const CONSUMER_SLOT_BITS = 16
+export const CONSUMER_SLOT_MASK = 0xffff
+export const CONSUMER_GENERATION_MASK = 0x7fff
 export const QUEUE_HEADER = 256
 
 // A table block (the queue table and the consumer table are both one): slot i holds the address
@@ -97,9 +108,14 @@ export const TABLE_INITIAL = 16
 //  +---------------------------------------------------------------+
 //  |        round-robin: the consumer to try next (id + 1)         | 140
 //  +---------------------------------------------------------------+
-//  |                       reserved to 256                         ... 144
+//  |      dead-letter target length (bytes at Q_DEAD_LETTER)        | 144
+//  +---------------------------------------------------------------+
+//  |                       reserved to 256                         ... 148
 //  +---------------------------------------------------------------+
 //  |                name bytes (QUEUE_MAX_NAME)                    ... 256
+//  +---------------------------------------------------------------+
+//  |  dead-letter target (QUEUE_MAX_DEAD_LETTER bytes the host       ... 512
+//  |  encodes: exchange and routing key; compared on redeclare)     |
 export const Q_STATE = 0
 export const Q_PARTITION = 4
 export const Q_NAME_LENGTH = 8
@@ -126,8 +142,11 @@ export const Q_DEAD = 128
 export const Q_CONSUMERS = 132
 export const Q_FIRST = 136
 export const Q_RR = 140
+export const Q_DEAD_LETTER_LENGTH = 144
+export const Q_DEAD_LETTER = 512
+export const QUEUE_MAX_DEAD_LETTER = 512
 export const Q_NAME = 256
-export const QUEUE_ENTRY_SIZE = 512
+export const QUEUE_ENTRY_SIZE = 1024
 export const QUEUE_MAX_NAME = 255
 export const QUEUE_MAX_PRIORITY = 255
 
@@ -239,7 +258,9 @@ export const DEAD_DELIVERY_LIMIT = 4
 //  +---------------------------------------------------------------+
 //  |        mailbox write count (entries put, mod 2^32)            | 40
 //  +---------------------------------------------------------------+
-//  |                       reserved to 64                          ... 44
+//  |     generation (QUEUE_GENERATION when it was made; 1..2^15-1)  | 44
+//  +---------------------------------------------------------------+
+//  |                       reserved to 64                          ... 48
 export const C_QUEUE = 0
 export const C_OWNER = 4
 export const C_WAKE = 8
@@ -251,6 +272,7 @@ export const C_NEXT = 28
 export const C_MAILBOX = 32
 export const C_READ = 36
 export const C_WRITE = 40
+export const C_GENERATION = 44
 export const CONSUMER_SIZE = 64
 export const CF_NO_ACK = 1
 /** The thread's basic.get pseudo-consumer of the queue: not in the round-robin list, no mailbox. */
@@ -285,6 +307,9 @@ export const INFO_NAME_LENGTH = 20
 export const INFO_TTL = 24
 export const INFO_EXPIRES = 32
 export const INFO_NAME = 40
+/** After the name's QUEUE_MAX_NAME bytes: the dead-letter target's length, then its bytes. */
+export const INFO_DEAD_LETTER_LENGTH = 296
+export const INFO_DEAD_LETTER = 300
 
 // Choices and costs:
 //  - Priorities: a level per priority (LEVEL_*), each with its READY count and a hint (no READY
