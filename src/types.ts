@@ -334,7 +334,8 @@ export interface QueueDelivery<V = unknown> {
   readonly redelivered: boolean
   /** Deliveries so far, this one included. */
   readonly deliveryCount: number
-  readonly priority: number
+  /** The priority it was sent with (undefined: none, which a priority queue treats as 0). */
+  readonly priority: number | undefined
   readonly correlationId: string | undefined
   readonly replyTo: string | undefined
   readonly messageId: string | undefined

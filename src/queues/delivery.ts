@@ -16,7 +16,7 @@ const NO_HEADERS: Readonly<Record<string, HeaderValue>> = Object.freeze({})
 export class Delivery<V = unknown> implements QueueDelivery<V> {
   readonly exchange: string
   readonly headers: Readonly<Record<string, HeaderValue>>
-  readonly priority: number
+  readonly priority: number | undefined
   readonly correlationId: string | undefined
   readonly replyTo: string | undefined
   readonly messageId: string | undefined
@@ -40,7 +40,7 @@ export class Delivery<V = unknown> implements QueueDelivery<V> {
   ) {
     this.exchange = properties.exchange
     this.headers = properties.headers ?? NO_HEADERS
-    this.priority = properties.priority ?? 0
+    this.priority = properties.priority
     this.correlationId = properties.correlationId
     this.replyTo = properties.replyTo
     this.messageId = properties.messageId

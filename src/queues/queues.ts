@@ -134,6 +134,8 @@ export class Queues implements Settler {
     const frame = this.reader.read(this.core.queues.partition(id), d.offset)
     if (frame === undefined) throw new InvalidArgumentError(`message ${d.offset} of queue ${JSON.stringify(queue)} is not in its log`, { queue, offset: d.offset })
     const properties = decodeProperties(frame.headers)
+    // a queue with a delivery limit counts earlier deliveries in x-delivery-count, as quorum queues do
+    if (this.core.queues.config(id).deliveryLimit !== undefined) properties.headers = { ...properties.headers, 'x-delivery-count': d.deliveryCount - 1 }
     return new Delivery(this, queue, consumer, d.offset, textDecoder.decode(frame.key), decodeValue(frame.value), properties,
       d.redelivered, d.deliveryCount, frame.timestamp, noAck)
   }
