@@ -6,7 +6,7 @@
 // frees log segments the head passed. Calls return status codes; nothing traps.
 import { CTL_QUEUES } from '../../src/core/abi/control'
 import {
-  C_ASSIGNED, C_FLAGS, C_MAILBOX, C_NEXT, C_OWNER, C_PREFETCH, C_QUEUE, C_READ, C_UNACKED, C_WAKE, C_WRITE, CF_GET, CF_NO_ACK,
+  C_ASSIGNED, C_FLAGS, C_MAILBOX, C_SETTLED, C_NEXT, C_OWNER, C_PREFETCH, C_QUEUE, C_READ, C_UNACKED, C_WAKE, C_WRITE, CF_GET, CF_NO_ACK,
   CONSUMER_SIZE, DEAD_DELIVERY_LIMIT, DEAD_EXPIRED, DEAD_MAXLEN, DEAD_RECORD_SIZE, DEAD_REJECTED, DELIVERY_COUNT, DELIVERY_OFFSET,
   DELIVERY_PRIORITY, DELIVERY_REDELIVERED, DELIVERY_SIZE, INFO_DELIVERY_LIMIT, INFO_EXPIRES, INFO_FLAGS, INFO_MAX_LENGTH,
   INFO_MAX_PRIORITY, INFO_NAME, INFO_NAME_LENGTH, INFO_PARTITION, INFO_TTL, LEVEL_COUNT, LEVEL_HINT, LEVEL_SIZE, MAILBOX_SLOTS,
@@ -285,8 +285,10 @@ function expireHeads(qe: usize): void {
 
 function hasRoom(ce: usize): bool {
   const prefetch = load<u32>(ce, C_PREFETCH)
-  return load<u32>(ce, C_WRITE) - load<u32>(ce, C_READ) < <u32>MAILBOX_SLOTS &&
-    (prefetch == 0 || load<u32>(ce, C_ASSIGNED) + load<u32>(ce, C_UNACKED) < prefetch)
+  // entries from the settled count on are still needed (a noAck consumer's last batch); as in
+  // RabbitMQ, prefetch does not limit a noAck consumer
+  return load<u32>(ce, C_WRITE) - load<u32>(ce, C_SETTLED) < <u32>MAILBOX_SLOTS &&
+    (prefetch == 0 || (load<u32>(ce, C_FLAGS) & CF_NO_ACK) != 0 || load<u32>(ce, C_ASSIGNED) + load<u32>(ce, C_UNACKED) < prefetch)
 }
 
 /** The next consumer in round-robin order with room (and moves the turn past it); -1 if none. */
@@ -826,9 +828,13 @@ function writeDelivery(out: usize, o: i64, m: usize): void {
 }
 
 /**
- * Takes up to `max` messages from the calling thread's consumer `c`'s mailbox: UNACKED (or DONE
- * for a noAck consumer), delivery count + 1, a DELIVERY_SIZE record each at `out`. Returns the
- * count or a status.
+ * Takes up to `max` messages from the calling thread's consumer `c`'s mailbox: UNACKED, delivery
+ * count + 1, a DELIVERY_SIZE record each at `out`. Returns the count or a status.
+ *
+ * A noAck consumer's messages are done, but only from its next receive (or its cancel) on: until
+ * then they stay UNACKED, so that the head cannot pass them and trimming cannot free the segment
+ * the host is still reading them from. The host loops on receive until it returns 0, which
+ * settles the last batch.
  */
 export function queueReceive(ctl: usize, c: i32, out: usize, max: i32): i32 {
   if (!lockAcquire(lockOf(ctl))) return STATUS_BUSY
@@ -842,6 +848,21 @@ export function queueReceive(ctl: usize, c: i32, out: usize, max: i32): i32 {
   const tail = load<i64>(qe, Q_TAIL)
   let n = 0
   let read = load<u32>(ce, C_READ)
+  if (noAck && load<u32>(ce, C_SETTLED) != read) {
+    for (let at = load<u32>(ce, C_SETTLED); at != read; at++) {
+      const o = load<i64>(mailbox + (<usize>(at & (MAILBOX_SLOTS - 1)) << 3))
+      if (o < head || o >= tail) continue
+      const m = msgAt(qe, o)
+      if (load<u8>(m, MSG_STATE) != MS_UNACKED || load<u32>(m, MSG_HOLDER) != <u32>c) continue
+      store<u8>(m, MS_DONE, MSG_STATE)
+      bump(ce + C_UNACKED, -1)
+      bump(qe + Q_UNACKED, -1)
+    }
+    store<u32>(ce, read, C_SETTLED)
+    // the mailbox room just freed may take more now, read in this same call
+    dispatch(ctl, qe, -1)
+  }
+  const before = read
   const write = load<u32>(ce, C_WRITE)
   while (n < max && read != write) {
     const o = load<i64>(mailbox + (<usize>(read & (MAILBOX_SLOTS - 1)) << 3))
@@ -854,16 +875,14 @@ export function queueReceive(ctl: usize, c: i32, out: usize, max: i32): i32 {
     store<u32>(m, load<u32>(m, MSG_COUNT) + 1, MSG_COUNT)
     bump(ce + C_ASSIGNED, -1)
     bump(qe + Q_ASSIGNED, -1)
-    if (noAck) {
-      store<u8>(m, MS_DONE, MSG_STATE)
-    } else {
-      store<u8>(m, MS_UNACKED, MSG_STATE)
-      bump(ce + C_UNACKED, 1)
-      bump(qe + Q_UNACKED, 1)
-    }
+    store<u8>(m, MS_UNACKED, MSG_STATE)
+    bump(ce + C_UNACKED, 1)
+    bump(qe + Q_UNACKED, 1)
     writeDelivery(out + <usize>n * DELIVERY_SIZE, o, m)
     n++
   }
+  // acked consumers' entries are settled once read; a noAck consumer's at its next receive
+  store<u32>(ce, noAck ? before : read, C_SETTLED)
   return done(ctl, qe, n)
 }
 
@@ -931,7 +950,7 @@ export function queueAck(ctl: usize, c: i32, offset: f64): i32 {
   if (ce == 0) return unlock(ctl, STATUS_CONSUMER_UNKNOWN)
   c &= CONSUMER_SLOT_MASK
   const qe = queueAt(ctl, <i32>load<u32>(ce, C_QUEUE) - 1)
-  const m = heldBy(qe, c, offset)
+  const m = (load<u32>(ce, C_FLAGS) & CF_NO_ACK) != 0 ? 0 : heldBy(qe, c, offset) // a noAck consumer settles nothing
   if (m == 0) return unlock(ctl, STATUS_NOT_UNACKED)
   bump(ce + C_UNACKED, -1)
   bump(qe + Q_UNACKED, -1)
@@ -951,7 +970,7 @@ export function queueNack(ctl: usize, c: i32, offset: f64, requeue: i32, now: f6
   if (ce == 0) return unlock(ctl, STATUS_CONSUMER_UNKNOWN)
   c &= CONSUMER_SLOT_MASK
   const qe = queueAt(ctl, <i32>load<u32>(ce, C_QUEUE) - 1)
-  const m = heldBy(qe, c, offset)
+  const m = (load<u32>(ce, C_FLAGS) & CF_NO_ACK) != 0 ? 0 : heldBy(qe, c, offset) // a noAck consumer settles nothing
   if (m == 0) return unlock(ctl, STATUS_NOT_UNACKED)
   noteNow(qe, now)
   bump(ce + C_UNACKED, -1)
@@ -976,7 +995,9 @@ function cancelLocked(ctl: usize, c: i32, ce: usize, qe: usize): void {
       makeReady(qe, m, o)
     } else {
       bump(qe + Q_UNACKED, -1)
-      giveBack(qe, m, o)
+      // a noAck consumer's received messages were delivered for good (at most once)
+      if ((load<u32>(ce, C_FLAGS) & CF_NO_ACK) != 0) store<u8>(m, MS_DONE, MSG_STATE)
+      else giveBack(qe, m, o)
     }
   }
   freeConsumer(ctl, qe, c, ce)

@@ -120,12 +120,14 @@ export class Queues implements Settler {
   get(name: string, options?: { noAck?: boolean }): QueueDelivery | undefined {
     const id = this.id(name)
     const noAck = options?.noAck === true
-    const got = this.core.queues.get(id, noAck, this.host.clock.now())
+    // taken as unacked even with noAck, and acked once read: a message done at once could let the
+    // head pass it and its segment be freed before it is read
+    const got = this.core.queues.get(id, false, this.host.clock.now())
     this.armExpiry(id, this.core.queues.config(id))
     if (got === undefined) return undefined
     this.getters.add(got.consumer)
     const delivery = this.delivery(id, name, got.consumer, got, noAck)
-    if (noAck) this.settledIn(id)
+    if (noAck) this.ack(delivery)
     return delivery
   }
 

@@ -199,6 +199,19 @@ describe('queues', () => {
     expect(bus.queueStats().q).toMatchObject({ ready: 0, unacked: 0 })
   })
 
+  it('a noAck consumer reads every message while the log frees segments behind the head', async () => {
+    const bus = await newBus({ maxBytes: 256 * 1024, segmentBytes: 4096 })
+    bus.queue('q')
+    const got: number[] = []
+    bus.consumeQueue('q', (d) => { got.push((d.value as { n: number }).n) }, { noAck: true })
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 300; i++) bus.send('', 'q', { n: round * 300 + i, pad: 'x'.repeat(64) })
+      await bus.idle()
+    }
+    expect(got).toEqual(Array.from({ length: 3000 }, (_, i) => i))
+    expect(bus.queueStats().q).toMatchObject({ ready: 0, unacked: 0, messages: 0 })
+  })
+
   it('priority: higher first, FIFO within a level, above max counts as max', async () => {
     const bus = await newBus()
     bus.queue('p', { maxPriority: 5 })

@@ -9,7 +9,8 @@ import { LogCore, type Delivered, type Overflow, type QueueConfig } from '../../
 
 type State = 'ready' | 'delayed' | 'assigned' | 'unacked' | 'dead' | 'done'
 interface Msg { state: State; priority: number; level: number; expiresAt: number; readyAt: number; count: number; redelivered: boolean; holder: number; reason: string }
-interface Consumer { id: number; prefetch: number; noAck: boolean; get: boolean; mailbox: number[]; assigned: number; unacked: number }
+/** `batch`: a noAck consumer's last received messages, done at its next receive (or cancel). */
+interface Consumer { id: number; prefetch: number; noAck: boolean; get: boolean; mailbox: number[]; batch: number[]; assigned: number; unacked: number }
 
 const MAILBOX = 256
 
@@ -61,7 +62,7 @@ class Model {
     }
   }
   room(c: Consumer): boolean {
-    return c.mailbox.length < MAILBOX && (c.prefetch === 0 || c.assigned + c.unacked < c.prefetch)
+    return c.mailbox.length + c.batch.length < MAILBOX && (c.noAck || c.prefetch === 0 || c.assigned + c.unacked < c.prefetch)
   }
   pick(): Consumer | undefined {
     const n = this.list.length
@@ -112,7 +113,7 @@ class Model {
   }
   consume(id: number, prefetch: number, noAck: boolean, now: number): void {
     this.time(now)
-    this.list.push({ id, prefetch, noAck, get: false, mailbox: [], assigned: 0, unacked: 0 })
+    this.list.push({ id, prefetch, noAck, get: false, mailbox: [], batch: [], assigned: 0, unacked: 0 })
     this.dispatch()
   }
   delivered(o: number): Delivered {
@@ -121,13 +122,19 @@ class Model {
   }
   receive(c: Consumer, max: number): Delivered[] {
     const out: Delivered[] = []
+    if (c.batch.length > 0) {
+      for (const o of c.batch) if (this.msgs[o].state === 'unacked' && this.msgs[o].holder === c.id) { this.msgs[o].state = 'done'; c.unacked-- }
+      c.batch = []
+      this.dispatch()
+    }
     while (out.length < max && c.mailbox.length > 0) {
       const o = c.mailbox.shift()!
       const m = this.msgs[o]
       m.count++
       c.assigned--
-      if (c.noAck) m.state = 'done'
-      else { m.state = 'unacked'; c.unacked++ }
+      m.state = 'unacked'
+      c.unacked++
+      if (c.noAck) c.batch.push(o)
       out.push(this.delivered(o))
     }
     this.dispatch()
@@ -140,7 +147,7 @@ class Model {
     const o = this.head()
     if (o < 0) { this.dispatch(); return undefined }
     let c = this.gets.get(getId)
-    if (c === undefined) this.gets.set(getId, (c = { id: getId, prefetch: 0, noAck: false, get: true, mailbox: [], assigned: 0, unacked: 0 }))
+    if (c === undefined) this.gets.set(getId, (c = { id: getId, prefetch: 0, noAck: false, get: true, mailbox: [], batch: [], assigned: 0, unacked: 0 }))
     const m = this.msgs[o]
     m.count++
     if (noAck) m.state = 'done'
@@ -167,6 +174,7 @@ class Model {
     this.msgs.forEach((m, o) => {
       if (m.holder !== c.id) return
       if (m.state === 'assigned') m.state = 'ready'
+      else if (m.state === 'unacked' && c.noAck) m.state = 'done'
       else if (m.state === 'unacked') this.giveBack(o)
     })
     const i = this.list.indexOf(c)
@@ -259,7 +267,7 @@ describe.each([{ shared: false }, { shared: true }])('queue against a reference 
             break
           }
           case 'settle': {
-            const all = [...model.list, ...model.gets.values()].filter((c) => c.unacked > 0)
+            const all = [...model.list, ...model.gets.values()].filter((c) => c.unacked > 0 && !c.noAck)
             if (all.length === 0) break
             const c = all[op.who % all.length]
             const held = model.held(c)

@@ -324,14 +324,20 @@ describe.each([{ shared: true }, { shared: false }])('queues (shared: $shared)',
     expect(q.get(id, false, 0)).toBeUndefined()
   })
 
-  it('a noAck consumer\'s messages are done once received', async () => {
+  it('a noAck consumer\'s messages are done from its next receive on, and prefetch does not limit it', async () => {
     const { q, id, publish, receive } = await setup()
     const c = q.consume(id, 2, true, 0)
     for (let i = 0; i < 3; i++) publish(i)
-    expect(receive(c).map((d) => d.offset)).toEqual([0, 1])
-    expect(receive(c).map((d) => d.offset)).toEqual([2])
-    expect(q.stats(id).messages).toBe(0)
+    expect(receive(c).map((d) => d.offset)).toEqual([0, 1, 2])
+    // still held while the host reads them: the head cannot pass them, no segment is freed under them
+    expect(q.stats(id)).toMatchObject({ unacked: 3, messages: 3 })
     expect(errorOf(() => q.ack(c, 0))).toMatchObject({ reason: 'unknown-delivery' })
+    expect(receive(c)).toEqual([])
+    expect(q.stats(id).messages).toBe(0)
+    publish(3)
+    expect(receive(c).map((d) => d.offset)).toEqual([3])
+    q.cancel(c, 0) // what it received is done, not given back (at most once)
+    expect(q.stats(id)).toMatchObject({ ready: 0, unacked: 0, messages: 0 })
   })
 
   it('acks only what the consumer holds: double ack, unknown offset and another consumer\'s offset fail and change nothing', async () => {

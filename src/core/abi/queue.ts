@@ -260,7 +260,10 @@ export const DEAD_DELIVERY_LIMIT = 4
 //  +---------------------------------------------------------------+
 //  |     generation (QUEUE_GENERATION when it was made; 1..2^15-1)  | 44
 //  +---------------------------------------------------------------+
-//  |                       reserved to 64                          ... 48
+//  |  mailbox settled count: entries before it are done with; a noAck  | 48
+//  |  consumer's received batch is settled by its next receive       |
+//  +---------------------------------------------------------------+
+//  |                       reserved to 64                          ... 52
 export const C_QUEUE = 0
 export const C_OWNER = 4
 export const C_WAKE = 8
@@ -273,6 +276,7 @@ export const C_MAILBOX = 32
 export const C_READ = 36
 export const C_WRITE = 40
 export const C_GENERATION = 44
+export const C_SETTLED = 48
 export const CONSUMER_SIZE = 64
 export const CF_NO_ACK = 1
 /** The thread's basic.get pseudo-consumer of the queue: not in the round-robin list, no mailbox. */
