@@ -33,6 +33,12 @@ export class BusError extends Error {
 export class InvalidArgumentError extends BusError {
   override name = 'InvalidArgumentError'
   declare readonly argument?: string
+  /**
+   * Set where the kind of refusal matters: 'precondition' (an exchange or queue exists with other
+   * options, RabbitMQ's PRECONDITION_FAILED), 'unknown-delivery' (a delivery settled twice, or
+   * after its consumer was cancelled), 'unknown-dead-letter'.
+   */
+  declare readonly reason?: 'precondition' | 'unknown-delivery' | 'unknown-dead-letter'
 }
 
 /** A topic name breaks Kafka's rule, or a pattern was used where a topic is needed. */
@@ -60,12 +66,13 @@ export class CodecError extends BusError {
  * (`reason: 'busy'`) another thread holds the partition far longer than any append takes: it
  * stalled, or died inside the core and is released once its exit is noticed; or
  * (`reason: 'dedup'`) the dedup table holds as many live messageIds as maxDedupEntries allows; or
- * (`reason: 'queues'`) the queue region (queueBytes) has no room for more delivery state.
+ * (`reason: 'queues'`) the queue region (queueBytes) has no room for more delivery state; or
+ * (`reason: 'routes'`) the routing region (routeBytes) has no room for more exchanges or bindings.
  */
 export class BackPressureError extends BusError {
   override name = 'BackPressureError'
   override readonly retriable = true
-  declare readonly reason?: 'busy' | 'dedup' | 'queues'
+  declare readonly reason?: 'busy' | 'dedup' | 'queues' | 'routes'
 }
 
 export class OffsetOutOfRangeError extends BusError {

@@ -4,7 +4,7 @@
 // the frame's header area. Any thread reads it back from the log alone.
 import { Packr } from 'msgpackr'
 import { FAITHFUL_MSGPACK } from '../codec/codecs.js'
-import { CodecError } from '../errors.js'
+import { CodecError, InvalidArgumentError } from '../errors.js'
 import type { HeaderValue } from '../types.js'
 
 /**
@@ -62,7 +62,7 @@ export function checkMessageHeaders(headers: unknown, where: { exchange: string 
   if (headers === undefined) return undefined
   const prototype = typeof headers === 'object' && headers !== null ? Object.getPrototypeOf(headers) : undefined
   if (prototype !== Object.prototype && prototype !== null) {
-    throw new CodecError('headers must be a plain object', { ...where, argument: 'headers' })
+    throw new InvalidArgumentError('headers must be a plain object', { ...where, argument: 'headers' })
   }
   return headers as Record<string, HeaderValue>
 }

@@ -28,7 +28,7 @@ export function checkQueueOptions(queue: string, options: QueueOptions | undefin
   const overflow = options.overflow ?? 'drop-head'
   if (!OVERFLOWS.includes(overflow)) throw fail(queue, 'overflow', `overflow must be one of ${OVERFLOWS.join(', ')}, got ${String(overflow)}`)
   const maxPriority = options.maxPriority ?? 0
-  if (!Number.isInteger(maxPriority) || maxPriority < 0 || maxPriority > 255) throw fail(queue, 'maxPriority', `maxPriority must be an integer from 1 to 255, got ${String(maxPriority)}`)
+  if (!Number.isInteger(maxPriority) || maxPriority < 0 || maxPriority > 255) throw fail(queue, 'maxPriority', `maxPriority must be an integer from 0 (no priorities) to 255, got ${String(maxPriority)}`)
   const { deadLetterExchange, deadLetterRoutingKey } = options
   if (deadLetterExchange !== undefined && typeof deadLetterExchange !== 'string') throw fail(queue, 'deadLetterExchange', 'deadLetterExchange must be a string')
   if (deadLetterRoutingKey !== undefined && typeof deadLetterRoutingKey !== 'string') throw fail(queue, 'deadLetterRoutingKey', 'deadLetterRoutingKey must be a string')

@@ -143,13 +143,25 @@ export class Queues implements Settler {
   }
 
   ack(delivery: Delivery): void {
-    this.core.queues.ack(delivery.consumer, delivery.offset)
-    this.settledIn(this.id(delivery.queue))
+    this.settle(delivery, () => this.core.queues.ack(delivery.consumer, delivery.offset))
   }
 
   nack(delivery: Delivery, requeue: boolean): void {
+    this.settle(delivery, () => this.core.queues.nack(delivery.consumer, delivery.offset, requeue, this.host.clock.now()))
+  }
+
+  private settle(delivery: Delivery, settle: () => void): void {
     const id = this.id(delivery.queue)
-    this.core.queues.nack(delivery.consumer, delivery.offset, requeue, this.host.clock.now())
+    try {
+      settle()
+    } catch (error) {
+      // its consumer was cancelled (or its thread went away): the delivery went back to the queue
+      if (error instanceof InvalidArgumentError && error.argument === 'consumer') {
+        throw new InvalidArgumentError(`this delivery of queue ${JSON.stringify(delivery.queue)} went back to the queue when its consumer was cancelled; it cannot be settled any more`,
+          { queue: delivery.queue, offset: delivery.offset, reason: 'unknown-delivery', cause: error })
+      }
+      throw error
+    }
     this.settledIn(id)
   }
 

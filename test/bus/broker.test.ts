@@ -185,7 +185,7 @@ describe('queues', () => {
     await c.cancel()
     const d = bus.get('q')!
     expect([d.value, d.redelivered]).toEqual([1, true])
-    expectError(() => held[0].ack(), errors.InvalidArgumentError)
+    expectError(() => held[0].ack(), errors.InvalidArgumentError, { reason: 'unknown-delivery' })
   })
 
   it('noAck consumers hold nothing', async () => {
