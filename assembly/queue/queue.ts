@@ -15,7 +15,7 @@ import {
   Q_ASSIGNED, Q_CONSUMERS, Q_DEAD, Q_DEAD_HINT, Q_DELAYED, Q_DELAYED_HINT, Q_DELIVERY_LIMIT, Q_EXPIRES, Q_FIRST, Q_FLAGS, Q_HEAD,
   Q_LAST_USED, Q_LEVELS, Q_MAX_LENGTH, Q_MAX_PRIORITY, Q_NAME, Q_NAME_LENGTH, Q_NEXT_READY, Q_NOW, Q_PARTITION, Q_READY,
   Q_RING, Q_RR, Q_STATE, Q_TAIL, Q_TTL, Q_UNACKED, QF_DEAD_LETTER, QF_DELIVERY_LIMIT, QF_MAX_LENGTH, QF_OVERFLOW,
-  QUEUE_CONSUMERS, QUEUE_ENTRY_SIZE, QUEUE_MAX_DEAD_LETTER, Q_DEAD_LETTER, Q_DEAD_LETTER_LENGTH, INFO_DEAD_LETTER, INFO_DEAD_LETTER_LENGTH, QUEUE_GENERATION, CONSUMER_SLOT_BITS, CONSUMER_SLOT_MASK, CONSUMER_GENERATION_MASK, C_GENERATION, QUEUE_HEADER, QUEUE_LOCK, QUEUE_MAX_NAME, QUEUE_MAX_PRIORITY, QUEUE_TABLE, RING_INITIAL,
+  QUEUE_CONSUMERS, QUEUE_ENTRY_SIZE, QUEUE_VERSION, QUEUE_MAX_DEAD_LETTER, Q_DEAD_LETTER, Q_DEAD_LETTER_LENGTH, INFO_DEAD_LETTER, INFO_DEAD_LETTER_LENGTH, QUEUE_GENERATION, CONSUMER_SLOT_BITS, CONSUMER_SLOT_MASK, CONSUMER_GENERATION_MASK, C_GENERATION, QUEUE_HEADER, QUEUE_LOCK, QUEUE_MAX_NAME, QUEUE_MAX_PRIORITY, QUEUE_TABLE, RING_INITIAL,
   STATS_CONSUMERS, STATS_DEAD, STATS_DELAYED, STATS_MESSAGES, STATS_READY, STATS_UNACKED, TABLE_CAPACITY, TABLE_INITIAL,
   TABLE_SLOTS, TABLE_USED,
 } from '../../src/core/abi/queue'
@@ -522,6 +522,7 @@ export function queueDeclare(ctl: usize, name: usize, length: i32, maxPriority: 
   store<f64>(qe, Infinity, Q_NEXT_READY)
   memory.fill(qe + Q_READY, 0, Q_RR + 4 - Q_READY)
   store<u32>(qe, 1, Q_STATE) // the commit
+  aadd32(regionOf(ctl) + QUEUE_VERSION, 1)
   return unlock(ctl, (q << 1) | 1)
 }
 
@@ -608,6 +609,7 @@ function freeConsumer(ctl: usize, qe: usize, c: i32, ce: usize): void {
 /** Deletes queue `q` (lock held): its consumers, ring and levels go; its partition is emptied and kept for reuse. */
 function deleteLocked(ctl: usize, q: i32, qe: usize): void {
   store<u32>(qe, 0, Q_STATE) // the commit
+  aadd32(regionOf(ctl) + QUEUE_VERSION, 1)
   const used = tableUsed(ctl, QUEUE_CONSUMERS)
   for (let c = 0; c < used; c++) {
     const ce = tableGet(ctl, QUEUE_CONSUMERS, c)
@@ -950,7 +952,7 @@ export function queueAck(ctl: usize, c: i32, offset: f64): i32 {
   if (ce == 0) return unlock(ctl, STATUS_CONSUMER_UNKNOWN)
   c &= CONSUMER_SLOT_MASK
   const qe = queueAt(ctl, <i32>load<u32>(ce, C_QUEUE) - 1)
-  const m = (load<u32>(ce, C_FLAGS) & CF_NO_ACK) != 0 ? 0 : heldBy(qe, c, offset) // a noAck consumer settles nothing
+  const m = (load<u32>(ce, C_FLAGS) & CF_NO_ACK) != 0 ? <usize>0 : heldBy(qe, c, offset) // a noAck consumer settles nothing
   if (m == 0) return unlock(ctl, STATUS_NOT_UNACKED)
   bump(ce + C_UNACKED, -1)
   bump(qe + Q_UNACKED, -1)
@@ -970,7 +972,7 @@ export function queueNack(ctl: usize, c: i32, offset: f64, requeue: i32, now: f6
   if (ce == 0) return unlock(ctl, STATUS_CONSUMER_UNKNOWN)
   c &= CONSUMER_SLOT_MASK
   const qe = queueAt(ctl, <i32>load<u32>(ce, C_QUEUE) - 1)
-  const m = (load<u32>(ce, C_FLAGS) & CF_NO_ACK) != 0 ? 0 : heldBy(qe, c, offset) // a noAck consumer settles nothing
+  const m = (load<u32>(ce, C_FLAGS) & CF_NO_ACK) != 0 ? <usize>0 : heldBy(qe, c, offset) // a noAck consumer settles nothing
   if (m == 0) return unlock(ctl, STATUS_NOT_UNACKED)
   noteNow(qe, now)
   bump(ce + C_UNACKED, -1)
@@ -1077,6 +1079,7 @@ function inMailbox(ce: usize, o: i64): bool {
 
 /** Rebuilds every counter, hint and consumer list from the entries and tables (a thread died holding the lock). */
 function repair(ctl: usize): void {
+  aadd32(regionOf(ctl) + QUEUE_VERSION, 1) // a create or delete cut short may not have bumped it
   const queues = tableUsed(ctl, QUEUE_TABLE)
   const consumers = tableUsed(ctl, QUEUE_CONSUMERS)
   for (let q = 0; q < queues; q++) {

@@ -5,7 +5,7 @@
 // decodes no message (the bus above reads a message's frame from partition(id) at its offset).
 import {
   DEAD_RECORD_SIZE, DELIVERY_COUNT, DELIVERY_PRIORITY, DELIVERY_REDELIVERED, DELIVERY_SIZE, INFO_DELIVERY_LIMIT, INFO_EXPIRES,
-  INFO_DEAD_LETTER, INFO_DEAD_LETTER_LENGTH, INFO_FLAGS, INFO_MAX_LENGTH, INFO_MAX_PRIORITY, INFO_NAME, INFO_PARTITION, INFO_TTL, LANE_OUT_BYTES,
+  INFO_DEAD_LETTER, INFO_DEAD_LETTER_LENGTH, INFO_FLAGS, QUEUE_VERSION, INFO_MAX_LENGTH, INFO_MAX_PRIORITY, INFO_NAME, INFO_PARTITION, INFO_TTL, LANE_OUT_BYTES,
   OVERFLOW_DROP_HEAD, OVERFLOW_REJECT, OVERFLOW_REJECT_DLX, QF_DEAD_LETTER, QF_DELIVERY_LIMIT, QF_MAX_LENGTH, QF_OVERFLOW,
   QUEUE_MAX_NAME, QUEUE_MAX_PRIORITY, STATS_CONSUMERS, STATS_DEAD, STATS_DELAYED, STATS_MESSAGES, STATS_READY, STATS_UNACKED,
   STATUS_QUEUE_PRECONDITION, STATUS_QUEUE_REFUSED, DEAD_REJECTED, DEAD_EXPIRED, DEAD_MAXLEN, DEAD_DELIVERY_LIMIT,
@@ -76,12 +76,26 @@ const textDecoder = new TextDecoder()
 const wellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed()
 const isTime = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n)
 
+interface QueueMeta {
+  name: string
+  config: Readonly<QueueConfig>
+  partition: number
+}
+
 export class QueueCore {
+  private readonly cache = new Map<number, QueueMeta>()
+  private readonly ids = new Map<string, number>()
+  private version = -1
   /** Most records one receive or takeDead returns (what the lane's output buffer holds). */
   static readonly MAX_BATCH = Math.floor(LANE_OUT_BYTES / DELIVERY_SIZE)
   private readonly delivered: Delivered[] = []
 
-  constructor(private readonly mem: CoreMemory, private readonly staging: Staging, private readonly lane: Lane) {}
+  /** Index in the memory's Int32Array of the queue region's version word. */
+  private readonly versionIndex: number
+
+  constructor(private readonly mem: CoreMemory, private readonly staging: Staging, private readonly lane: Lane) {
+    this.versionIndex = (mem.layout.queues + QUEUE_VERSION) >> 2
+  }
 
   /**
    * Declares a queue (by any thread; two threads declaring at once get the same one). Returns
@@ -107,22 +121,58 @@ export class QueueCore {
     return { id: result >> 1, created: (result & 1) === 1 }
   }
 
-  /** The id of the queue named `name`, -1 when none. */
+  /** The id of the queue named `name`, -1 when none (cached, like meta, while no queue comes or goes). */
   find(name: string): number {
+    const version = Atomics.load(this.mem.i32, this.versionIndex)
+    if (version !== this.version) {
+      this.cache.clear()
+      this.ids.clear()
+      this.version = version
+    }
+    let id = this.ids.get(name)
+    if (id === undefined) this.ids.set(name, (id = this.lookup(name)))
+    return id
+  }
+
+  private lookup(name: string): number {
     const bytes = this.nameBytes(name)
     const result = this.mem.x.queueFind(CTL, this.staging.place(bytes), bytes.length)
     if (result < -1) throw statusError(result, { queue: name })
     return result
   }
 
-  name(id: number): string {
-    const length = this.info(id)
-    const at = this.lane.out + INFO_NAME
-    return textDecoder.decode(this.mem.u8.slice(at, at + length))
+  /**
+   * Name, configuration and partition of live queue `id`, cached until any thread creates or
+   * deletes a queue (the region's version word changes): the hot paths (send, deliver) ask for
+   * them with every message.
+   */
+  private meta(id: number): QueueMeta {
+    const version = Atomics.load(this.mem.i32, this.versionIndex)
+    if (version !== this.version) {
+      this.cache.clear()
+      this.ids.clear()
+      this.version = version
+    }
+    let meta = this.cache.get(id)
+    if (meta === undefined) {
+      const length = this.info(id)
+      const at = this.lane.out + INFO_NAME
+      meta = { name: textDecoder.decode(this.mem.u8.slice(at, at + length)), config: Object.freeze(this.readConfig()), partition: this.mem.u32[(this.lane.out + INFO_PARTITION) >> 2] }
+      this.cache.set(id, meta)
+    }
+    return meta
   }
 
-  config(id: number): QueueConfig {
-    this.info(id)
+  name(id: number): string {
+    return this.meta(id).name
+  }
+
+  /** The queue's configuration (frozen: it is shared by every caller until the queue goes). */
+  config(id: number): Readonly<QueueConfig> {
+    return this.meta(id).config
+  }
+
+  private readConfig(): QueueConfig {
     const { u32, f64 } = this.mem
     const out = this.lane.out
     const flags = u32[(out + INFO_FLAGS) >> 2]
@@ -140,8 +190,7 @@ export class QueueCore {
 
   /** The storage partition of the queue: its messages are the records at their offsets. */
   partition(id: number): number {
-    this.info(id)
-    return this.mem.u32[(this.lane.out + INFO_PARTITION) >> 2]
+    return this.meta(id).partition
   }
 
   /** Every live queue. */

@@ -48,8 +48,19 @@ export class Router {
     return { exchange: name, type }
   }
 
+  /** Ids of exchanges found: an exchange is never deleted, so its id stays its own. */
+  private readonly ids = new Map<string, number>()
+
   /** The exchange's id; UnknownExchangeError unless declared (or predeclared). */
   private exchangeId(name: string): number {
+    const known = this.ids.get(name)
+    if (known !== undefined) return known
+    const id = this.lookup(name)
+    this.ids.set(name, id)
+    return id
+  }
+
+  private lookup(name: string): number {
     const found = this.core.routes.find(name)
     if (found !== undefined) return found.id
     const predeclared = PREDECLARED[name]

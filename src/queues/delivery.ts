@@ -25,6 +25,8 @@ export class Delivery<V = unknown> implements QueueDelivery<V> {
 
   constructor(
     private readonly settler: Settler,
+    /** The queue's id in the queue core. */
+    readonly queueId: number,
     readonly queue: string,
     /** The consumer in the queue core holding it. */
     readonly consumer: number,

@@ -1,7 +1,7 @@
 // What a queue message carries besides its value, and how it is written into the frame that
 // holds it in the queue's log: the routing key as the frame's key, the value as msgpack, and
-// the AMQP properties (exchange, headers, correlation id, reply-to, ...) as one msgpack map in
-// the frame's header area. Any thread reads it back from the log alone.
+// the AMQP properties in the frame's header area (a flags byte, the exchange, the properties
+// present, and the headers as msgpack). Any thread reads it back from the log alone.
 import { Packr } from 'msgpackr'
 import { FAITHFUL_MSGPACK } from '../codec/codecs.js'
 import { CodecError, InvalidArgumentError } from '../errors.js'
@@ -13,6 +13,8 @@ import type { HeaderValue } from '../types.js'
  * arrives as a plain object).
  */
 const packr = new Packr({ ...FAITHFUL_MSGPACK, useRecords: false, mapsAsObjects: true, structures: undefined })
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder()
 
 /** The AMQP properties of a message as the bus keeps them. */
 export interface Properties {
@@ -28,23 +30,122 @@ export interface Properties {
   priority?: number
 }
 
-// short keys: they are written with every message
-interface Wire { x: string; h?: Record<string, HeaderValue>; c?: string; r?: string; m?: string; e?: number; p?: number }
+// the flags byte: which properties follow the exchange, in this order
+const HEADERS = 1
+const CORRELATION_ID = 2
+const REPLY_TO = 4
+const MESSAGE_ID = 8
+const EXPIRATION = 16
+const PRIORITY = 32
+
+const STRINGS = [[CORRELATION_ID, 'correlationId'], [REPLY_TO, 'replyTo'], [MESSAGE_ID, 'messageId']] as const
+
+/** The properties of a message with none but its exchange, by exchange: most messages. */
+const bare = new Map<string, Uint8Array>()
 
 export function encodeProperties(p: Properties): Uint8Array {
-  const wire: Wire = { x: p.exchange }
-  if (p.headers !== undefined) wire.h = p.headers
-  if (p.correlationId !== undefined) wire.c = p.correlationId
-  if (p.replyTo !== undefined) wire.r = p.replyTo
-  if (p.messageId !== undefined) wire.m = p.messageId
-  if (p.expirationMs !== undefined) wire.e = p.expirationMs
-  if (p.priority !== undefined) wire.p = p.priority
-  return packr.pack(wire)
+  if (p.headers === undefined && p.correlationId === undefined && p.replyTo === undefined && p.messageId === undefined && p.expirationMs === undefined &&
+    p.priority === undefined) {
+    let bytes = bare.get(p.exchange)
+    if (bytes === undefined) {
+      const exchange = textEncoder.encode(p.exchange)
+      bytes = new Uint8Array(2 + exchange.length)
+      bytes[1] = exchange.length
+      bytes.set(exchange, 2)
+      if (bare.size < 256) bare.set(p.exchange, bytes)
+    }
+    return bytes
+  }
+  const exchange = textEncoder.encode(p.exchange)
+  const strings = STRINGS.map(([, name]) => (p[name] === undefined ? undefined : textEncoder.encode(p[name])))
+  const headers = p.headers === undefined ? undefined : packr.pack(p.headers)
+  let flags = 0
+  let length = 2 + exchange.length
+  strings.forEach((bytes, i) => {
+    if (bytes === undefined) return
+    if (bytes.length > 0xffff) throw new InvalidArgumentError(`${STRINGS[i][1]} takes at most 65535 UTF-8 bytes`, { exchange: p.exchange, argument: STRINGS[i][1] })
+    flags |= STRINGS[i][0]
+    length += 2 + bytes.length
+  })
+  if (p.expirationMs !== undefined) { flags |= EXPIRATION; length += 8 }
+  if (p.priority !== undefined) { flags |= PRIORITY; length += 1 }
+  if (headers !== undefined) { flags |= HEADERS; length += headers.length }
+  const out = new Uint8Array(length)
+  out[0] = flags
+  out[1] = exchange.length
+  out.set(exchange, 2)
+  let at = 2 + exchange.length
+  for (const bytes of strings) {
+    if (bytes === undefined) continue
+    out[at] = bytes.length >>> 8
+    out[at + 1] = bytes.length & 0xff
+    out.set(bytes, at + 2)
+    at += 2 + bytes.length
+  }
+  if (p.expirationMs !== undefined) {
+    new DataView(out.buffer).setFloat64(at, p.expirationMs, true)
+    at += 8
+  }
+  if (p.priority !== undefined) out[at++] = p.priority
+  if (headers !== undefined) out.set(headers, at)
+  return out
 }
 
-export function decodeProperties(bytes: Uint8Array): Properties {
-  const w = packr.unpack(bytes) as Wire
-  return { exchange: w.x, headers: w.h, correlationId: w.c, replyTo: w.r, messageId: w.m, expirationMs: w.e, priority: w.p }
+/** Routing keys repeat: the last one encoded is kept. */
+export class Utf8Cache {
+  private text: string | undefined
+  private bytes = new Uint8Array(0)
+
+  encode(text: string): Uint8Array {
+    if (text !== this.text) {
+      this.bytes = textEncoder.encode(text)
+      this.text = text
+    }
+    return this.bytes
+  }
+}
+
+/** Short strings repeat (exchange names, routing keys): the last one decoded per call site is kept. */
+export class StringCache {
+  private bytes = new Uint8Array(0)
+  private text = ''
+
+  decode(source: Uint8Array, start: number, end: number): string {
+    const length = end - start
+    if (length === 0) return ''
+    const last = this.bytes
+    if (last.length === length) {
+      let same = true
+      for (let i = 0; i < length; i++) if (last[i] !== source[start + i]) { same = false; break }
+      if (same) return this.text
+    }
+    this.bytes = source.slice(start, end)
+    this.text = textDecoder.decode(this.bytes)
+    return this.text
+  }
+}
+
+const exchanges = new StringCache()
+
+/** The properties written by encodeProperties at source[start, end). */
+export function decodeProperties(source: Uint8Array, start: number, end: number): Properties {
+  const flags = source[start]
+  let at = start + 2 + source[start + 1]
+  const p: Properties = { exchange: exchanges.decode(source, start + 2, at), headers: undefined }
+  if (flags === 0) return p
+  for (const [flag, name] of STRINGS) {
+    if ((flags & flag) === 0) continue
+    const length = (source[at] << 8) | source[at + 1]
+    p[name] = textDecoder.decode(source.subarray(at + 2, at + 2 + length))
+    at += 2 + length
+  }
+  if (flags & EXPIRATION) {
+    p.expirationMs = new DataView(source.buffer, source.byteOffset).getFloat64(at, true)
+    at += 8
+  }
+  if (flags & PRIORITY) p.priority = source[at++]
+  if (flags & HEADERS) p.headers = packr.unpack(source, { start: at, end }) as Record<string, HeaderValue>
+  return p
 }
 
 export function encodeValue(value: unknown, where: { queue?: string; exchange?: string }): Uint8Array {
@@ -55,7 +156,8 @@ export function encodeValue(value: unknown, where: { queue?: string; exchange?: 
   }
 }
 
-export const decodeValue = (bytes: Uint8Array): unknown => packr.unpack(bytes)
+/** The value at source[start, end); binary values inside it are copies. */
+export const decodeValue = (source: Uint8Array, start = 0, end = source.length): unknown => packr.unpack(source, { start, end })
 
 /** Headers as given to send(): a plain object; its values are encoded with the message. */
 export function checkMessageHeaders(headers: unknown, where: { exchange: string }): Record<string, HeaderValue> | undefined {

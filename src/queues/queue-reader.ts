@@ -1,24 +1,38 @@
 // Reads queue messages out of their queue's log: one cursor per queue in this thread, moved to
 // each message's offset (deliveries mostly come in offset order, so the move is short), and the
-// frame's routing key, properties and value copied out.
+// frame decoded where the poll left it (the core's memory, or this thread's validated copy).
 import { FRAME_HEADER } from '../core/abi.js'
 import type { LogCore } from '../core/log.js'
+import { decodeProperties, decodeValue, StringCache, type Properties } from './envelope.js'
 
-export interface QueueFrame {
+export interface QueueMessage {
   timestamp: number
-  key: Uint8Array
-  headers: Uint8Array
-  value: Uint8Array
+  routingKey: string
+  properties: Properties
+  /** The decoded value (read), or undefined (readBytes). */
+  value: unknown
+  /** A copy of the encoded value (readBytes), or undefined (read). */
+  valueBytes: Uint8Array | undefined
 }
 
 export class QueueReader {
   /** Cursor slot by storage partition. */
   private readonly cursors = new Map<number, number>()
+  private readonly keys = new StringCache()
 
   constructor(private readonly core: LogCore) {}
 
-  /** The message at `offset` of `partition`, or undefined when the log no longer holds it. */
-  read(partition: number, offset: number): QueueFrame | undefined {
+  /** The message at `offset` of `partition` with its value decoded, or undefined when the log no longer holds it. */
+  read(partition: number, offset: number): QueueMessage | undefined {
+    return this.at(partition, offset, false)
+  }
+
+  /** The same with the value's bytes instead (to publish them again: a dead letter). */
+  readBytes(partition: number, offset: number): QueueMessage | undefined {
+    return this.at(partition, offset, true)
+  }
+
+  private at(partition: number, offset: number, bytes: boolean): QueueMessage | undefined {
     const core = this.core
     let slot = this.cursors.get(partition)
     if (slot === undefined) this.cursors.set(partition, (slot = core.openCursor(partition, offset)))
@@ -27,12 +41,15 @@ export class QueueReader {
     const source = core.polledSource
     const frame = core.polledFrame(0)
     const { headersLength, keyLength, valueLength, timestamp } = core.fields(frame, source)
-    const at = frame + FRAME_HEADER
+    const at = frame - source.base + FRAME_HEADER
+    const data = source.bytes
+    const valueAt = at + headersLength + keyLength
     return {
       timestamp,
-      headers: core.keep(source, at, headersLength),
-      key: core.keep(source, at + headersLength, keyLength),
-      value: core.keep(source, at + headersLength + keyLength, valueLength),
+      properties: decodeProperties(data, at, at + headersLength),
+      routingKey: this.keys.decode(data, at + headersLength, valueAt),
+      value: bytes ? undefined : decodeValue(data, valueAt, valueAt + valueLength),
+      valueBytes: bytes ? data.slice(valueAt, valueAt + valueLength) : undefined,
     }
   }
 

@@ -10,12 +10,10 @@ import type { ConsumeQueueOptions, QueueDelivery, QueueOptions, QueueStats } fro
 import { QueueConsumerImpl, type ConsumerHost } from './consumer.js'
 import { recordDeath } from './dead-letter.js'
 import { Delivery, type Settler } from './delivery.js'
-import { decodeProperties, decodeValue, encodeProperties, type Properties } from './envelope.js'
+import { encodeProperties, Utf8Cache, type Properties } from './envelope.js'
 import { checkQueueName, checkQueueOptions } from './queue-options.js'
 import { QueueReader } from './queue-reader.js'
 
-const textEncoder = new TextEncoder()
-const textDecoder = new TextDecoder()
 
 /** A message on its way into a queue: its routing key, properties and encoded value. */
 export interface Outgoing {
@@ -23,6 +21,9 @@ export interface Outgoing {
   properties: Properties
   valueBytes: Uint8Array
   delayMs: number
+  /** The routing key and properties encoded, once for all the queues a message goes to. */
+  keyBytes?: Uint8Array
+  propertyBytes?: Uint8Array
 }
 
 /** A dead letter on its way to its queue's dead-letter exchange. */
@@ -58,6 +59,7 @@ export class Queues implements Settler {
   /** Consumers of get() by this thread, to give back what they hold when the bus closes. */
   private readonly getters = new Set<number>()
   private readonly reader: QueueReader
+  private readonly keys = new Utf8Cache()
   private closed = false
 
   constructor(private readonly host: QueuesHost) {
@@ -113,7 +115,9 @@ export class Queues implements Settler {
   }
 
   private frame(message: Outgoing, now: number): number {
-    return this.core.queues.placeFrame(message.valueBytes, now, textEncoder.encode(message.routingKey), encodeProperties(message.properties))
+    message.keyBytes ??= this.keys.encode(message.routingKey)
+    message.propertyBytes ??= encodeProperties(message.properties)
+    return this.core.queues.placeFrame(message.valueBytes, now, message.keyBytes, message.propertyBytes)
   }
 
   /** Pulls one message (RabbitMQ basic.get), or undefined when none is ready. */
@@ -133,13 +137,13 @@ export class Queues implements Settler {
 
   /** Reads and decodes a delivered message; the queue core holds it for `consumer`. */
   delivery(id: number, queue: string, consumer: number, d: Delivered, noAck: boolean): Delivery {
-    const frame = this.reader.read(this.core.queues.partition(id), d.offset)
-    if (frame === undefined) throw new InvalidArgumentError(`message ${d.offset} of queue ${JSON.stringify(queue)} is not in its log`, { queue, offset: d.offset })
-    const properties = decodeProperties(frame.headers)
+    const message = this.reader.read(this.core.queues.partition(id), d.offset)
+    if (message === undefined) throw new InvalidArgumentError(`message ${d.offset} of queue ${JSON.stringify(queue)} is not in its log`, { queue, offset: d.offset })
+    const properties = message.properties
     // a queue with a delivery limit counts earlier deliveries in x-delivery-count, as quorum queues do
     if (this.core.queues.config(id).deliveryLimit !== undefined) properties.headers = { ...properties.headers, 'x-delivery-count': d.deliveryCount - 1 }
-    return new Delivery(this, queue, consumer, d.offset, textDecoder.decode(frame.key), decodeValue(frame.value), properties,
-      d.redelivered, d.deliveryCount, frame.timestamp, noAck)
+    return new Delivery(this, id, queue, consumer, d.offset, message.routingKey, message.value, properties,
+      d.redelivered, d.deliveryCount, message.timestamp, noAck)
   }
 
   ack(delivery: Delivery): void {
@@ -151,7 +155,6 @@ export class Queues implements Settler {
   }
 
   private settle(delivery: Delivery, settle: () => void): void {
-    const id = this.id(delivery.queue)
     try {
       settle()
     } catch (error) {
@@ -162,7 +165,7 @@ export class Queues implements Settler {
       }
       throw error
     }
-    this.settledIn(id)
+    this.settledIn(delivery.queueId)
   }
 
   /** Something in queue `id` changed hands: wake consumers here and elsewhere, dead-letter what died. */
@@ -228,9 +231,9 @@ export class Queues implements Settler {
       const now = this.host.clock.now()
       for (const { offset, reason } of dead) {
         try {
-          const frame = this.reader.read(partition, offset)
-          if (frame !== undefined) {
-            this.host.deadLetter(config.deadLetterExchange, this.letter(queue, config, reason, textDecoder.decode(frame.key), decodeProperties(frame.headers), frame.value, now))
+          const message = this.reader.readBytes(partition, offset)
+          if (message !== undefined) {
+            this.host.deadLetter(config.deadLetterExchange, this.letter(queue, config, reason, message.routingKey, message.properties, message.valueBytes!, now))
           }
         } finally {
           this.core.queues.settleDead(id, offset)

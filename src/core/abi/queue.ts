@@ -17,7 +17,10 @@
 //  +---------------------------------------------------------------+
 //  |  consumer generation: bumped for every consumer made (15 bits)  | 12
 //  +---------------------------------------------------------------+
-//  |                      reserved to QUEUE_HEADER                 ... 16
+//  |  queue table version: bumped (atomically) whenever a queue is   | 16
+//  |  created or deleted, so a thread may cache names and configs    |
+//  +---------------------------------------------------------------+
+//  |                      reserved to QUEUE_HEADER                 ... 20
 //  +---------------------------------------------------------------+
 //  |  arena (arena.ts) for everything else, to the region's end    | QUEUE_HEADER
 //
@@ -28,6 +31,7 @@ export const QUEUE_LOCK = 0
 export const QUEUE_TABLE = 4
 export const QUEUE_CONSUMERS = 8
 export const QUEUE_GENERATION = 12
+export const QUEUE_VERSION = 16
 /**
  * A consumer's id outside the core is its slot in the consumer table plus its generation times
  * 2^CONSUMER_SLOT_BITS: a slot is reused once its consumer is gone, and the generation makes an
