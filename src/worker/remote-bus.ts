@@ -275,6 +275,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (this.outbox.length === 0) return
     const records = this.outbox
     this.outbox = []
+    // idle() waiters held back only by this flush may go once it is sent
+    if (this.idleWaiters.length > 0) queueMicrotask(() => this.settled())
     try {
       this.port.postMessage({ op: 'publish', records } satisfies ToOwner)
     } catch {
@@ -627,7 +629,6 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
    */
   exchange(name: string, options?: ExchangeOptions): { exchange: string; type: ExchangeType } {
     this.assertOpen()
-    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('exchange options must be an object', { exchange: name, argument: 'options' })
     const { type, alternate } = checkExchange(name, options)
     this.post({ op: 'exchange', name, options: { type, ...(alternate === undefined ? {} : { alternateExchange: alternate }) } })
     return { exchange: name, type }

@@ -183,6 +183,9 @@ describe('routing', () => {
     await expectRefused(bus, () => bus.bind({ exchange: 'x', queue: 'missing' }), errors.UnknownQueueError, { queue: 'missing' })
     await expectRefused(bus, () => bus.exchange('x', { type: 'topic' }), errors.InvalidArgumentError, { exchange: 'x' })
     await expectRefused(bus, () => bus.queue('q', { maxLength: 3 }), errors.InvalidArgumentError, { queue: 'q' })
+    let consumer: { cancelled: boolean } | undefined
+    await expectRefused(bus, () => { consumer = bus.consumeQueue('missing', () => {}) }, errors.UnknownQueueError, { queue: 'missing' })
+    if (consumer !== undefined) expect(consumer.cancelled).toBe(true) // a copying worker's, refused later
     // bad input throws at once everywhere
     expectError(() => bus.send('x', 'k'.repeat(256), 1), errors.InvalidArgumentError, { argument: 'routingKey' })
     expectError(() => bus.send('x', 'k', 1, { priority: 256 }), errors.InvalidArgumentError, { argument: 'priority' })
