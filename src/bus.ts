@@ -360,6 +360,21 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       topicLag: (group, topic) => this.groups.topicLag(group, topic),
       join: (target, handler, memberOptions, hooks) => this.member(target, handler, memberOptions, hooks),
       rebalances: (watcher) => this.groups.rebalances(watcher),
+      exchange: (name, exchangeOptions) => this.exchange(name, exchangeOptions),
+      queue: (name, queueOptions) => this.queue(name, queueOptions),
+      bind: (binding) => this.bind(binding),
+      unbind: (binding) => this.unbind(binding),
+      send: (exchange, routingKey, value, sendOptions) => this.send(exchange, routingKey, value, sendOptions),
+      consumeQueue: (queue, handler, consumeOptions) => this.consumeQueue(queue, handler, consumeOptions),
+      ensureQueue: (name) => {
+        this.assertOpen()
+        if (this.queues.find(name) < 0) this.queues.declare(name, {})
+      },
+      deleteQueue: (name) => {
+        this.assertOpen()
+        this.queues.delete(name)
+      },
+      queueStats: () => this.queueStats(),
       exit: (event) => this.events.emit('worker.exit', event),
       onClose: (fn) => this.closers.push(fn),
       serve: (port) => this.groups.serve(port),

@@ -67,12 +67,15 @@ export class CodecError extends BusError {
  * stalled, or died inside the core and is released once its exit is noticed; or
  * (`reason: 'dedup'`) the dedup table holds as many live messageIds as maxDedupEntries allows; or
  * (`reason: 'queues'`) the queue region (queueBytes) has no room for more delivery state; or
- * (`reason: 'routes'`) the routing region (routeBytes) has no room for more exchanges or bindings.
+ * (`reason: 'routes'`) the routing region (routeBytes) has no room for more exchanges or bindings; or
+ * (`reason: 'refused'`, on a copying worker's bus.events 'error') a queue refused a message the
+ * worker sent, being full with overflow 'reject-publish' (in the creating thread send() lists
+ * such queues in `refused` instead).
  */
 export class BackPressureError extends BusError {
   override name = 'BackPressureError'
   override readonly retriable = true
-  declare readonly reason?: 'busy' | 'dedup' | 'queues' | 'routes'
+  declare readonly reason?: 'busy' | 'dedup' | 'queues' | 'routes' | 'refused'
 }
 
 export class OffsetOutOfRangeError extends BusError {

@@ -11,7 +11,7 @@ import { checkMessageHeaders, decodeValue, encodeValue, type Properties } from '
 import type { DeadLetter, Outgoing, Queues } from '../queues/queues.js'
 import type { TopicRegistry } from '../topic/registry.js'
 import type { Binding, ExchangeOptions, ExchangeType, HeaderValue, SendOptions, SendResult } from '../types.js'
-import { checkBinding } from './binding-spec.js'
+import { checkBinding, type CheckedBinding } from './binding-spec.js'
 
 const TYPES: readonly ExchangeType[] = ['direct', 'fanout', 'topic', 'headers']
 /** The exchanges every RabbitMQ broker has; ringbus declares them when first named. */
@@ -36,14 +36,7 @@ export class Router {
   private get core(): LogCore { return this.host.core }
 
   exchange(name: string, options: ExchangeOptions | undefined): { exchange: string; type: ExchangeType } {
-    checkExchangeName(name)
-    const type = options?.type ?? 'direct'
-    if (!TYPES.includes(type)) throw new InvalidArgumentError(`exchange type must be one of ${TYPES.join(', ')}, got ${String(type)}`, { exchange: name, argument: 'type' })
-    const alternate = options?.alternateExchange
-    if (alternate !== undefined) checkExchangeName(alternate)
-    if (name.startsWith('amq.') && PREDECLARED[name] !== type) {
-      throw new InvalidArgumentError(`exchange names starting with 'amq.' are reserved (the predeclared ${Object.keys(PREDECLARED).join(', ')})`, { exchange: name, argument: 'exchange' })
-    }
+    const { type, alternate } = checkExchange(name, options)
     this.core.routes.declare(name, type, alternate)
     return { exchange: name, type }
   }
@@ -79,9 +72,7 @@ export class Router {
   }
 
   private resolve(binding: Binding) {
-    const b = checkBinding(binding)
-    if (b.exchange === '') throw new InvalidArgumentError('the default exchange binds every queue by its name; it takes no other bindings', { exchange: '', argument: 'exchange' })
-    checkKey(b.pattern, b.exchange)
+    const b = checkBindingInput(binding)
     const source = this.exchangeId(b.exchange)
     const { kind, name } = b.destination
     let id: number
@@ -103,11 +94,9 @@ export class Router {
    * each. Mandatory and unroutable: UnroutableError, and nothing was put anywhere.
    */
   send(exchange: string, routingKey: string, value: unknown, options: SendOptions | undefined): SendResult {
-    if (typeof exchange !== 'string') throw new InvalidArgumentError('send needs an exchange name (\'\' for the default exchange)', { argument: 'exchange' })
-    checkKey(routingKey, exchange)
-    const o = checkSendOptions(exchange, options)
+    const { options: o, headers } = checkSend(exchange, routingKey, options)
     const properties: Properties = {
-      exchange, headers: checkMessageHeaders(o.headers, { exchange }), correlationId: o.correlationId, replyTo: o.replyTo, messageId: o.messageId,
+      exchange, headers, correlationId: o.correlationId, replyTo: o.replyTo, messageId: o.messageId,
       expirationMs: o.expirationMs, priority: o.priority,
     }
     const message: Outgoing & { value: unknown } = { routingKey, properties, valueBytes: encodeValue(value, { exchange }), delayMs: o.delayMs ?? 0, value }
@@ -160,6 +149,35 @@ export class Router {
 }
 
 const EMPTY = new Int32Array(0)
+
+/** An exchange declaration's name and options, checked (what only the routing table can refuse aside). */
+export function checkExchange(name: string, options: ExchangeOptions | undefined): { type: ExchangeType; alternate: string | undefined } {
+  checkExchangeName(name)
+  const type = options?.type ?? 'direct'
+  if (!TYPES.includes(type)) throw new InvalidArgumentError(`exchange type must be one of ${TYPES.join(', ')}, got ${String(type)}`, { exchange: name, argument: 'type' })
+  const alternate = options?.alternateExchange
+  if (alternate !== undefined) checkExchangeName(alternate)
+  if (name.startsWith('amq.') && PREDECLARED[name] !== type) {
+    throw new InvalidArgumentError(`exchange names starting with 'amq.' are reserved (the predeclared ${Object.keys(PREDECLARED).join(', ')})`, { exchange: name, argument: 'exchange' })
+  }
+  return { type, alternate }
+}
+
+/** A binding as given to bind()/unbind(), checked as far as it can be without the routing table. */
+export function checkBindingInput(binding: Binding): CheckedBinding {
+  const b = checkBinding(binding)
+  if (b.exchange === '') throw new InvalidArgumentError('the default exchange binds every queue by its name; it takes no other bindings', { exchange: '', argument: 'exchange' })
+  checkKey(b.pattern, b.exchange)
+  return b
+}
+
+/** send()'s exchange name, routing key and options, checked; the headers as the message keeps them. */
+export function checkSend(exchange: string, routingKey: string, options: SendOptions | undefined): { options: SendOptions; headers: Record<string, HeaderValue> | undefined } {
+  if (typeof exchange !== 'string') throw new InvalidArgumentError('send needs an exchange name (\'\' for the default exchange)', { argument: 'exchange' })
+  checkKey(routingKey, exchange)
+  const o = checkSendOptions(exchange, options)
+  return { options: o, headers: checkMessageHeaders(o.headers, { exchange }) }
+}
 
 export function checkExchangeName(name: unknown): asserts name is string {
   if (typeof name !== 'string') throw new InvalidArgumentError(`an exchange name must be a string, got ${typeof name}`, { argument: 'exchange' })

@@ -2,7 +2,7 @@
 // (and compares when a queue is declared again: RabbitMQ refuses inequivalent arguments).
 import type { QueueConfig } from '../core/queues.js'
 import { InvalidArgumentError } from '../errors.js'
-import type { QueueOptions } from '../types.js'
+import type { ConsumeQueueOptions, QueueOptions } from '../types.js'
 
 const OVERFLOWS = ['drop-head', 'reject-publish', 'reject-publish-dlx'] as const
 const KNOWN = new Set(['maxLength', 'overflow', 'messageTtlMs', 'expiresMs', 'maxPriority', 'deliveryLimit', 'deadLetterExchange', 'deadLetterRoutingKey'])
@@ -46,4 +46,14 @@ export function checkQueueOptions(queue: string, options: QueueOptions | undefin
     deadLetterExchange,
     deadLetterRoutingKey,
   }
+}
+
+/** consumeQueue()'s handler and options, checked. */
+export function checkConsumeOptions(queue: string, handler: unknown, options: ConsumeQueueOptions | undefined): { prefetch: number; noAck: boolean } {
+  const prefetch = options?.prefetch ?? 0
+  if (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > 65535) {
+    throw new InvalidArgumentError(`prefetch must be an integer from 0 to 65535, got ${String(prefetch)}`, { queue, argument: 'prefetch' })
+  }
+  if (typeof handler !== 'function') throw new InvalidArgumentError('consumeQueue needs a handler function', { queue, argument: 'handler' })
+  return { prefetch, noAck: options?.noAck === true }
 }

@@ -11,7 +11,7 @@ import { QueueConsumerImpl, type ConsumerHost } from './consumer.js'
 import { recordDeath } from './dead-letter.js'
 import { Delivery, type Settler } from './delivery.js'
 import { encodeProperties, Utf8Cache, type Properties } from './envelope.js'
-import { checkQueueName, checkQueueOptions } from './queue-options.js'
+import { checkConsumeOptions, checkQueueName, checkQueueOptions } from './queue-options.js'
 import { QueueReader } from './queue-reader.js'
 
 
@@ -178,12 +178,7 @@ export class Queues implements Settler {
 
   consume(name: string, handler: (delivery: QueueDelivery) => unknown, options: ConsumeQueueOptions | undefined): QueueConsumerImpl {
     const id = this.id(name)
-    const prefetch = options?.prefetch ?? 0
-    if (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > 65535) {
-      throw new InvalidArgumentError(`prefetch must be an integer from 0 to 65535, got ${String(prefetch)}`, { queue: name, argument: 'prefetch' })
-    }
-    if (typeof handler !== 'function') throw new InvalidArgumentError('consumeQueue needs a handler function', { queue: name, argument: 'handler' })
-    const noAck = options?.noAck === true
+    const { prefetch, noAck } = checkConsumeOptions(name, handler, options)
     const consumer = new QueueConsumerImpl(this.consumerHost, id, name, handler, this.core.queues.consume(id, prefetch, noAck, this.host.clock.now()), noAck)
     let local = this.consumers.get(id)
     if (local === undefined) this.consumers.set(id, (local = new Set()))

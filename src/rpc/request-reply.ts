@@ -6,8 +6,8 @@ import { BusError, InvalidArgumentError, RequestTimeoutError } from '../errors.j
 import type { ConsumeQueueOptions, QueueConsumer, QueueDelivery, QueueOptions, RequestOptions, SendOptions, SendResult } from '../types.js'
 
 /** Header a replier sets when its handler failed; the requester rejects with its text. */
-const ERROR_HEADER = 'x-ringbus-error'
-const DEFAULT_TIMEOUT = 30_000
+export const ERROR_HEADER = 'x-ringbus-error'
+export const DEFAULT_TIMEOUT = 30_000
 
 export interface RpcHost {
   readonly clock: Clock

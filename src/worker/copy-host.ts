@@ -9,12 +9,13 @@ import { BusyBackoff, retryLater } from '../reader/turns.js'
 import type { Delivered } from '../topic/topic.js'
 import type { GroupLag } from '../groups/groups.js'
 import type { BatchRecord, PublishOptions, RecordMetadata, SkippedEvent, SubscribeOptions, TopicOptions, TopicStats } from '../types.js'
-import { CREDIT, isSkip, toColumns, toWire, type Assignment, type Outgoing, type ToOwner, type ToWorker, type TransactionRecord, type WireRecord } from './copy-wire.js'
+import { CREDIT, isSend, isSettle, isSkip, toColumns, toWire, type Assignment, type Outgoing, type ToOwner, type ToWorker, type TransactionRecord, type WireRecord } from './copy-wire.js'
 import { MemberOutlets, type MemberOwner } from './copy-members.js'
+import { QueueOutlets, type QueueOwner } from './copy-queues.js'
 import { onPortClose, unref, type CopyHandle, type WorkerExit } from './handle.js'
 
 /** What the copying transport needs of the bus that owns the log. */
-export interface CopyOwner extends MemberOwner {
+export interface CopyOwner extends MemberOwner, QueueOwner {
   publish(topic: string, value: unknown, options?: PublishOptions): unknown
   publishBatch(topic: string, records: ReadonlyArray<BatchRecord<unknown>>): unknown
   topic(name: string, options?: TopicOptions): unknown
@@ -116,6 +117,8 @@ class CopyHost {
   private readonly outlets = new Map<number, Outlet>()
   /** The worker's group members, which live here. */
   private readonly members: MemberOutlets
+  /** The worker's exchanges, queues and queue consumers, which live here. */
+  private readonly queues: QueueOutlets
   private ackWaiters: Array<() => void> = []
   private clean = false
   private gone = false
@@ -129,6 +132,14 @@ class CopyHost {
       },
       fail: (error, where) => this.fail(error, where),
     }, owner)
+    this.queues = new QueueOutlets({
+      post: (message) => {
+        if (this.gone) return false
+        this.port.postMessage(message)
+        return true
+      },
+      fail: (error) => this.fail(error),
+    }, owner)
     port.onmessage = (event: MessageEvent) => this.enqueue(event.data as ToOwner)
     onPortClose(port, () => this.end())
     // the bus closing closes the port: the worker's bus learns it is gone ('close' there too);
@@ -136,6 +147,7 @@ class CopyHost {
     owner.onClose(() => {
       this.gone = true
       this.members.end()
+      this.queues.end()
       port.close()
     })
     unref(port)
@@ -153,7 +165,7 @@ class CopyHost {
 
   /** Answers request `seq` with the figures of now (stats, lags). */
   private done(seq: number): void {
-    if (!this.gone) this.send({ op: 'done', seq, stats: this.owner.stats(), lags: this.owner.lags() })
+    if (!this.gone) this.send({ op: 'done', seq, stats: this.owner.stats(), lags: this.owner.lags(), queues: this.owner.queueStats() })
   }
 
   private fail(error: unknown, where: { topic?: string; partition?: number; offset?: number } = {}): void {
@@ -230,6 +242,15 @@ class CopyHost {
   private publish(records: WireRecord[]): boolean {
     for (; this.handled < records.length; this.handled++) {
       const record = records[this.handled]
+      // a send is routed once: one the log found busy part way is reported, not sent again
+      if (isSend(record)) {
+        this.queues.send(record)
+        continue
+      }
+      if (isSettle(record)) {
+        this.queues.settle(record)
+        continue
+      }
       try {
         if ('batch' in record) this.owner.publishBatch(record.topic, record.batch)
         else this.owner.publish(record.topic, record.value, record.options)
@@ -309,10 +330,19 @@ class CopyHost {
       case 'idle':
         void this.idle().then(() => this.done(message.seq))
         return
+      case 'exchange':
+      case 'queue':
+      case 'bind':
+      case 'unbind':
+      case 'queue.consume':
+      case 'queue.cancel':
+        this.queues.receive(message)
+        return
       case 'closed':
         this.clean = true
         for (const id of [...this.outlets.keys()]) this.closeOutlet(id)
         this.members.end()
+        this.queues.end()
         this.done(message.seq)
         return
       default:
@@ -381,6 +411,7 @@ class CopyHost {
     this.gone = true
     for (const id of [...this.outlets.keys()]) this.closeOutlet(id)
     this.members.end()
+    this.queues.end()
     this.owner.exit({ lane: -1, clean: this.clean, recovered: 0 })
   }
 }

@@ -7,15 +7,50 @@ import { createDelivered, NO_HEADERS, type Delivered } from '../topic/topic.js'
 import type { ReaderOptions } from '../reader/reader.js'
 import type { GroupOptions } from '../groups/group-options.js'
 import type { GroupLag } from '../groups/groups.js'
-import type { Headers, Key, PublishOptions, RebalanceEvent, SeekTarget, SkippedEvent, TopicOptions, TopicStats } from '../types.js'
+import type {
+  Binding, ExchangeOptions, HeaderValue, Headers, Key, PublishOptions, QueueOptions, QueueStats, RebalanceEvent, SeekTarget, SendOptions, SkippedEvent,
+  TopicOptions, TopicStats,
+} from '../types.js'
 
 /** Batches a subscription may have in flight to a worker before its reader waits for an ack. */
 export const CREDIT = 4
 
-/** One record a worker published; `batch` for a publishBatch call (all or nothing, as on the owner). */
+/**
+ * One entry of the worker's outbox, sent once per turn and handled in order: a record it
+ * published (`batch` for a publishBatch call, all or nothing, as on the owner), a message it
+ * sent through an exchange, or a queue delivery its consumer settled.
+ */
 export type WireRecord =
   | { topic: string; value: unknown; options: PublishOptions | undefined }
   | { topic: string; batch: Array<PublishOptions & { value: unknown }> }
+  | WireSend
+  | WireSettle
+
+/**
+ * A send() of the worker, checked there. With a `ticket` (a request's), what the creating thread
+ * refuses comes back as 'send.refused' for that ticket instead of bus.events 'error'.
+ */
+export interface WireSend {
+  exchange: string
+  routingKey: string
+  value: unknown
+  options: SendOptions | undefined
+  ticket?: number
+}
+
+/**
+ * What became of delivery `seq` of the worker's queue consumer `consumer`: settled (ack, nack
+ * with requeue, reject), or `handled`: the worker's handler for it returned (or its promise
+ * settled), so the consumer's handler in the creating thread settles too.
+ */
+export interface WireSettle {
+  consumer: number
+  seq: number
+  how: 'ack' | 'requeue' | 'reject' | 'handled'
+}
+
+export const isSend = (entry: WireRecord): entry is WireSend => 'exchange' in entry
+export const isSettle = (entry: WireRecord): entry is WireSettle => 'consumer' in entry
 
 /** Worker -> owner. `seq` numbers requests the owner answers with a 'done'. */
 export type ToOwner =
@@ -37,6 +72,18 @@ export type ToOwner =
   | { op: 'group.commit'; id: number; seq: number; message: { topic: string; partition: number; offset: number } | undefined; delivery: number | undefined }
   | { op: 'group.seek'; id: number; target: SeekTarget }
   | { op: 'group.pause' | 'group.resume' | 'group.close'; id: number }
+  // exchanges and queues: declarations checked by the worker, carried out in order with its records
+  | { op: 'exchange'; name: string; options: ExchangeOptions | undefined }
+  | { op: 'queue'; name: string; options: QueueOptions | undefined }
+  | { op: 'bind' | 'unbind'; binding: Binding }
+  /**
+   * A queue consumer of the worker: it lives in the creating thread (where the queue core holds
+   * its unacked deliveries, prefetch counted), its handler here. `declare`: declare the queue
+   * (with no options) unless it exists, as reply() does; `autoDelete`: delete the queue when the
+   * consumer ends (a worker's reply queue).
+   */
+  | { op: 'queue.consume'; id: number; queue: string; options: { prefetch: number; noAck: boolean; declare: boolean; autoDelete: boolean } }
+  | { op: 'queue.cancel'; id: number }
 
 export interface Assignment {
   topic: string
@@ -57,7 +104,7 @@ export type ToWorker =
   | { op: 'assigned'; id: number; epoch: number; assignments: Assignment[] }
   | { op: 'error'; error: WireError; topic: string; partition: number; offset: number }
   /** `lags`: every group's lag (bus.lag) at the time of the answer. */
-  | { op: 'done'; seq: number; stats: Record<string, TopicStats>; lags: Record<string, GroupLag> }
+  | { op: 'done'; seq: number; stats: Record<string, TopicStats>; lags: Record<string, GroupLag>; queues: Record<string, QueueStats> }
   /** The outcome of a transaction or redrive request. */
   | { op: 'answer'; seq: number; result: unknown; error: WireError | undefined }
   /**
@@ -76,6 +123,31 @@ export type ToWorker =
   | { op: 'group.rebalance'; event: RebalanceEvent }
   | { op: 'group.poison'; event: { topic: string; partition: number; offset: number; group: string; error: WireError } }
   | { op: 'group.skipped'; event: SkippedEvent }
+  /** Deliveries for queue consumer `id`, handed over in this order; the worker answers each with WireSettle entries. */
+  | { op: 'queue.deliver'; id: number; deliveries: WireDelivery[] }
+  /** The creating thread could not start consumer `id` (an unknown queue, say): it is cancelled. */
+  | { op: 'queue.refused'; id: number; error: WireError }
+  /** What the creating thread refused of a ticketed send (a request's): the request rejects with it. */
+  | { op: 'send.refused'; ticket: number; error: WireError }
+
+/** One queue delivery as it crosses to the worker (QueueDelivery's fields; `seq` names it in settlements). */
+export interface WireDelivery {
+  seq: number
+  /** Its offset in the queue's log (an error about it names it). */
+  offset: number
+  exchange: string
+  routingKey: string
+  value: unknown
+  /** undefined when it has none */
+  headers: Record<string, HeaderValue> | undefined
+  redelivered: boolean
+  deliveryCount: number
+  priority: number | undefined
+  correlationId: string | undefined
+  replyTo: string | undefined
+  messageId: string | undefined
+  timestamp: number
+}
 
 /** A group member's options as the worker checked them: plain data (an assignor goes by name). */
 export type MemberOptions = ReaderOptions & GroupOptions

@@ -6,6 +6,17 @@
 // given), like Kafka's producer with acks=0, and errors the log raises later (a full partition
 // with onFull 'reject', say) are reported on bus.events 'error'. `await bus.flush()` waits until
 // the creating thread has appended everything published so far.
+//
+// Exchanges and queues (RabbitMQ's model) live in the creating thread too. exchange(), queue(),
+// bind(), unbind() and send() are checked here (bad input throws at once, with the errors the
+// creating thread would throw) and carried out there in order with what this thread publishes;
+// what only that thread can refuse (an unknown exchange or queue, a redeclaration with other
+// options, a mandatory message nothing takes, a full queue refusing a message) is reported on
+// bus.events 'error' (topic '', partition and offset -1; the error names the exchange or queue).
+// So send() returns { routed: [], refused: [] }, bind() and unbind() return true, and queue()
+// returns the figures of queueStats() (the creating thread's as of its last answer). A queue
+// consumer lives in the creating thread, which holds its unacked deliveries; its handler runs
+// here. get() cannot cross threads: a synchronous pull needs the queue in this thread's memory.
 import { EventEmitter } from 'eventemitter3'
 import type { BusApi, PublishArgs, Transaction } from '../api.js'
 import { realClock, type Clock } from '../clock.js'
@@ -18,13 +29,17 @@ import { compileSubscription, validateTopicName } from '../topic/names.js'
 import { checkPublishOptions } from '../publish/publish-options.js'
 import { resolveTopicOptions, type Delivered } from '../topic/topic.js'
 import type {
-  BatchRecord, BusEvents, PublishOptions, RecordMetadata, SeekTarget, SkippedEvent, SubscribeOptions,
-  TopicMap, TopicName, TopicOptions, TopicStats, ValueArgs,
+  BatchRecord, Binding, BusEvents, ConsumeQueueOptions, ExchangeOptions, ExchangeType, HeaderValue, PublishOptions, QueueConsumer, QueueDelivery,
+  QueueOptions, QueueStats, RecordMetadata, RequestOptions, SeekTarget, SendOptions, SendResult, SkippedEvent, SubscribeOptions, TopicMap, TopicName,
+  TopicOptions, TopicStats, ValueArgs,
 } from '../types.js'
+import { checkBindingInput, checkExchange, checkSend } from '../exchanges/router.js'
+import { checkConsumeOptions, checkQueueName, checkQueueOptions } from '../queues/queue-options.js'
+import { RemoteConsumer, RemoteRpc, type ConsumerBus } from './remote-queues.js'
 import { groupOptions } from '../groups/group-options.js'
 import type { GroupLag } from '../groups/groups.js'
 import type { RedriveOptions } from '../groups/redrive.js'
-import { fromColumns, fromWire, type Assignment, type ToOwner, type ToWorker, type TransactionRecord, type WireBatch, type WireRecord } from './copy-wire.js'
+import { fromColumns, fromWire, isSend, isSettle, type Assignment, type ToOwner, type ToWorker, type TransactionRecord, type WireBatch, type WireRecord, type WireSend } from './copy-wire.js'
 import { keepAlive, onPortClose, unref, type CopyHandle } from './handle.js'
 import { deliveries, RemoteMember, type MemberBus } from './remote-member.js'
 
@@ -180,23 +195,7 @@ class RemoteReader implements ReaderLike {
   }
 }
 
-/** Exchanges and queues are not carried by the copying transport yet: each call says so. */
-function notCopied(what: string): never {
-  throw new BusError(`${what} is not available on a copying worker's bus yet: use a shared handle (bus.handle() on a bus created with { shared: true })`, { argument: 'transport' })
-}
-
 export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implements BusApi<T> {
-  exchange(): never { return notCopied('exchange()') }
-  queue(): never { return notCopied('queue()') }
-  bind(): never { return notCopied('bind()') }
-  unbind(): never { return notCopied('unbind()') }
-  send(): never { return notCopied('send()') }
-  consumeQueue(): never { return notCopied('consumeQueue()') }
-  get(): never { return notCopied('get()') }
-  request(): never { return notCopied('request()') }
-  reply(): never { return notCopied('reply()') }
-  queueStats(): never { return notCopied('queueStats()') }
-
   readonly events = new EventEmitter<BusEvents>()
   private outbox: WireRecord[] = []
   /** Requests answered with a result, by seq. */
@@ -209,6 +208,13 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   private readonly readers = new Map<number, RemoteReader>()
   /** Group members (they live in the creating thread; their handlers here), until they left. */
   private readonly members = new Map<number, RemoteMember>()
+  /** Queue consumers (they live in the creating thread; their handlers here), until cancelled. */
+  private readonly consumers = new Map<number, RemoteConsumer>()
+  /** What the creating thread refuses of a ticketed send (a request's), by ticket. */
+  private readonly tickets = new Map<number, (error: Error) => void>()
+  private nextTicket = 1
+  /** Queue figures as of the creating thread's last answer (without prototype). */
+  private queueSnapshot: Record<string, QueueStats> = Object.create(null)
   private nextReader = 1
   /** Without prototype: topic names such as '__proto__' or 'toString' are plain keys. */
   private snapshot: Record<string, TopicStats> = Object.create(null)
@@ -220,6 +226,12 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   /** @internal use attachBus() */
   constructor(private readonly port: MessagePort, readonly clock: Clock = realClock) {
     super()
+    this.rpc = new RemoteRpc({
+      clock,
+      declare: (name) => this.queue(name),
+      consume: (queue, handler, options, extra) => this.openConsumer(queue, handler, options, extra),
+      send: (exchange, routingKey, value, options, refused) => this.sendCopy(exchange, routingKey, value, options, refused),
+    })
     port.onmessage = (event: MessageEvent) => this.receive(event.data as ToWorker)
     onPortClose(port, () => this.ended())
     unref(port)
@@ -236,6 +248,9 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     this.closed = true
     for (const reader of [...this.readers.values()]) reader.close()
     for (const member of [...this.members.values()]) member.finish(true)
+    for (const consumer of [...this.consumers.values()]) void consumer.end(false)
+    this.tickets.clear()
+    this.rpc.close()
     for (const resolve of this.replies.values()) resolve()
     this.replies.clear()
     const waiters = this.idleWaiters
@@ -260,6 +275,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (this.outbox.length === 0) return
     const records = this.outbox
     this.outbox = []
+    // idle() waiters held back only by this flush may go once it is sent
+    if (this.idleWaiters.length > 0) queueMicrotask(() => this.settled())
     try {
       this.port.postMessage({ op: 'publish', records } satisfies ToOwner)
     } catch {
@@ -269,6 +286,12 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
         try {
           this.port.postMessage({ op: 'publish', records: [record] } satisfies ToOwner)
         } catch (error) {
+          if (isSend(record)) {
+            this.report(new CodecError(`a message sent to exchange ${JSON.stringify(record.exchange)} could not be sent to the creating thread: ${(error as Error)?.message ?? error}`,
+              { exchange: record.exchange, routingKey: record.routingKey, cause: error }), { topic: '', partition: -1, offset: -1 })
+            continue
+          }
+          if (isSettle(record)) continue // numbers: not expected to fail
           const partition = ('options' in record ? record.options?.partition : undefined) ?? -1
           this.report(new CodecError(`a record for topic ${record.topic} could not be sent to the creating thread: ${(error as Error)?.message ?? error}`,
             { topic: record.topic, partition, offset: -1, cause: error }), { topic: record.topic, partition, offset: -1 })
@@ -347,7 +370,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
 
   /** The thread stays alive while it reads or waits for an answer, like one listening on a port. */
   private keep(): void {
-    keepAlive(this.port, !this.closed && (this.readers.size > 0 || this.members.size > 0 || this.replies.size > 0))
+    keepAlive(this.port, !this.closed && (this.readers.size > 0 || this.members.size > 0 || this.consumers.size > 0 || this.replies.size > 0))
   }
 
   private receive(message: ToWorker): void {
@@ -365,6 +388,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
       case 'done': {
         this.snapshot = Object.assign(Object.create(null), message.stats)
         this.lags = Object.assign(Object.create(null), message.lags)
+        this.queueSnapshot = Object.assign(Object.create(null), message.queues)
         const resolve = this.replies.get(message.seq)
         this.replies.delete(message.seq)
         this.keep()
@@ -385,6 +409,22 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
         this.answers.delete(message.seq)
         this.keep()
         settle?.(message.result, message.error === undefined ? undefined : fromWire(message.error))
+        return
+      }
+      case 'queue.deliver':
+        this.consumers.get(message.id)?.receive(message.deliveries)
+        return
+      case 'queue.refused': {
+        const consumer = this.consumers.get(message.id)
+        if (consumer === undefined) return
+        void consumer.end(false)
+        this.report(fromWire(message.error), { topic: '', partition: -1, offset: -1 })
+        return
+      }
+      case 'send.refused': {
+        const refused = this.tickets.get(message.ticket)
+        this.tickets.delete(message.ticket)
+        refused?.(fromWire(message.error))
         return
       }
       default:
@@ -568,6 +608,200 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     this.settled()
   }
 
+  // ---- exchanges and queues ----------------------------------------------------------------------
+
+  /** Copies broker input now (a later change does not reach the creating thread), or throws what a bad one would there. */
+  private copyInput<V>(value: V, what: string, where: { exchange?: string; queue?: string }, argument?: string): V {
+    if (typeof value === 'symbol' || typeof value === 'function') throw new CodecError(`a ${typeof value} cannot be copied to another thread (${what})`, { ...where, argument })
+    if (value === null || typeof value !== 'object') return value
+    try {
+      return structuredClone(value)
+    } catch (error) {
+      const message = `${what} cannot be copied to another thread: ${(error as Error)?.message ?? error}`
+      throw argument === undefined ? new CodecError(message, { ...where, cause: error }) : new InvalidArgumentError(message, { ...where, argument, cause: error })
+    }
+  }
+
+  /**
+   * Declares an exchange in the creating thread, in order with what this thread publishes and
+   * sends. Checked here; a redeclaration with another type is refused there and reported on
+   * bus.events 'error'.
+   */
+  exchange(name: string, options?: ExchangeOptions): { exchange: string; type: ExchangeType } {
+    this.assertOpen()
+    const { type, alternate } = checkExchange(name, options)
+    this.post({ op: 'exchange', name, options: { type, ...(alternate === undefined ? {} : { alternateExchange: alternate }) } })
+    return { exchange: name, type }
+  }
+
+  /**
+   * Declares a queue in the creating thread, in order. Checked here; a redeclaration with other
+   * options is refused there and reported on bus.events 'error'. The figures are queueStats()'s:
+   * the creating thread's as of its last answer (0 for a queue it had not told of).
+   */
+  queue(name: string, options?: QueueOptions): { queue: string; messages: number; consumers: number } {
+    this.assertOpen()
+    checkQueueName(name)
+    checkQueueOptions(name, options)
+    this.post({ op: 'queue', name, options: this.copyInput(options, 'queue options', { queue: name }, 'options') })
+    const known = this.queueSnapshot[name]
+    return { queue: name, messages: known === undefined ? 0 : known.ready + known.delayed, consumers: known?.consumers ?? 0 }
+  }
+
+  /**
+   * Binds in the creating thread, in order. Returns true: whether the binding existed is known
+   * there only. An unknown exchange, queue or topic is reported on bus.events 'error'.
+   */
+  bind(binding: Binding): boolean {
+    this.assertOpen()
+    checkBindingInput(binding)
+    this.post({ op: 'bind', binding: this.copyBinding(binding) })
+    return true
+  }
+
+  /** Unbinds in the creating thread, in order. Returns true: whether there was a binding is known there only. */
+  unbind(binding: Binding): boolean {
+    this.assertOpen()
+    checkBindingInput(binding)
+    this.post({ op: 'unbind', binding: this.copyBinding(binding) })
+    return true
+  }
+
+  private copyBinding(binding: Binding): Binding {
+    const { exchange, pattern, arguments: args } = binding as { exchange: string; pattern?: string; arguments?: Record<string, HeaderValue> }
+    const destination = 'queue' in binding && binding.queue !== undefined ? { queue: binding.queue }
+      : 'toExchange' in binding && binding.toExchange !== undefined ? { toExchange: binding.toExchange } : { topic: (binding as { topic: string }).topic }
+    return { exchange, ...destination, pattern, arguments: this.copyInput(args, 'binding arguments', { exchange }, 'arguments') } as Binding
+  }
+
+  /**
+   * Sends a message through an exchange. On a copying worker it is routed in the creating
+   * thread, at the end of this turn, in order with what this thread publishes: send returns
+   * { routed: [], refused: [] } (await flush() to know it was routed), and what that thread
+   * refuses (an unknown exchange, mandatory and unroutable, a full queue with overflow
+   * 'reject-publish') is reported on bus.events 'error'. The value and headers are copied now;
+   * TTL and delay count from when the creating thread routes it.
+   */
+  send(exchange: string, routingKey: string, value: unknown, options?: SendOptions): SendResult {
+    this.sendCopy(exchange, routingKey, value, options, undefined)
+    return { routed: [], refused: [] }
+  }
+
+  /** A send; with `refused`, what the creating thread refuses comes back there. Returns a function that forgets that. */
+  private sendCopy(exchange: string, routingKey: string, value: unknown, options: SendOptions | undefined, refused: ((error: Error) => void) | undefined): (() => void) | undefined {
+    this.assertOpen()
+    const { options: o, headers } = checkSend(exchange, routingKey, options)
+    const copied: SendOptions = {}
+    for (const key of ['priority', 'expirationMs', 'delayMs', 'correlationId', 'replyTo', 'mandatory', 'messageId'] as const) {
+      if (o[key] !== undefined) (copied as Record<string, unknown>)[key] = o[key]
+    }
+    if (headers !== undefined) copied.headers = this.copyInput(headers, 'headers', { exchange }, 'headers')
+    const entry: WireSend = { exchange, routingKey, value: this.copyInput(value, `a message for exchange ${JSON.stringify(exchange)}`, { exchange }), options: copied }
+    let forget: (() => void) | undefined
+    if (refused !== undefined) {
+      const ticket = entry.ticket = this.nextTicket++
+      this.tickets.set(ticket, refused)
+      forget = () => this.tickets.delete(ticket)
+    }
+    this.enqueue(entry)
+    return forget
+  }
+
+  /**
+   * A consumer of the queue: it lives in the creating thread, where the queue core holds what it
+   * has not acked (prefetch counts there); its handler runs here and settles each delivery,
+   * which goes back in order with what this thread publishes. Cancelling it, closing this bus
+   * or this thread going away returns what it holds to the queue, redelivered. An unknown queue
+   * is reported on bus.events 'error', and the consumer is cancelled.
+   */
+  consumeQueue<V = unknown>(queue: string, handler: (delivery: QueueDelivery<V>) => unknown, options?: ConsumeQueueOptions): QueueConsumer {
+    return this.openConsumer(queue, handler as (delivery: QueueDelivery) => unknown, options, { declare: false, autoDelete: false })
+  }
+
+  private openConsumer(queue: string, handler: (delivery: QueueDelivery) => unknown, options: ConsumeQueueOptions | undefined,
+    extra: { declare: boolean; autoDelete: boolean }): RemoteConsumer {
+    this.assertOpen()
+    checkQueueName(queue)
+    const { prefetch, noAck } = checkConsumeOptions(queue, handler, options)
+    const consumer = new RemoteConsumer(this.nextReader++, queue, handler, noAck, this.consumerBus)
+    this.consumers.set(consumer.id, consumer)
+    this.keep()
+    this.post({ op: 'queue.consume', id: consumer.id, queue, options: { prefetch, noAck, ...extra } })
+    const signal = options?.signal
+    if (signal !== undefined) {
+      const abort = (): void => void consumer.cancel()
+      if (signal.aborted) abort()
+      else {
+        signal.addEventListener('abort', abort, { once: true })
+        consumer.onCancel = () => signal.removeEventListener('abort', abort)
+      }
+    }
+    return consumer
+  }
+
+  /** What the queue consumers need of this bus. */
+  private readonly consumerBus: ConsumerBus = {
+    post: (message) => this.post(message),
+    settle: (entry) => {
+      if (this.closed) return
+      if (entry.how !== 'handled') this.queued++ // what it settles may bring more deliveries: idle() asks again
+      this.outbox.push(entry)
+      if (this.outbox.length >= OUTBOX_MAX) this.sendOutbox()
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true
+        queueMicrotask(this.sendOutbox)
+      }
+    },
+    failed: (error, queue) => {
+      if (this.events.listenerCount('queue.error') > 0) this.events.emit('queue.error', { error, queue })
+      else console.error(`ringbus: a consumer of queue ${queue} failed (listen on bus.events 'queue.error' to handle this)`, error)
+    },
+    settled: () => this.settled(),
+    cancelled: async (consumer, tell) => {
+      this.consumers.delete(consumer.id)
+      this.keep()
+      this.settled()
+      if (!tell || this.closed) return
+      this.post({ op: 'queue.cancel', id: consumer.id })
+      await this.roundTrip('sync')
+    },
+  }
+
+  /**
+   * A synchronous pull cannot cross threads by copy: get() throws on a copying worker's bus. Use
+   * consumeQueue() (with a prefetch), or a shared handle.
+   */
+  get(): never {
+    this.assertOpen()
+    throw new BusError('get() cannot be used on a copying worker\'s bus: a synchronous pull needs the queue in this thread\'s memory; use consumeQueue() (with a prefetch) here, or a shared handle (bus.handle() on a bus created with { shared: true })',
+      { argument: 'transport' })
+  }
+
+  /** Request/reply of this worker (its reply queue is in the creating thread). */
+  private readonly rpc: RemoteRpc
+
+  /**
+   * Sends `value` to a queue with this worker's reply queue and a correlation id; resolves to the
+   * reply. The timeout is by this bus's clock; a request nothing takes rejects with the creating
+   * thread's UnroutableError once that thread routed it.
+   */
+  request<R = unknown>(queue: string, value: unknown, options?: RequestOptions): Promise<R> {
+    this.assertOpen()
+    return this.rpc.request(queue, value, options) as Promise<R>
+  }
+
+  /** Answers the requests on `queue` (declared in the creating thread if missing) with what `handler` returns here. */
+  reply<V = unknown>(queue: string, handler: (value: V, delivery: QueueDelivery<V>) => unknown, options?: ConsumeQueueOptions): QueueConsumer {
+    this.assertOpen()
+    return this.rpc.reply(queue, handler as (value: unknown, delivery: QueueDelivery) => unknown, options)
+  }
+
+  /** Per queue: the creating thread's figures as of its last answer (attachBus, flush, idle, a consumer's cancel), like stats(). */
+  queueStats(): Record<string, QueueStats> {
+    this.assertOpen()
+    return Object.assign(Object.create(null), structuredClone(this.queueSnapshot))
+  }
+
   // ---- idleness, stats, close ---------------------------------------------------------------------
 
   /** @internal Resolves idle() waiters once no reader here has anything left to hand over. */
@@ -575,6 +809,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     if (this.idleWaiters.length === 0 || this.flushScheduled) return
     for (const reader of this.readers.values()) if (!reader.idle()) return
     for (const member of this.members.values()) if (!member.idle()) return
+    for (const consumer of this.consumers.values()) if (!consumer.idle()) return
     const waiters = this.idleWaiters
     this.idleWaiters = []
     for (const resolve of waiters) resolve()
@@ -628,6 +863,9 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     for (const reader of [...this.readers.values()]) reader.close()
     // members leave at once: what their handlers are still doing is redelivered to the next owner
     for (const member of this.members.values()) member.close()
+    // consumers end with the bus there: what they hold goes back to their queues, redelivered
+    for (const consumer of [...this.consumers.values()]) void consumer.end(false)
+    this.rpc.close()
     const bye = this.roundTrip('closed')
     this.closed = true
     await bye

@@ -1,22 +1,78 @@
 // Exchanges and queues (RabbitMQ's model) on every transport: routing by each exchange type,
 // exchange-to-exchange and alternate exchanges, competing consumers, acks and requeues,
 // priorities, TTL, max length, delivery limits, dead-lettering with x-death, request/reply.
-import { describe, expect } from 'vitest'
-import { errors, manualClock, type QueueDelivery } from '../../src/index.js'
+//
+// What is routed where is checked by consuming the queues, which every transport can do; the
+// transports that route synchronously are also held to send()'s `routed` and bind()'s answer,
+// and the ones with get() to get(). On a copying worker sends and declarations reach the
+// creating thread at the end of the turn: `await bus.flush()` before moving a manual clock.
+import { describe, expect, it as vitestIt } from 'vitest'
+import { errors, manualClock, type QueueDelivery, type SendResult } from '../../src/index.js'
 import { expectError } from '../expect-error.js'
 import { onlyWhere, useBuses } from './helpers.js'
+import { can, type Need } from './transports.js'
 
 const newBus = useBuses()
-const it = onlyWhere('queues')
+type TestBus = Awaited<ReturnType<typeof newBus>>
+const it = vitestIt
+/** get(): a synchronous pull (not on a copying worker). */
+const itPulls = onlyWhere('pull')
 
 /** Every ready message of a queue, by get(), acked. */
-function drain(bus: Awaited<ReturnType<typeof newBus>>, queue: string): unknown[] {
+function drain(bus: TestBus, queue: string): unknown[] {
   const out: unknown[] = []
   for (let d = bus.get(queue); d !== undefined; d = bus.get(queue)) {
     out.push(d.value)
     d.ack()
   }
   return out
+}
+
+/** Every message the queues hold, by a consumer of each (acked), on every transport. */
+async function takeDeliveries(bus: TestBus, ...queues: string[]): Promise<Record<string, QueueDelivery[]>> {
+  const out: Record<string, QueueDelivery[]> = {}
+  const consumers = queues.map((queue) => {
+    out[queue] = []
+    return bus.consumeQueue(queue, (d) => {
+      out[queue].push(d)
+      d.ack()
+    })
+  })
+  await bus.idle()
+  for (const consumer of consumers) await consumer.cancel()
+  return out
+}
+
+/** The values of every message the queues hold, taken by a consumer of each. */
+async function take(bus: TestBus, ...queues: string[]): Promise<Record<string, unknown[]>> {
+  const deliveries = await takeDeliveries(bus, ...queues)
+  return Object.fromEntries(Object.entries(deliveries).map(([queue, ds]) => [queue, ds.map((d) => d.value)]))
+}
+
+/** Where the transport routes synchronously: send's result, queue and topic names sorted. */
+function expectSent(result: SendResult, expected: { routed: string[]; refused?: string[] }, need: Need = 'syncRouting'): void {
+  if (!can(need)) return
+  expect({ routed: [...result.routed].sort(), refused: [...result.refused].sort() }).toEqual({ routed: [...expected.routed].sort(), refused: [...(expected.refused ?? [])].sort() })
+}
+
+/**
+ * What only the bus that owns the queues can refuse: thrown at once where that is this thread;
+ * on a copying worker the call returns and the refusal arrives on bus.events 'error' (flush()
+ * waits for it).
+ */
+async function expectRefused(bus: TestBus, fn: () => unknown, type: abstract new (...args: any[]) => errors.BusError, context?: Record<string, unknown>): Promise<void> {
+  if (can('syncRefusals')) return expectError(fn, type, context)
+  const seen: unknown[] = []
+  const listener = (e: { error: unknown }) => { seen.push(e.error) }
+  bus.events.on('error', listener)
+  try {
+    fn()
+    await bus.flush()
+  } finally {
+    bus.events.off('error', listener)
+  }
+  expect(seen).toHaveLength(1)
+  expectError(() => { throw seen[0] }, type, context)
 }
 
 describe('routing', () => {
@@ -27,11 +83,10 @@ describe('routing', () => {
     bus.bind({ exchange: 'x', queue: 'a', pattern: 'k' })
     bus.bind({ exchange: 'x', queue: 'b', pattern: 'k' })
     bus.bind({ exchange: 'x', queue: 'c', pattern: 'other' })
-    expect(bus.send('x', 'k', 1).routed.sort()).toEqual(['a', 'b'])
-    expect(bus.send('x', 'K', 2).routed).toEqual([])
-    expect(bus.send('', 'c', 3).routed).toEqual(['c'])
-    expect(drain(bus, 'a')).toEqual([1])
-    expect(drain(bus, 'c')).toEqual([3])
+    expectSent(bus.send('x', 'k', 1), { routed: ['a', 'b'] })
+    expectSent(bus.send('x', 'K', 2), { routed: [] })
+    expectSent(bus.send('', 'c', 3), { routed: ['c'] })
+    expect(await take(bus, 'a', 'b', 'c')).toEqual({ a: [1], b: [1], c: [3] })
   })
 
   it('fanout ignores the key; topic follows AMQP patterns', async () => {
@@ -41,18 +96,21 @@ describe('routing', () => {
     for (const q of ['q1', 'q2', 'star', 'hash', 'mid']) bus.queue(q)
     bus.bind({ exchange: 'f', queue: 'q1' })
     bus.bind({ exchange: 'f', queue: 'q2', pattern: 'ignored' })
-    expect(bus.send('f', 'anything', 'x').routed.sort()).toEqual(['q1', 'q2'])
+    expectSent(bus.send('f', 'anything', 'x'), { routed: ['q1', 'q2'] })
     bus.bind({ exchange: 't', queue: 'star', pattern: 'a.*' })
     bus.bind({ exchange: 't', queue: 'hash', pattern: 'a.#' })
     bus.bind({ exchange: 't', queue: 'mid', pattern: '#.b.#' })
-    const routed = (key: string) => bus.send('t', key, key).routed.sort()
-    expect(routed('a')).toEqual(['hash'])
-    expect(routed('a.x')).toEqual(['hash', 'star'])
-    expect(routed('a.b')).toEqual(['hash', 'mid', 'star'])
-    expect(routed('a.x.y')).toEqual(['hash'])
-    expect(routed('b')).toEqual(['mid'])
-    expect(routed('')).toEqual([])
-    expect(routed('a..b')).toEqual(['hash', 'mid'])
+    const routed = (key: string, expected: string[]) => expectSent(bus.send('t', key, key), { routed: expected })
+    routed('a', ['hash'])
+    routed('a.x', ['hash', 'star'])
+    routed('a.b', ['hash', 'mid', 'star'])
+    routed('a.x.y', ['hash'])
+    routed('b', ['mid'])
+    routed('', [])
+    routed('a..b', ['hash', 'mid'])
+    expect(await take(bus, 'q1', 'q2', 'star', 'hash', 'mid')).toEqual({
+      q1: ['x'], q2: ['x'], star: ['a.x', 'a.b'], hash: ['a', 'a.x', 'a.b', 'a.x.y', 'a..b'], mid: ['a.b', 'b', 'a..b'],
+    })
   })
 
   it('headers: x-match all and any, presence, x- keys ignored', async () => {
@@ -62,12 +120,14 @@ describe('routing', () => {
     bus.bind({ exchange: 'h', queue: 'all', arguments: { 'x-match': 'all', format: 'pdf', type: 'report' } })
     bus.bind({ exchange: 'h', queue: 'any', arguments: { 'x-match': 'any', format: 'pdf', type: 'report' } })
     bus.bind({ exchange: 'h', queue: 'present', arguments: { flag: null } })
-    const routed = (headers: Record<string, unknown>) => bus.send('h', '', 0, { headers }).routed.sort()
-    expect(routed({ format: 'pdf', type: 'report' })).toEqual(['all', 'any'])
-    expect(routed({ format: 'pdf' })).toEqual(['any'])
-    expect(routed({ format: 'zip', flag: 1 })).toEqual(['present'])
-    expect(routed({ format: 1 })).toEqual([])
+    const routed = (value: number, headers: Record<string, unknown>, expected: string[]) => expectSent(bus.send('h', '', value, { headers }), { routed: expected })
+    routed(1, { format: 'pdf', type: 'report' }, ['all', 'any'])
+    routed(2, { format: 'pdf' }, ['any'])
+    routed(3, { format: 'zip', flag: 1 }, ['present'])
+    routed(4, { format: 1 }, [])
+    routed(5, { format: 'pdf', type: 'report', 'x-other': 1 }, ['all', 'any'])
     expectError(() => bus.bind({ exchange: 'h', queue: 'all', arguments: { 'x-match': 'some' } }), errors.InvalidArgumentError)
+    expect(await take(bus, 'all', 'any', 'present')).toEqual({ all: [1, 5], any: [1, 2, 5], present: [3] })
   })
 
   it('exchange-to-exchange: one copy per queue however many paths, cycles cut', async () => {
@@ -79,8 +139,8 @@ describe('routing', () => {
     bus.bind({ exchange: 'b', toExchange: 'a' })
     bus.bind({ exchange: 'b', queue: 'q' })
     bus.bind({ exchange: 'c', queue: 'q' })
-    expect(bus.send('a', 'k', 'once').routed).toEqual(['q'])
-    expect(drain(bus, 'q')).toEqual(['once'])
+    expectSent(bus.send('a', 'k', 'once'), { routed: ['q'] })
+    expect(await take(bus, 'q')).toEqual({ q: ['once'] })
   })
 
   it('alternate exchange takes what nothing matched; mandatory throws when nothing takes it', async () => {
@@ -89,14 +149,15 @@ describe('routing', () => {
     bus.queue('matched')
     bus.queue('rest')
     bus.bind({ exchange: 'main', queue: 'matched', pattern: 'yes' })
-    expect(bus.send('main', 'no', 1).routed).toEqual([]) // the alternate is not declared yet
+    expectSent(bus.send('main', 'no', 1), { routed: [] }) // the alternate is not declared yet
     bus.exchange('ae', { type: 'fanout' })
     bus.bind({ exchange: 'ae', queue: 'rest' })
-    expect(bus.send('main', 'yes', 2).routed).toEqual(['matched'])
-    expect(bus.send('main', 'no', 3, { mandatory: true }).routed).toEqual(['rest'])
+    expectSent(bus.send('main', 'yes', 2), { routed: ['matched'] })
+    expectSent(bus.send('main', 'no', 3, { mandatory: true }), { routed: ['rest'] })
     bus.exchange('lonely', { type: 'direct' })
-    expectError(() => bus.send('lonely', 'k', 4, { mandatory: true }), errors.UnroutableError, { exchange: 'lonely', routingKey: 'k' })
-    expect(bus.send('lonely', 'k', 5).routed).toEqual([])
+    await expectRefused(bus, () => bus.send('lonely', 'k', 4, { mandatory: true }), errors.UnroutableError, { exchange: 'lonely', routingKey: 'k' })
+    expectSent(bus.send('lonely', 'k', 5), { routed: [] })
+    expect(await take(bus, 'matched', 'rest')).toEqual({ matched: [2], rest: [3] })
   })
 
   it('an exchange can feed a Kafka-style topic, keyed by the routing key', async () => {
@@ -107,27 +168,56 @@ describe('routing', () => {
     bus.bind({ exchange: 'orders', topic: 'order.log', pattern: 'order.#' })
     const got: Array<{ key: unknown; value: unknown }> = []
     bus.subscribe('order.log', (m) => { got.push({ key: m.key, value: m.value }) }, { from: 'earliest' })
-    expect(bus.send('orders', 'order.paid', { id: 1 }).routed.sort()).toEqual(['order.log', 'paid'])
+    expectSent(bus.send('orders', 'order.paid', { id: 1 }), { routed: ['order.log', 'paid'] })
     await bus.idle()
     expect(got).toEqual([{ key: 'order.paid', value: { id: 1 } }])
+    expect(await take(bus, 'paid')).toEqual({ paid: [{ id: 1 }] })
   })
 
   it('unknown names and bad input are typed errors', async () => {
     const bus = await newBus()
     bus.queue('q')
-    expectError(() => bus.send('nope', 'k', 1), errors.UnknownExchangeError, { exchange: 'nope' })
-    expectError(() => bus.bind({ exchange: 'nope', queue: 'q' }), errors.UnknownExchangeError)
+    await expectRefused(bus, () => bus.send('nope', 'k', 1), errors.UnknownExchangeError, { exchange: 'nope' })
+    await expectRefused(bus, () => bus.bind({ exchange: 'nope', queue: 'q' }), errors.UnknownExchangeError)
     bus.exchange('x', { type: 'direct' })
-    expectError(() => bus.bind({ exchange: 'x', queue: 'missing' }), errors.UnknownQueueError, { queue: 'missing' })
-    expectError(() => bus.exchange('x', { type: 'topic' }), errors.InvalidArgumentError, { exchange: 'x' })
-    expectError(() => bus.queue('q', { maxLength: 3 }), errors.InvalidArgumentError, { queue: 'q' })
+    await expectRefused(bus, () => bus.bind({ exchange: 'x', queue: 'missing' }), errors.UnknownQueueError, { queue: 'missing' })
+    await expectRefused(bus, () => bus.exchange('x', { type: 'topic' }), errors.InvalidArgumentError, { exchange: 'x' })
+    await expectRefused(bus, () => bus.queue('q', { maxLength: 3 }), errors.InvalidArgumentError, { queue: 'q' })
+    let consumer: { cancelled: boolean } | undefined
+    await expectRefused(bus, () => { consumer = bus.consumeQueue('missing', () => {}) }, errors.UnknownQueueError, { queue: 'missing' })
+    if (consumer !== undefined) expect(consumer.cancelled).toBe(true) // a copying worker's, refused later
+    // bad input throws at once everywhere
     expectError(() => bus.send('x', 'k'.repeat(256), 1), errors.InvalidArgumentError, { argument: 'routingKey' })
-    expectError(() => bus.get('missing'), errors.UnknownQueueError)
-    expect(bus.bind({ exchange: 'x', queue: 'q', pattern: 'k' })).toBe(true)
-    expect(bus.bind({ exchange: 'x', queue: 'q', pattern: 'k' })).toBe(false)
-    expect(bus.unbind({ exchange: 'x', queue: 'q', pattern: 'k' })).toBe(true)
-    expect(bus.unbind({ exchange: 'x', queue: 'q', pattern: 'k' })).toBe(false)
-    expect(bus.send('x', 'k', 1).routed).toEqual([])
+    expectError(() => bus.send('x', 'k', 1, { priority: 256 }), errors.InvalidArgumentError, { argument: 'priority' })
+    expectError(() => bus.send(1 as never, 'k', 1), errors.InvalidArgumentError, { argument: 'exchange' })
+    expectError(() => bus.exchange('x', { type: 'fan' as never }), errors.InvalidArgumentError, { argument: 'type' })
+    expectError(() => bus.exchange('amq.mine'), errors.InvalidArgumentError, { argument: 'exchange' })
+    expectError(() => bus.queue('q2', { maxLength: -1 }), errors.InvalidArgumentError, { queue: 'q2', argument: 'maxLength' })
+    expectError(() => bus.queue('q2', { colour: 'red' } as never), errors.InvalidArgumentError, { argument: 'colour' })
+    expectError(() => bus.bind({ exchange: 'x', queue: 'q', topic: 't' } as never), errors.InvalidArgumentError, { argument: 'binding' })
+    expectError(() => bus.bind({ exchange: '', queue: 'q' }), errors.InvalidArgumentError, { exchange: '' })
+    expectError(() => bus.consumeQueue('q', 'nope' as never), errors.InvalidArgumentError, { argument: 'handler' })
+    expectError(() => bus.consumeQueue('q', () => {}, { prefetch: -1 }), errors.InvalidArgumentError, { argument: 'prefetch' })
+    if (can('pull')) expectError(() => bus.get('missing'), errors.UnknownQueueError)
+    else expectError(() => bus.get('q'), errors.BusError)
+    if (can('syncRouting')) {
+      expect(bus.bind({ exchange: 'x', queue: 'q', pattern: 'k' })).toBe(true)
+      expect(bus.bind({ exchange: 'x', queue: 'q', pattern: 'k' })).toBe(false)
+    } else {
+      bus.bind({ exchange: 'x', queue: 'q', pattern: 'k' })
+      bus.bind({ exchange: 'x', queue: 'q', pattern: 'k' })
+    }
+    expectSent(bus.send('x', 'k', 1), { routed: ['q'] })
+    expect(await take(bus, 'q')).toEqual({ q: [1] }) // bound once
+    if (can('syncRouting')) {
+      expect(bus.unbind({ exchange: 'x', queue: 'q', pattern: 'k' })).toBe(true)
+      expect(bus.unbind({ exchange: 'x', queue: 'q', pattern: 'k' })).toBe(false)
+    } else {
+      bus.unbind({ exchange: 'x', queue: 'q', pattern: 'k' })
+      bus.unbind({ exchange: 'x', queue: 'q', pattern: 'k' })
+    }
+    expectSent(bus.send('x', 'k', 2), { routed: [] })
+    expect(await take(bus, 'q')).toEqual({ q: [] })
   })
 })
 
@@ -150,13 +240,14 @@ describe('queues', () => {
     for (let i = 0; i < 5; i++) bus.send('', 'work', i)
     await bus.idle()
     expect(held.map((d) => d.value)).toEqual([0, 1])
+    expect(bus.queueStats().work).toMatchObject({ ready: 3, unacked: 2, consumers: 1 })
     held[0].ack()
     await bus.idle()
     expect(held.map((d) => d.value)).toEqual([0, 1, 2])
     expect(bus.queueStats().work).toMatchObject({ ready: 2, unacked: 2, consumers: 1 })
   })
 
-  it('nack with requeue keeps the place and marks it redelivered; acking twice is an error', async () => {
+  itPulls('get: nack with requeue keeps the place and marks it redelivered; acking twice is an error', async () => {
     const bus = await newBus()
     bus.queue('q')
     for (const v of ['a', 'b', 'c']) bus.send('', 'q', v)
@@ -173,6 +264,25 @@ describe('queues', () => {
     expect(bus.get('q')).toBeUndefined()
   })
 
+  it('nack with requeue keeps the place and marks it redelivered; settling twice is an error', async () => {
+    const bus = await newBus()
+    bus.queue('q')
+    for (const v of ['a', 'b', 'c']) bus.send('', 'q', v)
+    const held: QueueDelivery[] = []
+    bus.consumeQueue('q', (d) => { held.push(d) }, { prefetch: 2 })
+    await bus.idle()
+    expect(held.map((d) => [d.value, d.redelivered, d.deliveryCount])).toEqual([['a', false, 1], ['b', false, 1]])
+    held[1].nack({ requeue: true })
+    held[0].ack()
+    expectError(() => held[0].ack(), errors.InvalidArgumentError, { queue: 'q' })
+    expectError(() => held[1].reject(), errors.InvalidArgumentError, { queue: 'q' })
+    await bus.idle()
+    expect(held.slice(2).map((d) => [d.value, d.redelivered, d.deliveryCount])).toEqual([['b', true, 2], ['c', false, 1]])
+    for (const d of held.slice(2)) d.ack()
+    await bus.idle()
+    expect(bus.queueStats().q).toMatchObject({ messages: 0, unacked: 0 })
+  })
+
   it('cancelling a consumer returns its unacked deliveries, redelivered', async () => {
     const bus = await newBus()
     bus.queue('q')
@@ -183,9 +293,31 @@ describe('queues', () => {
     await bus.idle()
     expect(held).toHaveLength(2)
     await c.cancel()
-    const d = bus.get('q')!
-    expect([d.value, d.redelivered]).toEqual([1, true])
+    expect(c.cancelled).toBe(true)
+    expect(bus.queueStats().q).toMatchObject({ ready: 2, unacked: 0, consumers: 0 })
+    if (can('pull')) {
+      const d = bus.get('q')!
+      expect([d.value, d.redelivered]).toEqual([1, true])
+      d.nack()
+    }
+    expect((await takeDeliveries(bus, 'q')).q.map((d) => [d.value, d.redelivered])).toEqual([[1, true], [2, true]])
     expectError(() => held[0].ack(), errors.InvalidArgumentError, { reason: 'unknown-delivery' })
+  })
+
+  it('an aborted signal cancels a consumer', async () => {
+    const bus = await newBus()
+    bus.queue('q')
+    const controller = new AbortController()
+    const got: unknown[] = []
+    const c = bus.consumeQueue('q', (d) => { got.push(d.value) }, { signal: controller.signal })
+    bus.send('', 'q', 1)
+    await bus.idle()
+    controller.abort()
+    expect(c.cancelled).toBe(true)
+    bus.send('', 'q', 2)
+    await bus.idle()
+    expect(got).toEqual([1])
+    expect(bus.queueStats().q).toMatchObject({ ready: 2, consumers: 0 })
   })
 
   it('noAck consumers hold nothing', async () => {
@@ -217,18 +349,24 @@ describe('queues', () => {
     bus.queue('p', { maxPriority: 5 })
     const sends: Array<[string, number | undefined]> = [['low', undefined], ['high', 5], ['mid', 3], ['over', 9], ['mid2', 3], ['zero', 0]]
     for (const [v, priority] of sends) bus.send('', 'p', v, { priority })
-    expect(drain(bus, 'p')).toEqual(['high', 'over', 'mid', 'mid2', 'low', 'zero'])
+    const order = ['high', 'over', 'mid', 'mid2', 'low', 'zero']
+    if (can('pull')) expect(drain(bus, 'p')).toEqual(order)
+    else expect(await take(bus, 'p')).toEqual({ p: order })
   })
 
   it('a handler that throws: the delivery is rejected and reported', async () => {
     const bus = await newBus()
     bus.queue('q')
     const errorsSeen: unknown[] = []
-    bus.events.on('queue.error', (e) => errorsSeen.push(e.queue))
+    bus.events.on('queue.error', (e) => errorsSeen.push([e.queue, (e.error as Error).message]))
     bus.consumeQueue('q', () => { throw new Error('boom') })
-    bus.send('', 'q', 1)
+    bus.consumeQueue('q', async (d) => {
+      if (d.value === 3) d.ack() // settled before it failed: not rejected again
+      throw new Error(`async ${String(d.value)}`)
+    })
+    for (let i = 1; i <= 3; i++) bus.send('', 'q', i)
     await bus.idle()
-    expect(errorsSeen).toEqual(['q'])
+    expect(errorsSeen.sort()).toEqual([['q', 'async 2'], ['q', 'boom'], ['q', 'boom']])
     expect(bus.queueStats().q).toMatchObject({ ready: 0, unacked: 0 })
   })
 })
@@ -242,20 +380,22 @@ describe('time, limits and dead letters', () => {
     bus.bind({ exchange: 'dlx', queue: 'dead' })
     bus.queue('q', { messageTtlMs: 100, deadLetterExchange: 'dlx' })
     bus.send('', 'q', 'old', { headers: { trace: 't1' } })
+    await bus.flush()
     clock.advance(50)
     bus.send('', 'q', 'young')
+    await bus.flush()
     clock.advance(60)
     await bus.idle()
-    const d = bus.get('dead')!
+    const { dead: [d], q } = await takeDeliveries(bus, 'dead', 'q')
     expect(d.value).toBe('old')
     expect(d.headers.trace).toBe('t1')
     expect(d.headers['x-death']).toEqual([{ count: 1, exchange: '', queue: 'q', reason: 'expired', 'routing-keys': ['q'], time: 1100 }])
     expect(d.headers['x-first-death-reason']).toBe('expired')
     expect(d.exchange).toBe('dlx')
-    expect(drain(bus, 'q')).toEqual(['young'])
+    expect(q.map((m) => m.value)).toEqual(['young'])
   })
 
-  it('a short per-message TTL behind a long one waits for the head', async () => {
+  itPulls('get: a short per-message TTL behind a long one waits for the head', async () => {
     const clock = manualClock(0)
     const bus = await newBus({ clock })
     bus.queue('q')
@@ -268,6 +408,24 @@ describe('time, limits and dead letters', () => {
     expect(bus.get('q')).toBeUndefined() // 'short' reached the head expired
   })
 
+  it('a short per-message TTL behind a long one waits for the head', async () => {
+    const clock = manualClock(0)
+    const bus = await newBus({ clock })
+    bus.exchange('dlx', { type: 'fanout' })
+    bus.queue('dead')
+    bus.bind({ exchange: 'dlx', queue: 'dead' })
+    bus.queue('q', { deadLetterExchange: 'dlx' })
+    bus.send('', 'q', 'long', { expirationMs: 1000 })
+    bus.send('', 'q', 'short', { expirationMs: 10 })
+    await bus.flush()
+    clock.advance(20)
+    await bus.idle()
+    expect(bus.queueStats().dead.messages).toBe(0) // 'short' is expired, but not at the head
+    const { q, dead } = await takeDeliveries(bus, 'q', 'dead')
+    expect(q.map((d) => d.value)).toEqual(['long'])
+    expect(dead.map((d) => [d.value, (d.headers['x-death'] as Array<{ reason: string }>)[0].reason])).toEqual([['short', 'expired']])
+  })
+
   it('max length: drop-head dead-letters the oldest, reject-publish refuses', async () => {
     const bus = await newBus()
     bus.exchange('dlx', { type: 'fanout' })
@@ -275,18 +433,23 @@ describe('time, limits and dead letters', () => {
     bus.bind({ exchange: 'dlx', queue: 'dead' })
     bus.queue('drop', { maxLength: 2, deadLetterExchange: 'dlx' })
     for (let i = 0; i < 3; i++) bus.send('', 'drop', i)
-    expect(drain(bus, 'drop')).toEqual([1, 2])
-    const dead = bus.get('dead')!
-    expect([dead.value, (dead.headers['x-death'] as Array<{ reason: string }>)[0].reason]).toEqual([0, 'maxlen'])
+    const { drop, dead } = await takeDeliveries(bus, 'drop', 'dead')
+    expect(drop.map((d) => d.value)).toEqual([1, 2])
+    expect(dead.map((d) => [d.value, (d.headers['x-death'] as Array<{ reason: string }>)[0].reason])).toEqual([[0, 'maxlen']])
     bus.queue('strict', { maxLength: 1, overflow: 'reject-publish' })
-    expect(bus.send('', 'strict', 'a')).toEqual({ routed: ['strict'], refused: [] })
-    expect(bus.send('', 'strict', 'b')).toEqual({ routed: [], refused: ['strict'] })
-    const held = bus.get('strict')!
-    expect(bus.send('', 'strict', 'c').routed).toEqual(['strict']) // unacked messages do not count
-    held.ack()
+    expectSent(bus.send('', 'strict', 'a'), { routed: ['strict'], refused: [] })
+    if (can('syncRouting')) expectSent(bus.send('', 'strict', 'b'), { routed: [], refused: ['strict'] })
+    else await expectRefused(bus, () => bus.send('', 'strict', 'b'), errors.BackPressureError, { queue: 'strict', reason: 'refused' })
+    const held: QueueDelivery[] = []
+    bus.consumeQueue('strict', (d) => { held.push(d) }, { prefetch: 1 })
+    await bus.idle()
+    expectSent(bus.send('', 'strict', 'c'), { routed: ['strict'] }) // unacked messages do not count
+    held[0].ack()
+    await bus.idle()
+    expect(held.map((d) => d.value)).toEqual(['a', 'c'])
   })
 
-  it('delivery limit: returned after more deliveries than the limit, dead-lettered', async () => {
+  itPulls('get: delivery limit: returned after more deliveries than the limit, dead-lettered', async () => {
     const bus = await newBus()
     bus.exchange('dlx', { type: 'fanout' })
     bus.queue('dead')
@@ -301,16 +464,39 @@ describe('time, limits and dead letters', () => {
     expect((dead.headers['x-death'] as Array<{ reason: string }>)[0].reason).toBe('delivery_limit')
   })
 
+  it('delivery limit: returned after more deliveries than the limit, dead-lettered', async () => {
+    const bus = await newBus()
+    bus.exchange('dlx', { type: 'fanout' })
+    bus.queue('dead')
+    bus.bind({ exchange: 'dlx', queue: 'dead' })
+    bus.queue('q', { deliveryLimit: 2, deadLetterExchange: 'dlx' })
+    const counts: number[] = []
+    bus.consumeQueue('q', (d) => {
+      counts.push(d.deliveryCount)
+      d.nack()
+    })
+    bus.send('', 'q', 'x')
+    await bus.idle()
+    expect(counts).toEqual([1, 2, 3]) // a third return after two deliveries over the limit (quorum queues count it so)
+    const { dead } = await takeDeliveries(bus, 'dead')
+    expect(dead.map((d) => [d.value, (d.headers['x-death'] as Array<{ reason: string }>)[0].reason])).toEqual([['x', 'delivery_limit']])
+    expect(bus.queueStats().q.messages).toBe(0)
+  })
+
   it('reject dead-letters with reason rejected; a rejection loop counts up one entry', async () => {
     const bus = await newBus()
     bus.exchange('retry', { type: 'fanout' })
     bus.queue('work', { deadLetterExchange: 'retry' })
     bus.bind({ exchange: 'retry', queue: 'work' })
+    const held: QueueDelivery[] = []
+    bus.consumeQueue('work', (d) => {
+      if (held.length < 2) d.reject()
+      held.push(d)
+    })
     bus.send('', 'work', 'job')
-    bus.get('work')!.reject()
-    bus.get('work')!.reject()
-    const d = bus.get('work')!
-    expect(d.headers['x-death']).toMatchObject([{ queue: 'work', reason: 'rejected', count: 2 }])
+    await bus.idle()
+    expect(held).toHaveLength(3)
+    expect(held[2].headers['x-death']).toMatchObject([{ queue: 'work', reason: 'rejected', count: 2 }])
   })
 
   it('an automatic dead-letter cycle is dropped', async () => {
@@ -320,6 +506,7 @@ describe('time, limits and dead letters', () => {
     bus.queue('loop', { messageTtlMs: 10, deadLetterExchange: 'back' })
     bus.bind({ exchange: 'back', queue: 'loop' })
     bus.send('', 'loop', 'x')
+    await bus.flush()
     clock.advance(15)
     await bus.idle()
     expect(bus.queueStats().loop.messages).toBe(0)
@@ -329,18 +516,29 @@ describe('time, limits and dead letters', () => {
     const clock = manualClock(0)
     const bus = await newBus({ clock })
     bus.queue('q')
+    const got: unknown[] = []
+    bus.consumeQueue('q', (d) => { got.push(d.value); d.ack() })
     bus.send('', 'q', 'later', { delayMs: 100 })
-    expect(bus.get('q')).toBeUndefined()
+    await bus.idle()
+    expect(got).toEqual([])
+    expect(bus.queueStats().q).toMatchObject({ delayed: 1, ready: 0 })
+    if (can('pull')) expect(bus.get('q')).toBeUndefined()
     clock.advance(100)
-    expect(drain(bus, 'q')).toEqual(['later'])
+    await bus.idle()
+    expect(got).toEqual(['later'])
   })
 
   it('expiresMs deletes a queue nobody used', async () => {
     const clock = manualClock(0)
     const bus = await newBus({ clock })
     bus.queue('temp', { expiresMs: 1000 })
+    await bus.flush()
+    expect(Object.keys(bus.queueStats())).toContain('temp')
     clock.advance(1001)
-    expectError(() => bus.get('temp'), errors.UnknownQueueError)
+    await bus.flush()
+    expect(Object.keys(bus.queueStats())).not.toContain('temp')
+    if (can('pull')) expectError(() => bus.get('temp'), errors.UnknownQueueError)
+    await expectRefused(bus, () => bus.bind({ exchange: 'amq.direct', queue: 'temp' }), errors.UnknownQueueError, { queue: 'temp' })
   })
 })
 
@@ -350,9 +548,12 @@ describe('request/reply', () => {
     const bus = await newBus({ clock })
     bus.reply('double', (n: number) => n * 2)
     await expect(bus.request('double', 21)).resolves.toBe(42)
+    await expect(Promise.all([1, 2, 3].map((n) => bus.request('double', n)))).resolves.toEqual([2, 4, 6])
     bus.queue('silent')
     const late = bus.request('silent', 1, { timeoutMs: 50 })
-    clock.advance(50)
+    clock.advance(49)
+    await bus.idle()
+    clock.advance(1)
     await expect(late).rejects.toBeInstanceOf(errors.RequestTimeoutError)
   })
 

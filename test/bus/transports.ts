@@ -20,7 +20,7 @@ const but = (...not: Transport[]): Transport[] => ALL.filter((t) => !not.include
 /** What a test may need that not every transport has. */
 const NEEDS = {
   syncAppend: { on: but('worker-copy'), why: 'a copying worker\'s records are appended by the creating thread at the end of the turn: publish returns offset -1, and what needs the record in the log at once (its offset, stats, clock-driven retention) sees it later' },
-  syncRefusals: { on: but('worker-copy'), why: 'what only the log can refuse (its codec, its partitions, a full topic, the directory) is refused in the creating thread later and reported on bus.events' },
+  syncRefusals: { on: but('worker-copy'), why: 'what only the log can refuse (its codec, its partitions, a full topic, the directory; an unknown exchange or queue, a redeclaration with other options, a mandatory message nothing takes) is refused in the creating thread later and reported on bus.events' },
   liveStats: { on: but('worker-copy'), why: "a copying worker's stats() is the creating thread's as of its last answer" },
   sameObjects: { on: but('worker-copy'), why: 'a copying worker receives copies, never the published objects themselves' },
   customCodecs: { on: but('worker-copy'), why: 'a custom codec cannot cross threads: it is declared where the bus was created' },
@@ -30,14 +30,16 @@ const NEEDS = {
   groups: { on: ALL, why: 'every transport has consumer-group members (a copying worker\'s live in the creating thread)' },
   coordinatorHere: { on: ['plain', 'shared'], why: "the group coordinator is in the creating thread: a worker's member hears a refusal later, over its port, once its subscribe() has fixed the group's start" },
   assignorObjects: { on: ['plain', 'shared'], why: 'an assignor object cannot cross threads: it is given to a member in the creating thread, and a worker names it' },
-  queues: { on: but('worker-copy'), why: 'exchanges and queues are not carried by the copying transport yet (issue 10: its next step)' },
+  syncRouting: { on: but('worker-copy'), why: "a copying worker's send() is routed in the creating thread at the end of its turn: it returns { routed: [], refused: [] }, and bind()/unbind() return true (whether the binding existed is known there only)" },
+  pull: { on: but('worker-copy'), why: "get() is a synchronous pull from the queue in this thread's memory, and a copying worker has none: it throws there (consume with a prefetch instead)" },
   plain: { on: ['plain'], why: "it needs a plain, unshared core (codec 'ref', decoding in place)" },
   shared: { on: ['shared', 'worker-shared'], why: 'it needs the log in shared memory' },
 } satisfies Record<string, { on: Transport[]; why: string }>
 
 export type Need = keyof typeof NEEDS
 
-const can = (need: Need): boolean => (NEEDS[need].on as Transport[]).includes(TRANSPORT)
+/** Whether this transport has `need` (for a check inside a test that runs everywhere). */
+export const can = (need: Need): boolean => (NEEDS[need].on as Transport[]).includes(TRANSPORT)
 
 /** `it` where this transport has `need`; elsewhere a skipped test whose name says why. */
 export function onlyWhere(need: Need): (name: string, fn: () => unknown, timeout?: number) => void {
