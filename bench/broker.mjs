@@ -2,6 +2,7 @@
 // (mixed `*` and `#`) against mqemitter with 10,000 wildcard subscriptions of the same patterns,
 // the same keys, every match delivered to a callback. Queues: send -> deliver -> ack with
 // prefetch 100 in one thread (the issue's goal: at least 1 M messages/s).
+import { Worker } from 'node:worker_threads'
 import mqemitter from 'mqemitter'
 import { createBus } from '../dist/index.js'
 
@@ -129,6 +130,77 @@ export const queueAck = {
       }],
       goals: [],
       teardown: () => bus.close(),
+    }
+  },
+}
+
+const fixture = new URL('./fixtures/fanout-worker.mjs', import.meta.url)
+
+/**
+ * The workers' counts as they report them; `reached(target)` resolves once they add up to it.
+ * A queue shares messages unevenly, so a worker may report nothing during an op: its last count
+ * stands.
+ */
+function tally(workers) {
+  const counts = workers.map(() => 0)
+  let waiting
+  const total = () => counts.reduce((a, b) => a + b, 0)
+  workers.forEach((w, i) => w.on('message', (m) => {
+    if (m.type !== 'count') return
+    counts[i] = m.count
+    if (waiting !== undefined && total() >= waiting.target) {
+      const { resolve } = waiting
+      waiting = undefined
+      resolve()
+    }
+  }))
+  return {
+    reached: (target) => (total() >= target ? Promise.resolve() : new Promise((resolve) => { waiting = { target, resolve } })),
+  }
+}
+
+export const queueWorkers = {
+  id: 'broker-queue-workers',
+  title: 'queue send -> deliver -> ack, prefetch 100, consumers in 2 worker threads (shared memory)',
+  async prepare() {
+    const bus = await createBus({ shared: true, maxBytes: 64 << 20 })
+    bus.queue('work')
+    const workers = []
+    for (let w = 0; w < 2; w++) {
+      const handle = bus.handle()
+      const worker = new Worker(fixture, { workerData: { mode: 'ringbus-queue', queue: 'work', every: 100, handle }, transferList: handle.transfer })
+      await new Promise((resolve, reject) => {
+        worker.on('message', function ready(m) { if (m.type === 'ready') { worker.off('message', ready); resolve() } })
+        worker.once('error', reject)
+      })
+      workers.push(worker)
+    }
+    const values = Array.from({ length: 4096 }, (_, i) => ({ jobId: `job-${i}`, n: i }))
+    const counts = tally(workers)
+    let i = 0
+    let sent = 0
+    return {
+      anchor: 'ringbus queue, 2 worker consumers',
+      notes: [`${BATCH} distinct small objects per op sent from the main thread of a shared bus; one consumer per worker thread (prefetch 100) acks each; an op ends when the workers counted them all`],
+      contenders: [{
+        name: 'ringbus queue, 2 worker consumers',
+        async: true,
+        messagesPerOp: BATCH,
+        fn: async () => {
+          const done = counts.reached(sent + BATCH)
+          for (let k = 0; k < BATCH; k++) {
+            bus.send('', 'work', values[i])
+            i = (i + 1) & 4095
+          }
+          sent += BATCH
+          await done
+        },
+      }],
+      goals: [],
+      teardown: async () => {
+        await Promise.all(workers.map((w) => w.terminate()))
+        await bus.close()
+      },
     }
   },
 }

@@ -7,7 +7,7 @@
 //   BENCH_ROUNDS=9 BENCH_TIME_MS=1000 ...  more rounds / longer runs on a noisy machine
 //   BENCH_ONLY=objects,raw-batch ...       some scenarios only (objects, raw-batch, append-retained,
 //                                          fanout-objects, fanout-raw, groups, groups-workers, broker-routing,
-//                                          broker-queue, latency, rebalance)
+//                                          broker-queue, broker-queue-workers, latency, rebalance)
 //
 // Each scenario runs in a fresh node process: contenders share code such as eventemitter3's emit,
 // whose JIT state (one call site seeing one value shape, or several) would otherwise carry over
@@ -24,9 +24,9 @@ import rawBatch from './raw-batch-poll.mjs'
 import appendRetained from './append-retained.mjs'
 import { fanoutObjects, fanoutRaw, latency } from './worker-fanout.mjs'
 import { groupSameThread, groupWorkers, rebalance } from './groups.mjs'
-import { queueAck, topicRouting } from './broker.mjs'
+import { queueAck, queueWorkers, topicRouting } from './broker.mjs'
 
-const scenarios = [objects, rawBatch, appendRetained, fanoutObjects, fanoutRaw, groupSameThread, groupWorkers, topicRouting, queueAck]
+const scenarios = [objects, rawBatch, appendRetained, fanoutObjects, fanoutRaw, groupSameThread, groupWorkers, topicRouting, queueAck, queueWorkers]
 const cfg = benchConfig()
 const log = console.log
 const lastRun = new URL('./last-run.json', import.meta.url)

@@ -143,7 +143,12 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       core,
       clock: this.clock,
       deadLetter: (exchange, letter) => this.router.deadLetter(exchange, letter),
-      changed: () => this.wakeups.committed(1),
+      changed: () => {
+        if (!core.shared) return
+        this.wakeups.committed(1)
+        // what this turn changed wakes other threads when it ends: make sure one ends
+        this.delivery.endTurnSoon()
+      },
       addConsumer: (consumer) => {
         this.delivery.addOther(consumer)
         this.wakeups.watch()

@@ -105,7 +105,8 @@ export interface BusOptions {
    */
   routeBytes?: number
   /**
-   * Bytes of the queue region (default 16 MiB, 64 KiB to 1 GiB): queues, consumers and the
+   * Bytes of the queue region (default 16 MiB, 64 KiB to 1 GiB; one queue holds at most about
+   * queueBytes / 128 unsettled messages, its state growing by doubling): queues, consumers and the
    * delivery state of every queued message (its bytes are in the log), shared by every thread.
    */
   queueBytes?: number

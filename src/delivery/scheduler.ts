@@ -43,6 +43,14 @@ export class DeliveryScheduler {
     if (read || endTurn) this.schedule()
   }
 
+  /**
+   * Something other threads may wait for changed here (a queue message sent or settled): run a
+   * turn, whose start wakes them (the host's turnEnded), even with no reader here.
+   */
+  endTurnSoon(): void {
+    this.schedule()
+  }
+
   /** Every topic may have records (other threads appended, or idle() asks): runs every reader. */
   deliverAll(): void {
     for (const topic of this.topics.values()) this.dirty.add(topic)

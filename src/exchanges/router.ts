@@ -7,7 +7,7 @@ import { decodeDestination, encodeHeaderTable, type Destination } from '../core/
 import { InvalidArgumentError, UnknownExchangeError, UnroutableError } from '../errors.js'
 import type { Publisher } from '../publish/publisher.js'
 import { isAutomaticCycle } from '../queues/dead-letter.js'
-import { checkMessageHeaders, decodeValue, encodeValue, type Properties } from '../queues/envelope.js'
+import { checkMessageHeaders, encodeValue, type Properties } from '../queues/envelope.js'
 import type { DeadLetter, Outgoing, Queues } from '../queues/queues.js'
 import type { TopicRegistry } from '../topic/registry.js'
 import type { Binding, ExchangeOptions, ExchangeType, HeaderValue, SendOptions, SendResult } from '../types.js'
@@ -99,7 +99,7 @@ export class Router {
       exchange, headers, correlationId: o.correlationId, replyTo: o.replyTo, messageId: o.messageId,
       expirationMs: o.expirationMs, priority: o.priority,
     }
-    const message: Outgoing & { value: unknown } = { routingKey, properties, valueBytes: encodeValue(value, { exchange }), delayMs: o.delayMs ?? 0, value }
+    const message: Outgoing & { value: unknown } = { routingKey, properties, valueBytes: encodeValue(this.host.queues.codec, value, { exchange }), delayMs: o.delayMs ?? 0, value }
     const result: SendResult = { routed: [], refused: [] }
     this.deliver(this.destinations(exchange, routingKey, properties.headers), message, result, undefined)
     if (result.routed.length === 0 && result.refused.length === 0) {
@@ -125,7 +125,10 @@ export class Router {
   private destinations(exchange: string, routingKey: string, headers: Record<string, HeaderValue> | undefined): Int32Array {
     if (exchange === '') {
       const id = this.host.queues.find(routingKey)
-      return id < 0 ? EMPTY : Int32Array.of(id) // kind 'queue' is 0
+      if (id < 0) return EMPTY
+      // reused: deliver reads its one code before anything it calls can route again
+      ONE[0] = id // kind 'queue' is 0
+      return ONE
     }
     return this.core.routes.route(this.exchangeId(exchange), routingKey, headers === undefined ? undefined : encodeHeaderTable(headers)).slice()
   }
@@ -140,7 +143,7 @@ export class Router {
         ;(this.host.queues.enqueue(id, message, now) ? result.routed : result.refused).push(name)
       } else if (kind === 'topic') {
         const topic = this.host.registry.at(id)
-        if (!('value' in message)) message.value = decodeValue(message.valueBytes)
+        if (!('value' in message)) message.value = this.host.queues.codec.decode(message.valueBytes)
         this.host.publisher.publish(topic.name, message.value, { key: message.routingKey, headers: topicHeaders(message.properties.headers) }, now)
         result.routed.push(topic.name)
       }
@@ -149,6 +152,7 @@ export class Router {
 }
 
 const EMPTY = new Int32Array(0)
+const ONE = new Int32Array(1)
 
 /** An exchange declaration's name and options, checked (what only the routing table can refuse aside). */
 export function checkExchange(name: string, options: ExchangeOptions | undefined): { type: ExchangeType; alternate: string | undefined } {

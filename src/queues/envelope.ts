@@ -3,16 +3,29 @@
 // the AMQP properties in the frame's header area (a flags byte, the exchange, the properties
 // present, and the headers as msgpack). Any thread reads it back from the log alone.
 import { Packr } from 'msgpackr'
-import { FAITHFUL_MSGPACK } from '../codec/codecs.js'
+import { FAITHFUL_MSGPACK, msgpackCodec, type Codec } from '../codec/codecs.js'
+import { sharedMsgpackCodec } from '../codec/shared-structures.js'
+import { INTERNAL_PREFIX } from '../core/directory.js'
+import type { LogCore } from '../core/log.js'
 import { CodecError, InvalidArgumentError } from '../errors.js'
 import type { HeaderValue } from '../types.js'
 
 /**
- * Queue messages are read by whichever thread consumes them, so their msgpack carries no record
- * structures that only the writer's codec knows: plain objects travel as maps (a Map value
- * arrives as a plain object).
+ * Headers are read by whichever thread consumes the message, so their msgpack carries no record
+ * structures that only the writer's codec knows: plain objects travel as maps.
  */
 const packr = new Packr({ ...FAITHFUL_MSGPACK, useRecords: false, mapsAsObjects: true, structures: undefined })
+
+/**
+ * The codec of queue values: msgpack as topics have it (Maps, typed arrays, class instances
+ * refused), with record structures; on a shared bus the structures live in the log (one internal
+ * topic for every queue), so that any thread decodes what any thread sent.
+ */
+export function queueValueCodec(core: LogCore): Codec {
+  if (!core.shared) return msgpackCodec()
+  const index = core.declareTopic(`${INTERNAL_PREFIX}queues`, 1, { maxBytes: 0, maxAgeMs: 0, reject: false }, 0)
+  return sharedMsgpackCodec(core, index)
+}
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
 
@@ -148,16 +161,17 @@ export function decodeProperties(source: Uint8Array, start: number, end: number)
   return p
 }
 
-export function encodeValue(value: unknown, where: { queue?: string; exchange?: string }): Uint8Array {
+/**
+ * The value's bytes, a copy of their own: msgpackr's transient output is a view of a buffer every
+ * Packr instance writes into, so the headers or a topic's codec would overwrite it mid-send.
+ */
+export function encodeValue(codec: Codec, value: unknown, where: { queue?: string; exchange?: string }): Uint8Array {
   try {
-    return packr.pack(value)
+    return codec.encode(value)
   } catch (cause) {
     throw new CodecError(`the message cannot be encoded as msgpack: ${(cause as Error).message}`, { ...where, cause })
   }
 }
-
-/** The value at source[start, end); binary values inside it are copies. */
-export const decodeValue = (source: Uint8Array, start = 0, end = source.length): unknown => packr.unpack(source, { start, end })
 
 /** Headers as given to send(): a plain object; its values are encoded with the message. */
 export function checkMessageHeaders(headers: unknown, where: { exchange: string }): Record<string, HeaderValue> | undefined {

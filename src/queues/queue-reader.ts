@@ -3,7 +3,8 @@
 // frame decoded where the poll left it (the core's memory, or this thread's validated copy).
 import { FRAME_HEADER } from '../core/abi.js'
 import type { LogCore } from '../core/log.js'
-import { decodeProperties, decodeValue, StringCache, type Properties } from './envelope.js'
+import type { Codec } from '../codec/codecs.js'
+import { decodeProperties, StringCache, type Properties } from './envelope.js'
 
 export interface QueueMessage {
   timestamp: number
@@ -20,7 +21,7 @@ export class QueueReader {
   private readonly cursors = new Map<number, number>()
   private readonly keys = new StringCache()
 
-  constructor(private readonly core: LogCore) {}
+  constructor(private readonly core: LogCore, private readonly codec: () => Codec) {}
 
   /** The message at `offset` of `partition` with its value decoded, or undefined when the log no longer holds it. */
   read(partition: number, offset: number): QueueMessage | undefined {
@@ -48,7 +49,7 @@ export class QueueReader {
       timestamp,
       properties: decodeProperties(data, at, at + headersLength),
       routingKey: this.keys.decode(data, at + headersLength, valueAt),
-      value: bytes ? undefined : decodeValue(data, valueAt, valueAt + valueLength),
+      value: bytes ? undefined : this.codec().decodeRange!(data, valueAt, valueAt + valueLength),
       valueBytes: bytes ? data.slice(valueAt, valueAt + valueLength) : undefined,
     }
   }

@@ -10,7 +10,8 @@ import type { ConsumeQueueOptions, QueueDelivery, QueueOptions, QueueStats } fro
 import { QueueConsumerImpl, type ConsumerHost } from './consumer.js'
 import { recordDeath } from './dead-letter.js'
 import { Delivery, type Settler } from './delivery.js'
-import { encodeProperties, Utf8Cache, type Properties } from './envelope.js'
+import type { Codec } from '../codec/codecs.js'
+import { encodeProperties, queueValueCodec, Utf8Cache, type Properties } from './envelope.js'
 import { checkConsumeOptions, checkQueueName, checkQueueOptions } from './queue-options.js'
 import { QueueReader } from './queue-reader.js'
 
@@ -62,8 +63,15 @@ export class Queues implements Settler {
   private readonly keys = new Utf8Cache()
   private closed = false
 
+  private valueCodec: Codec | undefined
+
   constructor(private readonly host: QueuesHost) {
-    this.reader = new QueueReader(host.core)
+    this.reader = new QueueReader(host.core, () => this.codec)
+  }
+
+  /** How queue values are encoded (msgpack; see queueValueCodec), made when first needed. */
+  get codec(): Codec {
+    return (this.valueCodec ??= queueValueCodec(this.host.core))
   }
 
   private get core(): LogCore { return this.host.core }

@@ -344,6 +344,25 @@ describe('queues', () => {
     expect(bus.queueStats().q).toMatchObject({ ready: 0, unacked: 0, messages: 0 })
   })
 
+  it('the value, headers and properties travel together, into every queue the message reaches', async () => {
+    const bus = await newBus()
+    bus.exchange('x', { type: 'fanout' })
+    for (const q of ['a', 'b']) {
+      bus.queue(q)
+      bus.bind({ exchange: 'x', queue: q })
+    }
+    bus.topic('log')
+    bus.bind({ exchange: 'x', topic: 'log' })
+    const value = { order: { id: 'o-1', lines: [1, 2, 3] }, total: 12.5, tags: new Map([['k', 'v']]) }
+    const headers = { trace: { id: 'abc', hops: [1, 2] }, n: 7 }
+    bus.send('x', 'k', value, { headers, correlationId: 'c-1', replyTo: 'r', messageId: 'm-1', priority: 3 })
+    const got = await takeDeliveries(bus, 'a', 'b')
+    for (const q of ['a', 'b']) {
+      const [d] = got[q]
+      expect([d.value, d.headers, d.correlationId, d.replyTo, d.messageId, d.priority, d.exchange, d.routingKey]).toEqual([value, headers, 'c-1', 'r', 'm-1', 3, 'x', 'k'])
+    }
+  })
+
   it('priority: higher first, FIFO within a level, above max counts as max', async () => {
     const bus = await newBus()
     bus.queue('p', { maxPriority: 5 })
