@@ -417,25 +417,29 @@ function bind(region: usize, source: i32, code: i32, key: usize, length: i32, mo
   // built; recovery finishes the linking if this thread dies during it
   store<u32>(region, ROUTE_OP_BIND, ROUTE_PENDING_OP)
   store<u32>(region, <u32>b, ROUTE_PENDING)
-  linkAll(region, b)
+  linkAll(region, b, true)
   store<u32>(region, 0, ROUTE_PENDING)
   return 1
 }
 
-/** Links a built binding into the lists it is not on yet, counting it on each. */
-function linkAll(region: usize, b: usize): void {
+/**
+ * Links a built binding into the lists it is not on yet, counting it on each. A `fresh` binding
+ * is on none: the checks, a walk of each list, are for recovery, which may find it half linked
+ * (without them a bind would cost O(bindings of its exchange)).
+ */
+function linkAll(region: usize, b: usize, fresh: bool): void {
   const node = <usize>load<u32>(b, ROUTE_B_NODE)
   const dest = <usize>load<u32>(b, ROUTE_B_DEST)
   const x = <usize>load<u32>(b, ROUTE_B_SOURCE)
-  if (!listHas(node + ROUTE_N_BINDINGS, b, ROUTE_B_NODE_NEXT)) {
+  if (fresh || !listHas(node + ROUTE_N_BINDINGS, b, ROUTE_B_NODE_NEXT)) {
     listLink(node + ROUTE_N_BINDINGS, b, ROUTE_B_NODE_PREV, ROUTE_B_NODE_NEXT)
     store<u32>(node, load<u32>(node, ROUTE_N_BINDING_COUNT) + 1, ROUTE_N_BINDING_COUNT)
   }
-  if (!listHas(dest + ROUTE_D_BINDINGS, b, ROUTE_B_DEST_NEXT)) {
+  if (fresh || !listHas(dest + ROUTE_D_BINDINGS, b, ROUTE_B_DEST_NEXT)) {
     listLink(dest + ROUTE_D_BINDINGS, b, ROUTE_B_DEST_PREV, ROUTE_B_DEST_NEXT)
     store<u32>(dest, load<u32>(dest, ROUTE_D_BINDING_COUNT) + 1, ROUTE_D_BINDING_COUNT)
   }
-  if (!listHas(x + ROUTE_X_BINDINGS, b, ROUTE_B_SOURCE_NEXT)) {
+  if (fresh || !listHas(x + ROUTE_X_BINDINGS, b, ROUTE_B_SOURCE_NEXT)) {
     listLink(x + ROUTE_X_BINDINGS, b, ROUTE_B_SOURCE_PREV, ROUTE_B_SOURCE_NEXT)
     store<u32>(x, load<u32>(x, ROUTE_X_BINDING_COUNT) + 1, ROUTE_X_BINDING_COUNT)
     astore32(region + ROUTE_BINDING_COUNT, load<u32>(region, ROUTE_BINDING_COUNT) + 1)
@@ -786,7 +790,7 @@ export function routeRecover(ctl: usize, token: u32): i32 {
     // prev links may be stale where it stopped: make them right before linking or unlinking
     relinkAround(b)
     if (load<u32>(region, ROUTE_PENDING_OP) == ROUTE_OP_BIND) {
-      linkAll(region, b)
+      linkAll(region, b, false)
     } else {
       const node = <usize>load<u32>(b, ROUTE_B_NODE)
       const dest = <usize>load<u32>(b, ROUTE_B_DEST)
