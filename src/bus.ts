@@ -165,11 +165,19 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
     queues.onDeleted = (id) => router.unbindQueue(id)
     this.rpc = new RequestReply({
       clock: this.clock,
-      send: (exchange, routingKey, value, options) => router.send(exchange, routingKey, value, options),
-      declareQueue: (name, options) => queues.declare(name, options),
-      queueExists: (name) => queues.find(name) >= 0,
-      deleteQueue: (name) => queues.delete(name),
-      consume: (queue, handler, options) => queues.consume(queue, handler, options),
+      replyQueue: (name, handler) => {
+        queues.declare(name, {})
+        const consumer = queues.consume(name, handler, { noAck: true })
+        return { end: () => { void consumer.cancel(); queues.delete(name) } }
+      },
+      replier: (queue, handler, options) => {
+        if (queues.find(queue) < 0) queues.declare(queue, {})
+        return queues.consume(queue, handler, options)
+      },
+      send: (exchange, routingKey, value, options) => {
+        router.send(exchange, routingKey, value, options)
+        return undefined
+      },
     })
     this.host = {
       core,

@@ -35,7 +35,8 @@ import type {
 } from '../types.js'
 import { checkBindingInput, checkExchange, checkSend } from '../exchanges/router.js'
 import { checkConsumeOptions, checkQueueName, checkQueueOptions } from '../queues/queue-options.js'
-import { RemoteConsumer, RemoteRpc, type ConsumerBus } from './remote-queues.js'
+import { RemoteConsumer, type ConsumerBus } from './remote-queues.js'
+import { RequestReply } from '../rpc/request-reply.js'
 import { groupOptions } from '../groups/group-options.js'
 import type { GroupLag } from '../groups/groups.js'
 import type { RedriveOptions } from '../groups/redrive.js'
@@ -226,10 +227,15 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   /** @internal use attachBus() */
   constructor(private readonly port: MessagePort, readonly clock: Clock = realClock) {
     super()
-    this.rpc = new RemoteRpc({
+    this.rpc = new RequestReply({
       clock,
-      declare: (name) => this.queue(name),
-      consume: (queue, handler, options, extra) => this.openConsumer(queue, handler, options, extra),
+      // declared there, consumed here, deleted there when this consumer ends or the worker goes away
+      replyQueue: (name, handler) => {
+        this.queue(name)
+        const consumer = this.openConsumer(name, handler, { noAck: true }, { declare: false, autoDelete: true })
+        return { end: () => void consumer.end(false) }
+      },
+      replier: (queue, handler, options) => this.openConsumer(queue, handler, options, { declare: true, autoDelete: false }),
       send: (exchange, routingKey, value, options, refused) => this.sendCopy(exchange, routingKey, value, options, refused),
     })
     port.onmessage = (event: MessageEvent) => this.receive(event.data as ToWorker)
@@ -778,7 +784,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   }
 
   /** Request/reply of this worker (its reply queue is in the creating thread). */
-  private readonly rpc: RemoteRpc
+  private readonly rpc: RequestReply
 
   /**
    * Sends `value` to a queue with this worker's reply queue and a correlation id; resolves to the

@@ -1,4 +1,5 @@
-// A copying worker's queue consumers and request/reply, as the worker sees them. Each consumer
+// A copying worker's queue consumers, as the worker sees them (its request/reply is
+// src/rpc/request-reply.ts over them). Each consumer
 // lives in the creating thread (see copy-queues.ts), where the queue core holds what it has not
 // acked; here its handler gets each delivery as that thread hands it over, and ack, nack and
 // reject go back by delivery number in the worker's outbox, in order with what it publishes and
@@ -6,10 +7,8 @@
 // does in the creating thread; so does settling one whose consumer was cancelled (it went back
 // to the queue).
 import { asyncDispose } from '../dispose.js'
-import { BusError, InvalidArgumentError, RequestTimeoutError } from '../errors.js'
-import { DEFAULT_TIMEOUT, ERROR_HEADER } from '../rpc/request-reply.js'
-import type { Clock } from '../clock.js'
-import type { ConsumeQueueOptions, HeaderValue, QueueConsumer, QueueDelivery, RequestOptions, SendOptions } from '../types.js'
+import { InvalidArgumentError } from '../errors.js'
+import type { HeaderValue, QueueConsumer, QueueDelivery } from '../types.js'
 import type { ToOwner, WireDelivery, WireSettle } from './copy-wire.js'
 
 /** What a consumer needs of the worker's bus. */
@@ -161,115 +160,5 @@ export class RemoteConsumer implements QueueConsumer {
 
   [asyncDispose](): Promise<void> {
     return this.cancel()
-  }
-}
-
-/** What request/reply needs of the worker's bus. */
-export interface RpcBus {
-  readonly clock: Clock
-  /** Declares the queue in the creating thread. */
-  declare(name: string): void
-  /** A consumer of this worker; `declare`: the queue is declared there unless it exists; `autoDelete`: deleted when the consumer ends. */
-  consume(queue: string, handler: (delivery: QueueDelivery) => unknown, options: ConsumeQueueOptions, extra: { declare: boolean; autoDelete: boolean }): RemoteConsumer
-  /** A send; with `refused`, what the creating thread refuses of it comes back there (not on bus.events). */
-  send(exchange: string, routingKey: string, value: unknown, options: SendOptions, refused?: (error: Error) => void): (() => void) | undefined
-}
-
-interface Pending {
-  resolve(value: unknown): void
-  reject(error: Error): void
-  /** Stops the timer and forgets the send's ticket. */
-  done(): void
-}
-
-let workerSequence = 0
-
-/**
- * Request/reply from a copying worker, as src/rpc/request-reply.ts does it in the creating thread:
- * this worker's reply queue (declared there, consumed here, deleted when the worker's bus closes
- * or the worker goes away), correlation ids, and timeouts by this worker's clock. A request sent
- * to no queue rejects with the creating thread's UnroutableError once that thread routed it.
- */
-export class RemoteRpc {
-  private replyQueue: string | undefined
-  private consumer: RemoteConsumer | undefined
-  private readonly pending = new Map<string, Pending>()
-  private next = 0
-  private readonly prefix = `${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 10)}.w${workerSequence++}`
-
-  constructor(private readonly bus: RpcBus) {}
-
-  private replies(): string {
-    if (this.replyQueue !== undefined) return this.replyQueue
-    const name = `ringbus.reply.${this.prefix}`
-    this.bus.declare(name)
-    this.consumer = this.bus.consume(name, (d) => this.answered(d), { noAck: true }, { declare: false, autoDelete: true })
-    return (this.replyQueue = name)
-  }
-
-  private answered(d: QueueDelivery): void {
-    const pending = d.correlationId === undefined ? undefined : this.pending.get(d.correlationId)
-    if (pending === undefined) return // late (timed out) or not ours
-    this.pending.delete(d.correlationId!)
-    pending.done()
-    const error = d.headers[ERROR_HEADER]
-    if (typeof error === 'string') pending.reject(new BusError(`the replier failed: ${error}`, { queue: d.queue, correlationId: d.correlationId }))
-    else pending.resolve(d.value)
-  }
-
-  request(queue: string, value: unknown, options: RequestOptions | undefined): Promise<unknown> {
-    const timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new InvalidArgumentError(`timeoutMs must be a positive number of ms, got ${String(timeoutMs)}`, { queue, argument: 'timeoutMs' })
-    const replyTo = this.replies()
-    const correlationId = `${this.prefix}.${this.next++}`
-    return new Promise((resolve, reject) => {
-      let forget: (() => void) | undefined
-      const fail = (error: Error): void => {
-        const pending = this.pending.get(correlationId)
-        if (pending === undefined) return
-        this.pending.delete(correlationId)
-        pending.done()
-        reject(error)
-      }
-      const cancelTimer = this.bus.clock.setTimer(() => {
-        fail(new RequestTimeoutError(`no reply to the request to ${JSON.stringify(queue)} within ${timeoutMs} ms`, { queue, correlationId, timeoutMs }))
-      }, timeoutMs)
-      this.pending.set(correlationId, { resolve, reject, done: () => { cancelTimer(); forget?.() } })
-      try {
-        forget = this.bus.send(options?.exchange ?? '', queue, value, { correlationId, replyTo, headers: options?.headers, mandatory: true }, fail)
-      } catch (error) {
-        fail(error as Error)
-      }
-    })
-  }
-
-  /** Answers every request on `queue` (declared in the creating thread if missing) with what `handler` returns. */
-  reply(queue: string, handler: (value: unknown, delivery: QueueDelivery) => unknown, options?: ConsumeQueueOptions): QueueConsumer {
-    if (typeof handler !== 'function') throw new InvalidArgumentError('reply needs a handler function', { queue, argument: 'handler' })
-    return this.bus.consume(queue, async (d) => {
-      let result: unknown
-      let failure: string | undefined
-      try {
-        result = await handler(d.value, d)
-      } catch (error) {
-        failure = error instanceof Error ? error.message : String(error)
-      }
-      if (d.replyTo !== undefined) {
-        this.bus.send('', d.replyTo, failure === undefined ? result : undefined, {
-          correlationId: d.correlationId, headers: failure === undefined ? undefined : { [ERROR_HEADER]: failure },
-        })
-      }
-      d.ack()
-    }, options ?? {}, { declare: true, autoDelete: false })
-  }
-
-  /** The bus closed (or the creating thread's did): every request waiting rejects. */
-  close(): void {
-    for (const [id, pending] of this.pending) {
-      pending.done()
-      pending.reject(new BusError('the bus closed before the reply came', { correlationId: id }))
-    }
-    this.pending.clear()
-    void this.consumer?.end(false)
   }
 }
