@@ -91,3 +91,12 @@ export class QueueConsumerImpl implements QueueConsumer, ScheduledReader {
     return this.cancel()
   }
 }
+
+/** Cancels `consumer` when `signal` aborts (at once if it has); lets go of the signal once cancelled. */
+export function cancelOnAbort(consumer: { cancel(): Promise<void>; onCancel: (() => void) | undefined }, signal: AbortSignal | undefined): void {
+  if (signal === undefined) return
+  const abort = (): void => void consumer.cancel()
+  if (signal.aborted) return abort()
+  signal.addEventListener('abort', abort, { once: true })
+  consumer.onCancel = () => signal.removeEventListener('abort', abort)
+}

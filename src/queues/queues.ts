@@ -7,7 +7,7 @@ import type { LogCore } from '../core/log.js'
 import type { DeadReason, Delivered, QueueConfig } from '../core/queues.js'
 import { InvalidArgumentError, UnknownQueueError } from '../errors.js'
 import type { ConsumeQueueOptions, QueueDelivery, QueueOptions, QueueStats } from '../types.js'
-import { QueueConsumerImpl, type ConsumerHost } from './consumer.js'
+import { cancelOnAbort, QueueConsumerImpl, type ConsumerHost } from './consumer.js'
 import { recordDeath } from './dead-letter.js'
 import { Delivery, type Settler } from './delivery.js'
 import type { Codec } from '../codec/codecs.js'
@@ -193,15 +193,7 @@ export class Queues implements Settler {
     local.add(consumer)
     this.host.addConsumer(consumer)
     this.host.poke(consumer)
-    const signal = options?.signal
-    if (signal !== undefined) {
-      const abort = (): void => void consumer.cancel()
-      if (signal.aborted) abort()
-      else {
-        signal.addEventListener('abort', abort, { once: true })
-        consumer.onCancel = () => signal.removeEventListener('abort', abort)
-      }
-    }
+    cancelOnAbort(consumer, options?.signal)
     return consumer
   }
 

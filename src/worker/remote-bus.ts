@@ -36,6 +36,7 @@ import type {
 import { checkBindingInput, checkExchange, checkSend } from '../exchanges/router.js'
 import { checkConsumeOptions, checkQueueName, checkQueueOptions } from '../queues/queue-options.js'
 import { RemoteConsumer, type ConsumerBus } from './remote-queues.js'
+import { cancelOnAbort } from '../queues/consumer.js'
 import { RequestReply } from '../rpc/request-reply.js'
 import { groupOptions } from '../groups/group-options.js'
 import type { GroupLag } from '../groups/groups.js'
@@ -733,15 +734,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     this.consumers.set(consumer.id, consumer)
     this.keep()
     this.post({ op: 'queue.consume', id: consumer.id, queue, options: { prefetch, noAck, ...extra } })
-    const signal = options?.signal
-    if (signal !== undefined) {
-      const abort = (): void => void consumer.cancel()
-      if (signal.aborted) abort()
-      else {
-        signal.addEventListener('abort', abort, { once: true })
-        consumer.onCancel = () => signal.removeEventListener('abort', abort)
-      }
-    }
+    cancelOnAbort(consumer, options?.signal)
     return consumer
   }
 

@@ -8,7 +8,8 @@
 // to the queue).
 import { asyncDispose } from '../dispose.js'
 import { InvalidArgumentError } from '../errors.js'
-import type { HeaderValue, QueueConsumer, QueueDelivery } from '../types.js'
+import { Delivery, type Settler } from '../queues/delivery.js'
+import type { QueueConsumer, QueueDelivery } from '../types.js'
 import type { ToOwner, WireDelivery, WireSettle } from './copy-wire.js'
 
 /** What a consumer needs of the worker's bus. */
@@ -25,66 +26,8 @@ export interface ConsumerBus {
   cancelled(consumer: RemoteConsumer, tell: boolean): Promise<void>
 }
 
-const NO_HEADERS: Readonly<Record<string, HeaderValue>> = Object.freeze({})
-
-class RemoteDelivery<V = unknown> implements QueueDelivery<V> {
-  readonly queue: string
-  readonly exchange: string
-  readonly routingKey: string
-  readonly value: V
-  readonly headers: Readonly<Record<string, HeaderValue>>
-  readonly redelivered: boolean
-  readonly deliveryCount: number
-  readonly priority: number | undefined
-  readonly correlationId: string | undefined
-  readonly replyTo: string | undefined
-  readonly messageId: string | undefined
-  readonly timestamp: number
-  settled: boolean
-
-  constructor(private readonly consumer: RemoteConsumer, private readonly wire: WireDelivery, noAck: boolean) {
-    this.queue = consumer.queue
-    this.exchange = wire.exchange
-    this.routingKey = wire.routingKey
-    this.value = wire.value as V
-    this.headers = wire.headers ?? NO_HEADERS
-    this.redelivered = wire.redelivered
-    this.deliveryCount = wire.deliveryCount
-    this.priority = wire.priority
-    this.correlationId = wire.correlationId
-    this.replyTo = wire.replyTo
-    this.messageId = wire.messageId
-    this.timestamp = wire.timestamp
-    this.settled = noAck
-  }
-
-  private settle(how: 'ack' | 'requeue' | 'reject', verb: string): void {
-    const context = { queue: this.queue, offset: this.wire.offset, reason: 'unknown-delivery' }
-    if (this.settled) throw new InvalidArgumentError(`this delivery of queue ${JSON.stringify(this.queue)} was settled already; it cannot be ${verb} again`, context)
-    this.settled = true
-    if (this.consumer.cancelled) {
-      throw new InvalidArgumentError(`this delivery of queue ${JSON.stringify(this.queue)} cannot be ${verb}: its consumer was cancelled and it went back to the queue`, context)
-    }
-    this.consumer.settle(this.wire.seq, how)
-  }
-
-  ack(): void {
-    this.settle('ack', 'acked')
-  }
-
-  nack(options?: { requeue?: boolean }): void {
-    const requeue = options?.requeue ?? true
-    if (typeof requeue !== 'boolean') throw new InvalidArgumentError('nack requeue must be a boolean', { queue: this.queue, argument: 'requeue' })
-    this.settle(requeue ? 'requeue' : 'reject', requeue ? 'requeued' : 'rejected')
-  }
-
-  reject(): void {
-    this.nack({ requeue: false })
-  }
-}
-
 /** A queue consumer of this worker: it lives in the creating thread, its handler runs here. */
-export class RemoteConsumer implements QueueConsumer {
+export class RemoteConsumer implements QueueConsumer, Settler {
   cancelled = false
   /** Handlers that have not settled yet. */
   private running = 0
@@ -94,20 +37,43 @@ export class RemoteConsumer implements QueueConsumer {
   constructor(readonly id: number, readonly queue: string, private readonly handler: (delivery: QueueDelivery) => unknown, private readonly noAck: boolean,
     private readonly bus: ConsumerBus) {}
 
-  /** @internal */
-  settle(seq: number, how: WireSettle['how']): void {
+  /** Delivery numbers (the creating thread's names for them) of what this consumer handed over. */
+  private readonly seqs = new WeakMap<Delivery, number>()
+
+  private settle(seq: number, how: WireSettle['how']): void {
     this.bus.settle({ consumer: this.id, seq, how })
+  }
+
+  /** A delivery settled by the handler: refused here at once once this consumer was cancelled (it went back to the queue). */
+  private settleDelivery(delivery: Delivery, how: 'ack' | 'requeue' | 'reject'): void {
+    if (this.cancelled) {
+      throw new InvalidArgumentError(`this delivery of queue ${JSON.stringify(this.queue)} went back to the queue when its consumer was cancelled; it cannot be settled any more`,
+        { queue: this.queue, offset: delivery.offset, reason: 'unknown-delivery' })
+    }
+    this.settle(this.seqs.get(delivery)!, how)
+  }
+
+  ack(delivery: Delivery): void {
+    this.settleDelivery(delivery, 'ack')
+  }
+
+  nack(delivery: Delivery, requeue: boolean): void {
+    this.settleDelivery(delivery, requeue ? 'requeue' : 'reject')
   }
 
   /** Deliveries the creating thread handed over, in its order; none once cancelled (it took them back). */
   receive(deliveries: WireDelivery[]): void {
     for (const wire of deliveries) {
       if (this.cancelled) return
-      this.hand(new RemoteDelivery(this, wire, this.noAck), wire.seq)
+      // no queue core in this thread: -1 for its queue id, this consumer's own id for the core's
+      const delivery = new Delivery(this, -1, this.queue, this.id, wire.offset, wire.routingKey, wire.value, wire, wire.redelivered, wire.deliveryCount,
+        wire.timestamp, this.noAck)
+      this.seqs.set(delivery, wire.seq)
+      this.hand(delivery, wire.seq)
     }
   }
 
-  private hand(delivery: RemoteDelivery, seq: number): void {
+  private hand(delivery: Delivery, seq: number): void {
     let result: unknown
     try {
       result = this.handler(delivery)
@@ -133,7 +99,7 @@ export class RemoteConsumer implements QueueConsumer {
   }
 
   /** As in the creating thread: reported, and the delivery rejected unless it was settled. */
-  private failed(error: unknown, delivery: RemoteDelivery): void {
+  private failed(error: unknown, delivery: Delivery): void {
     this.bus.failed(error, this.queue)
     if (!delivery.settled && !this.cancelled) delivery.reject()
   }
