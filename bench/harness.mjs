@@ -41,6 +41,30 @@ export function eventemitterContender(EventEmitter, topic, values, batch, touch)
   }
 }
 
+/**
+ * The mqemitter anchor: `batch` emits per op of `messages` (a power-of-two pool, each with its
+ * `topic`); an op ends when every emit called back. `state.published` counts what it emitted.
+ */
+export function mqemitterContender(mq, messages, batch, state = { i: 0, published: 0 }) {
+  const mask = messages.length - 1
+  return {
+    name: 'mqemitter',
+    async: true,
+    messagesPerOp: batch,
+    fn: () => new Promise((resolve) => {
+      let done = 0
+      const cb = () => { if (++done === batch) resolve() }
+      let i = state.i
+      for (let k = 0; k < batch; k++) {
+        mq.emit(messages[i], cb)
+        i = (i + 1) & mask
+      }
+      state.i = i
+      state.published += batch
+    }),
+  }
+}
+
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1

@@ -3,7 +3,7 @@
 // each a different pre-built object (cycled from a pool), delivered and waited for.
 import { createBus, manualClock } from '../dist/index.js'
 import { EventEmitter } from 'eventemitter3'
-import { eventemitterContender } from './harness.mjs'
+import { eventemitterContender, mqemitterContender } from './harness.mjs'
 
 let sink = 0 // values are touched so the work cannot be optimised away
 import mqemitter from 'mqemitter'
@@ -94,23 +94,7 @@ export default {
           verify: check(`ringbus ${label}`, state),
         })),
         eventemitterContender(EventEmitter, TOPIC, orders, BATCH, (order) => { sink += order.total }),
-        {
-          name: 'mqemitter',
-          async: true,
-          messagesPerOp: BATCH,
-          fn: () => new Promise((resolve) => {
-            let done = 0
-            const cb = () => { if (++done === BATCH) resolve() }
-            let i = mqs.i
-            for (let k = 0; k < BATCH; k++) {
-              mq.emit(mqMessages[i], cb)
-              i = (i + 1) & mask
-            }
-            mqs.i = i
-            mqs.published += BATCH
-          }),
-          verify: check('mqemitter', mqs),
-        },
+        { ...mqemitterContender(mq, mqMessages, BATCH, mqs), verify: check('mqemitter', mqs) },
       ],
       goals: ringbuses.filter((r) => r.goal).map(({ label }) => ({ label: `ringbus on() ${label} >= 1.5x mqemitter`, contender: `ringbus on() ${label}`, vs: 'mqemitter', atLeast: 1.5 })),
       info: () => Object.fromEntries(ringbuses.map(({ label, bus, prefilled }) => {

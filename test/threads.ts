@@ -1,5 +1,6 @@
-// Helpers for tests that run real worker threads: the next message of a type from a worker, and
-// threads that join a core directly under a lane token of their own.
+// Helpers for tests that run real worker threads: the next message of a type from a worker,
+// waiting until a condition holds, and threads that join a core directly under a lane token of
+// their own.
 import { Worker } from 'node:worker_threads'
 import { afterEach } from 'vitest'
 import type { LogCore } from '../src/core/log.js'
@@ -11,6 +12,14 @@ export function nextMessage(worker: Worker, type: string): Promise<any> {
     worker.on('message', onMessage)
     worker.once('error', reject)
   })
+}
+
+/** Resolves once `condition` holds, polling every few ms; fails after `ms` (10 s) naming `what`. */
+export async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !condition();) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
 }
 
 /**

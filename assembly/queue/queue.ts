@@ -945,8 +945,16 @@ function heldBy(qe: usize, c: i32, offset: f64): usize {
   return load<u8>(m, MSG_STATE) == MS_UNACKED && load<u32>(m, MSG_HOLDER) == <u32>c ? m : 0
 }
 
-/** Acks `offset`, which the calling thread's consumer `c` holds: 0, STATUS_NOT_UNACKED (nothing changed) or a status. */
-export function queueAck(ctl: usize, c: i32, offset: f64): i32 {
+const SETTLE_ACK = 0
+const SETTLE_REQUEUE = 1
+const SETTLE_REJECT = 2
+
+/**
+ * Settles `offset`, which the calling thread's consumer `c` holds (lock not held): done, READY
+ * again at its offset and redelivered (dead, delivery_limit, once delivered more often than the
+ * limit), or dead (rejected). 0, STATUS_NOT_UNACKED (nothing changed) or a status.
+ */
+function settle(ctl: usize, c: i32, offset: f64, how: i32, now: f64): i32 {
   if (!lockAcquire(lockOf(ctl))) return STATUS_BUSY
   const ce = consumerAt(ctl, c, true)
   if (ce == 0) return unlock(ctl, STATUS_CONSUMER_UNKNOWN)
@@ -956,31 +964,25 @@ export function queueAck(ctl: usize, c: i32, offset: f64): i32 {
   if (m == 0) return unlock(ctl, STATUS_NOT_UNACKED)
   bump(ce + C_UNACKED, -1)
   bump(qe + Q_UNACKED, -1)
-  store<u8>(m, MS_DONE, MSG_STATE)
+  if (how == SETTLE_ACK) {
+    store<u8>(m, MS_DONE, MSG_STATE)
+  } else {
+    noteNow(qe, now)
+    if (how == SETTLE_REQUEUE) giveBack(qe, m, <i64>offset)
+    else kill(qe, m, <i64>offset, DEAD_REJECTED)
+  }
   return done(ctl, qe, 0)
 }
 
-/**
- * Nacks `offset` held by the calling thread's consumer `c`: with `requeue` it is READY again at
- * its offset, redelivered (dead, delivery_limit, once delivered more often than the limit),
- * without it dead (rejected). 0, STATUS_NOT_UNACKED (nothing changed) or a status.
- */
+/** Acks `offset`, which the calling thread's consumer `c` holds: 0, STATUS_NOT_UNACKED (nothing changed) or a status. */
+export function queueAck(ctl: usize, c: i32, offset: f64): i32 {
+  return settle(ctl, c, offset, SETTLE_ACK, 0)
+}
+
+/** Nacks `offset` held by the calling thread's consumer `c`, with or without `requeue` (see settle). */
 export function queueNack(ctl: usize, c: i32, offset: f64, requeue: i32, now: f64): i32 {
   if (!isFinite(now)) return STATUS_BAD_ARGUMENT
-  if (!lockAcquire(lockOf(ctl))) return STATUS_BUSY
-  const ce = consumerAt(ctl, c, true)
-  if (ce == 0) return unlock(ctl, STATUS_CONSUMER_UNKNOWN)
-  c &= CONSUMER_SLOT_MASK
-  const qe = queueAt(ctl, <i32>load<u32>(ce, C_QUEUE) - 1)
-  const m = (load<u32>(ce, C_FLAGS) & CF_NO_ACK) != 0 ? <usize>0 : heldBy(qe, c, offset) // a noAck consumer settles nothing
-  if (m == 0) return unlock(ctl, STATUS_NOT_UNACKED)
-  noteNow(qe, now)
-  bump(ce + C_UNACKED, -1)
-  bump(qe + Q_UNACKED, -1)
-  const o = <i64>offset
-  if (requeue != 0) giveBack(qe, m, o)
-  else kill(qe, m, o, DEAD_REJECTED)
-  return done(ctl, qe, 0)
+  return settle(ctl, c, offset, requeue != 0 ? SETTLE_REQUEUE : SETTLE_REJECT, now)
 }
 
 /** Gives back consumer `c`'s messages and frees it (lock held). O(entries in the queue). */

@@ -2,10 +2,8 @@
 // record.mjs stores for the real broker (fixtures/<id>.json), so the two can be compared with
 // toEqual (differential.test.ts).
 //
-// The bus is driven through RabbitBus below: the RabbitMQ-model API as it was sketched while it
-// was being written. It is declared here so this file compiles before that API exists; once
-// ringbus exports it, the cast in replay() can go and the interface can be replaced by the real
-// types.
+// The bus is driven through its RabbitMQ-model API (RabbitBus below: the part of BusApi the
+// scenarios use); a stand-in bus can be given to check the harness itself.
 //
 // How broker notions map onto the bus:
 //   - publish confirm/return: send() throwing errors.UnroutableError is a basic.return (and the
@@ -21,57 +19,14 @@
 //     from 3.10, which does not, so they are left out of the comparison.
 //   - consume: consumeQueue with the scenario's prefetch; a handler keeps each delivery until the
 //     replay acks it, and returns a promise that resolves after that ack.
-import { createBus, errors, manualClock, type ManualClock } from '../../src/index.js'
+import { createBus, errors, manualClock, type Binding, type BusApi, type ManualClock, type QueueDelivery, type SendOptions } from '../../src/index.js'
 import {
   TIME_PLACEHOLDER,
-  type DeliveryRecord, type ExchangeType, type HeaderValue, type Outcome, type PublishStep, type QueueOptions, type Scenario, type Settle,
+  type DeliveryRecord, type HeaderValue, type Outcome, type PublishStep, type Scenario, type Settle,
 } from './scenarios.js'
 
-type MaybePromise<T> = T | Promise<T>
-
-export interface RabbitDelivery {
-  queue: string
-  exchange: string
-  routingKey: string
-  value: unknown
-  headers?: Record<string, unknown>
-  redelivered: boolean
-  deliveryCount?: number
-  priority?: number
-  correlationId?: string
-  replyTo?: string
-  messageId?: string
-  ack(): MaybePromise<void>
-  nack(options?: { requeue?: boolean }): MaybePromise<void>
-  reject(): MaybePromise<void>
-}
-
-export type HeadersMatch = 'all' | 'any' | 'all-with-x' | 'any-with-x'
-export type RabbitBinding =
-  | { exchange: string; queue: string; pattern?: string; arguments?: Record<string, unknown> }
-  | { exchange: string; toExchange: string; pattern?: string }
-
-export interface RabbitSendOptions {
-  headers?: Record<string, unknown>
-  priority?: number
-  expirationMs?: number
-  delayMs?: number
-  correlationId?: string
-  replyTo?: string
-  mandatory?: boolean
-  messageId?: string
-}
-
-export interface RabbitBus {
-  exchange(name: string, options: { type: ExchangeType; alternateExchange?: string }): MaybePromise<unknown>
-  queue(name: string, options?: QueueOptions): MaybePromise<unknown>
-  bind(binding: RabbitBinding): MaybePromise<unknown>
-  unbind(binding: RabbitBinding): MaybePromise<unknown>
-  send(exchange: string, routingKey: string, value: unknown, options?: RabbitSendOptions): MaybePromise<{ routed: string[]; refused?: string[] }>
-  get(queue: string): MaybePromise<RabbitDelivery | undefined>
-  consumeQueue(queue: string, handler: (delivery: RabbitDelivery) => MaybePromise<void>, options: { prefetch: number; noAck: boolean }): MaybePromise<unknown>
-  close(): Promise<void>
-}
+/** The bus the replay drives: the RabbitMQ model of ringbus's API. */
+type RabbitBus = Pick<BusApi, 'exchange' | 'queue' | 'bind' | 'unbind' | 'send' | 'get' | 'consumeQueue' | 'close'>
 
 const plainValue = (value: HeaderValue): unknown => (value !== null && typeof value === 'object' ? value.value : value)
 const plainTable = (table: Record<string, HeaderValue>): Record<string, unknown> =>
@@ -99,7 +54,7 @@ function normaliseHeaders(all: Record<string, unknown>): Record<string, unknown>
   }
 }
 
-export function deliveryRecord(d: RabbitDelivery): DeliveryRecord {
+export function deliveryRecord(d: QueueDelivery): DeliveryRecord {
   const record: DeliveryRecord = { body: bodyOf(d.value), exchange: d.exchange, routingKey: d.routingKey, redelivered: d.redelivered }
   if (d.priority !== undefined && d.priority !== null) record.priority = d.priority
   if (d.headers !== undefined && d.headers !== null && Object.keys(d.headers).length > 0) record.headers = normaliseHeaders(d.headers)
@@ -109,7 +64,7 @@ export function deliveryRecord(d: RabbitDelivery): DeliveryRecord {
   return record
 }
 
-async function settleDelivery(d: RabbitDelivery, action: Settle): Promise<void> {
+async function settleDelivery(d: QueueDelivery, action: Settle): Promise<void> {
   switch (action) {
     case 'ack': return d.ack()
     case 'nack-requeue': return d.nack({ requeue: true })
@@ -120,7 +75,7 @@ async function settleDelivery(d: RabbitDelivery, action: Settle): Promise<void> 
 }
 
 async function publish(bus: RabbitBus, step: PublishStep): Promise<{ confirm: 'ack' | 'nack'; returned: boolean }> {
-  const options: RabbitSendOptions = {}
+  const options: SendOptions = {}
   if (step.headers !== undefined) options.headers = plainTable(step.headers)
   if (step.priority !== undefined) options.priority = step.priority
   if (step.expirationMs !== undefined) options.expirationMs = step.expirationMs
@@ -139,9 +94,9 @@ async function publish(bus: RabbitBus, step: PublishStep): Promise<{ confirm: 'a
 }
 
 async function consume(bus: RabbitBus, step: Extract<Scenario['steps'][number], { op: 'consume' }>): Promise<number[][][]> {
-  const holding: Array<Array<{ delivery: RabbitDelivery; release: () => void }>> = []
+  const holding: Array<Array<{ delivery: QueueDelivery; release: () => void }>> = []
   for (let i = 0; i < step.consumers; i++) {
-    const mine: Array<{ delivery: RabbitDelivery; release: () => void }> = []
+    const mine: Array<{ delivery: QueueDelivery; release: () => void }> = []
     holding.push(mine)
     await bus.consumeQueue(step.queue, (delivery) => new Promise<void>((release) => { mine.push({ delivery, release }) }), { prefetch: step.prefetch, noAck: false })
   }
@@ -171,10 +126,9 @@ async function consume(bus: RabbitBus, step: Extract<Scenario['steps'][number], 
  */
 export async function replay(scenario: Scenario, makeBus?: (clock: ManualClock) => Promise<RabbitBus>): Promise<Outcome[]> {
   const clock = manualClock(0)
-  // the RabbitMQ-model API is not in Bus's type yet (see RabbitBus above)
-  const bus = makeBus === undefined ? ((await createBus({ clock })) as unknown as RabbitBus) : await makeBus(clock)
+  const bus: RabbitBus = makeBus === undefined ? await createBus({ clock }) : await makeBus(clock)
   const outcomes: Outcome[] = []
-  const held = new Map<string, RabbitDelivery>()
+  const held = new Map<string, QueueDelivery>()
   try {
     for (const [index, step] of scenario.steps.entries()) {
       switch (step.op) {
@@ -186,7 +140,7 @@ export async function replay(scenario: Scenario, makeBus?: (clock: ManualClock) 
           break
         case 'bind':
         case 'unbind': {
-          let binding: RabbitBinding
+          let binding: Binding
           if ('toExchange' in step) binding = { exchange: step.exchange, toExchange: step.toExchange, ...(step.pattern === undefined ? {} : { pattern: step.pattern }) }
           else {
             binding = { exchange: step.exchange, queue: step.queue }

@@ -4,7 +4,9 @@
 // outcomes the broker gave, in step order.
 //
 // This file must stay plain data plus types: record.mjs loads it by stripping the types with
-// TypeScript's transpileModule, with no other imports to resolve.
+// TypeScript's transpileModule, with no imports but type-only ones (which it erases). Queue and
+// exchange options are ringbus's own; on the broker a deliveryLimit makes a quorum queue
+// (x-queue-type: quorum), the only kind with a limit.
 //
 // Names: every exchange and queue name is used verbatim on the broker (the recorder deletes
 // them before and after each scenario), so they start with the scenario's id to stay apart.
@@ -14,7 +16,9 @@
 // ~100 ms of logical time away from any expiry on either side, because the recorder's real time
 // also runs during publishes and its pause before each get/drain (record.mjs: SETTLE_MS).
 
-export type ExchangeType = 'direct' | 'topic' | 'fanout' | 'headers'
+import type { ExchangeType, QueueOptions } from '../../src/types.js'
+
+export type { ExchangeType, QueueOptions }
 
 /**
  * A header or binding-argument value. `null` is AMQP's void (in a binding: "header present").
@@ -23,18 +27,6 @@ export type ExchangeType = 'direct' | 'topic' | 'fanout' | 'headers'
  */
 export type HeaderValue = string | number | boolean | null | { $amqp: AmqpNumberType; value: number }
 export type AmqpNumberType = 'byte' | 'short' | 'int' | 'long' | 'float' | 'double'
-
-export interface QueueOptions {
-  maxLength?: number
-  overflow?: 'drop-head' | 'reject-publish' | 'reject-publish-dlx'
-  messageTtlMs?: number
-  expiresMs?: number
-  maxPriority?: number
-  /** On the broker this makes a quorum queue (x-queue-type: quorum), the only kind with a limit. */
-  deliveryLimit?: number
-  deadLetterExchange?: string
-  deadLetterRoutingKey?: string
-}
 
 export interface PublishStep {
   op: 'publish'

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createBus, errors, type Bus, type QueueDelivery } from '../../src/index.js'
-import { nextMessage } from '../threads.js'
+import { nextMessage, until } from '../threads.js'
 
 const fixture = new URL('./fixtures/queue-worker.mjs', import.meta.url)
 const workers: Worker[] = []
@@ -25,12 +25,6 @@ async function start(bus: Bus, role: string): Promise<Worker> {
   return worker
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (const deadline = Date.now() + 10_000; !condition();) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 describe("a copying worker's queue consumer", () => {
   it('holds what it has not acked; terminated, it gives that back to the queue, redelivered to a consumer of the creating thread', async () => {

@@ -5,6 +5,10 @@
 import { Worker } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createBus, type Bus, type RebalanceEvent } from '../../src/index.js'
+import { until as within } from '../threads.js'
+
+/** Members in other threads take their time to rebalance on a loaded machine: 20 s. */
+const until = (condition: () => boolean, what: string): Promise<void> => within(condition, what, 20_000)
 
 const fixture = new URL('./fixtures/group-member.mjs', import.meta.url)
 const workers: Worker[] = []
@@ -30,12 +34,6 @@ function member(bus: Bus, name: string, handled: Handled[], delayMs: number, tra
   })
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (const deadline = Date.now() + 20_000; !condition();) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 /**
  * How many records were handled twice; each must have been handled first by the terminated

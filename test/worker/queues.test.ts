@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createBus, type Bus, type QueueDelivery } from '../../src/index.js'
-import { nextMessage } from '../threads.js'
+import { nextMessage, until } from '../threads.js'
 
 const fixture = new URL('./fixtures/queue-worker.mjs', import.meta.url)
 const workers: Worker[] = []
@@ -31,12 +31,6 @@ async function start(bus: Bus, role: string, data: Record<string, unknown> = {})
   return worker
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (const deadline = Date.now() + 10_000; !condition();) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 describe('queue consumers in worker threads on shared memory', () => {
   it('competing consumers in two threads: every message acked once, none left', async () => {
