@@ -83,7 +83,8 @@ interface QueueMeta {
 }
 
 export class QueueCore {
-  private readonly cache = new Map<number, QueueMeta>()
+  /** By queue id. */
+  private readonly cache: Array<QueueMeta | undefined> = []
   private readonly ids = new Map<string, number>()
   private version = -1
   /** Most records one receive or takeDead returns (what the lane's output buffer holds). */
@@ -125,7 +126,7 @@ export class QueueCore {
   find(name: string): number {
     const version = Atomics.load(this.mem.i32, this.versionIndex)
     if (version !== this.version) {
-      this.cache.clear()
+      this.cache.length = 0
       this.ids.clear()
       this.version = version
     }
@@ -149,16 +150,16 @@ export class QueueCore {
   private meta(id: number): QueueMeta {
     const version = Atomics.load(this.mem.i32, this.versionIndex)
     if (version !== this.version) {
-      this.cache.clear()
+      this.cache.length = 0
       this.ids.clear()
       this.version = version
     }
-    let meta = this.cache.get(id)
+    let meta = this.cache[id]
     if (meta === undefined) {
       const length = this.info(id)
       const at = this.lane.out + INFO_NAME
       meta = { name: textDecoder.decode(this.mem.u8.slice(at, at + length)), config: Object.freeze(this.readConfig()), partition: this.mem.u32[(this.lane.out + INFO_PARTITION) >> 2] }
-      this.cache.set(id, meta)
+      this.cache[id] = meta
     }
     return meta
   }

@@ -3,7 +3,8 @@
 // core where a message goes and hands it to each queue and topic once.
 import type { Clock } from '../clock.js'
 import type { LogCore } from '../core/log.js'
-import { decodeDestination, encodeHeaderTable, type Destination } from '../core/routes.js'
+import { ROUTE_DEST_ID_MASK, ROUTE_DEST_QUEUE, ROUTE_DEST_SHIFT, ROUTE_DEST_TOPIC } from '../core/abi.js'
+import { encodeHeaderTable, type Destination } from '../core/routes.js'
 import { InvalidArgumentError, UnknownExchangeError, UnroutableError } from '../errors.js'
 import type { Publisher } from '../publish/publisher.js'
 import { isAutomaticCycle } from '../queues/dead-letter.js'
@@ -136,12 +137,13 @@ export class Router {
   private deliver(codes: Int32Array, message: Outgoing & { value?: unknown }, result: SendResult, skip: ((queue: string) => boolean) | undefined): void {
     const now = this.host.clock.now()
     for (const code of codes) {
-      const { kind, id } = decodeDestination(code)
-      if (kind === 'queue') {
+      const kind = code >>> ROUTE_DEST_SHIFT
+      const id = code & ROUTE_DEST_ID_MASK
+      if (kind === ROUTE_DEST_QUEUE) {
         const name = this.host.queues.name(id)
         if (skip?.(name) === true) continue
         ;(this.host.queues.enqueue(id, message, now) ? result.routed : result.refused).push(name)
-      } else if (kind === 'topic') {
+      } else if (kind === ROUTE_DEST_TOPIC) {
         const topic = this.host.registry.at(id)
         if (!('value' in message)) message.value = this.host.queues.codec.decode(message.valueBytes)
         this.host.publisher.publish(topic.name, message.value, { key: message.routingKey, headers: topicHeaders(message.properties.headers) }, now)

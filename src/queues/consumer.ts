@@ -12,7 +12,8 @@ const BATCH = 256
 
 export interface ConsumerHost {
   receive(consumer: number, max: number): Delivered[]
-  delivery(queueId: number, queue: string, consumer: number, d: Delivered, noAck: boolean): Delivery
+  /** The batch read and decoded before any handler runs. */
+  deliveries(queueId: number, queue: string, consumer: number, batch: ReadonlyArray<Delivered>, noAck: boolean): Delivery[]
   cancel(consumer: QueueConsumerImpl): void
   /** The handler threw or rejected: report it; an unsettled delivery is rejected. */
   failed(error: unknown, consumer: QueueConsumerImpl, delivery: Delivery): void
@@ -41,7 +42,11 @@ export class QueueConsumerImpl implements QueueConsumer, ScheduledReader {
     while (!this.cancelled) {
       const batch = this.host.receive(this.consumerId, BATCH)
       if (batch.length === 0) return
-      for (const d of batch) this.hand(this.host.delivery(this.queueId, this.queue, this.consumerId, d, this.noAck))
+      for (const delivery of this.host.deliveries(this.queueId, this.queue, this.consumerId, batch, this.noAck)) {
+        // a handler may cancel this consumer: the rest of the batch went back to the queue
+        if (this.cancelled) return
+        this.hand(delivery)
+      }
     }
   }
 

@@ -6,6 +6,9 @@ import type { LogCore } from '../core/log.js'
 import type { Codec } from '../codec/codecs.js'
 import { decodeProperties, StringCache, type Properties } from './envelope.js'
 
+/** Records read per poll when reading a consumer's batch. */
+const POLL_RUN = 256
+
 export interface QueueMessage {
   timestamp: number
   routingKey: string
@@ -33,14 +36,53 @@ export class QueueReader {
     return this.at(partition, offset, true)
   }
 
-  private at(partition: number, offset: number, bytes: boolean): QueueMessage | undefined {
+  /**
+   * The messages at `offsets` (ascending, as a consumer's deliveries mostly are), each decoded, or
+   * undefined where the log no longer holds one: one poll per run of a segment instead of one per
+   * message. Everything is decoded before the caller runs any handler, which could poll too.
+   */
+  readAll(partition: number, offsets: ReadonlyArray<{ offset: number }>): Array<QueueMessage | undefined> {
+    const core = this.core
+    const out: Array<QueueMessage | undefined> = []
+    let polled = 0
+    let at = 0
+    for (const { offset } of offsets) {
+      // skip the polled records before it (other consumers' messages)
+      while (at < polled && core.polledOffset(at) < offset) at++
+      if (at >= polled || core.polledOffset(at) !== offset) {
+        polled = this.poll(partition, offset, POLL_RUN)
+        at = 0
+        if (polled <= 0 || core.polledOffset(0) !== offset) {
+          polled = 0
+          out.push(undefined)
+          continue
+        }
+      }
+      out.push(this.decode(at, false))
+      at++
+    }
+    return out
+  }
+
+  /** Moves this thread's cursor of `partition` to `offset` and polls up to `max` records. */
+  private poll(partition: number, offset: number, max: number): number {
     const core = this.core
     let slot = this.cursors.get(partition)
     if (slot === undefined) this.cursors.set(partition, (slot = core.openCursor(partition, offset)))
     else core.seekCursor(slot, offset)
-    if (core.poll(slot, 1) !== 1 || core.polledOffset(0) !== offset) return undefined
+    return core.poll(slot, max)
+  }
+
+  private at(partition: number, offset: number, bytes: boolean): QueueMessage | undefined {
+    if (this.poll(partition, offset, 1) !== 1 || this.core.polledOffset(0) !== offset) return undefined
+    return this.decode(0, bytes)
+  }
+
+  /** The i-th record of the last poll. */
+  private decode(i: number, bytes: boolean): QueueMessage {
+    const core = this.core
     const source = core.polledSource
-    const frame = core.polledFrame(0)
+    const frame = core.polledFrame(i)
     const { headersLength, keyLength, valueLength, timestamp } = core.fields(frame, source)
     const at = frame - source.base + FRAME_HEADER
     const data = source.bytes

@@ -13,7 +13,7 @@ import { Delivery, type Settler } from './delivery.js'
 import type { Codec } from '../codec/codecs.js'
 import { encodeProperties, queueValueCodec, Utf8Cache, type Properties } from './envelope.js'
 import { checkConsumeOptions, checkQueueName, checkQueueOptions } from './queue-options.js'
-import { QueueReader } from './queue-reader.js'
+import { QueueReader, type QueueMessage } from './queue-reader.js'
 
 
 /** A message on its way into a queue: its routing key, properties and encoded value. */
@@ -145,7 +145,16 @@ export class Queues implements Settler {
 
   /** Reads and decodes a delivered message; the queue core holds it for `consumer`. */
   delivery(id: number, queue: string, consumer: number, d: Delivered, noAck: boolean): Delivery {
-    const message = this.reader.read(this.core.queues.partition(id), d.offset)
+    return this.toDelivery(id, queue, consumer, d, noAck, this.reader.read(this.core.queues.partition(id), d.offset))
+  }
+
+  /** A consumer's batch of deliveries, read and decoded together. */
+  deliveries(id: number, queue: string, consumer: number, batch: ReadonlyArray<Delivered>, noAck: boolean): Delivery[] {
+    const messages = this.reader.readAll(this.core.queues.partition(id), batch)
+    return batch.map((d, i) => this.toDelivery(id, queue, consumer, d, noAck, messages[i]))
+  }
+
+  private toDelivery(id: number, queue: string, consumer: number, d: Delivered, noAck: boolean, message: QueueMessage | undefined): Delivery {
     if (message === undefined) throw new InvalidArgumentError(`message ${d.offset} of queue ${JSON.stringify(queue)} is not in its log`, { queue, offset: d.offset })
     const properties = message.properties
     // a queue with a delivery limit counts earlier deliveries in x-delivery-count, as quorum queues do
@@ -199,7 +208,7 @@ export class Queues implements Settler {
 
   private readonly consumerHost: ConsumerHost = {
     receive: (consumer, max) => this.core.queues.receive(consumer, max),
-    delivery: (id, queue, consumer, d, noAck) => this.delivery(id, queue, consumer, d, noAck),
+    deliveries: (id, queue, consumer, batch, noAck) => this.deliveries(id, queue, consumer, batch, noAck),
     cancel: (consumer) => {
       this.core.queues.cancel(consumer.consumerId)
       this.consumers.get(consumer.queueId)?.delete(consumer)

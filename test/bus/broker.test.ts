@@ -363,6 +363,22 @@ describe('queues', () => {
     }
   })
 
+  it('a handler that cancels its consumer is handed no more of what was delivered to it; that goes back, redelivered', async () => {
+    const bus = await newBus()
+    bus.queue('q')
+    for (let i = 0; i < 5; i++) bus.send('', 'q', i)
+    const got: unknown[] = []
+    const c = bus.consumeQueue('q', (d) => {
+      got.push(d.value)
+      d.ack()
+      if (got.length === 2) void c.cancel()
+    })
+    await bus.idle()
+    expect(got).toEqual([0, 1])
+    const rest = await takeDeliveries(bus, 'q')
+    expect(rest.q.map((d) => [d.value, d.redelivered])).toEqual([[2, true], [3, true], [4, true]])
+  })
+
   it('priority: higher first, FIFO within a level, above max counts as max', async () => {
     const bus = await newBus()
     bus.queue('p', { maxPriority: 5 })
