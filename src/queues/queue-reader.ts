@@ -39,7 +39,9 @@ export class QueueReader {
   /**
    * The messages at `offsets` (ascending, as a consumer's deliveries mostly are), each decoded, or
    * undefined where the log no longer holds one: one poll per run of a segment instead of one per
-   * message. Everything is decoded before the caller runs any handler, which could poll too.
+   * message. The values are decoded only once every frame was copied out: decoding can poll too
+   * (a shared bus's codec loading its record structures), which replaces what the last poll
+   * left; and everything is decoded before the caller runs any handler, which could poll too.
    */
   readAll(partition: number, offsets: ReadonlyArray<{ offset: number }>): Array<QueueMessage | undefined> {
     const core = this.core
@@ -58,8 +60,14 @@ export class QueueReader {
           continue
         }
       }
-      out.push(this.decode(at, false))
+      out.push(this.decode(at, true))
       at++
+    }
+    const codec = this.codec()
+    for (const message of out) {
+      if (message === undefined) continue
+      message.value = codec.decode(message.valueBytes!)
+      message.valueBytes = undefined
     }
     return out
   }

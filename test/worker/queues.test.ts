@@ -48,6 +48,16 @@ describe('queue consumers in worker threads on shared memory', () => {
     await until(() => bus.queueStats().jobs.messages === 0, 'an empty queue')
   })
 
+  it('objects of many shapes reach a fresh worker in one batch (it loads record structures while it decodes)', async () => {
+    const bus = await shared()
+    bus.queue('jobs')
+    const counter = new Int32Array(new SharedArrayBuffer(4))
+    const worker = await start(bus, 'counter', { counter: counter.buffer })
+    const failed = new Promise((resolve) => worker.once('error', resolve))
+    for (let i = 0; i < 600; i++) bus.send('', 'jobs', { [`field${i % 60}`]: i, nested: { at: i, [`k${i % 7}`]: 'v' } })
+    await Promise.race([until(() => Atomics.load(counter, 0) === 600, 'every object counted'), failed.then((error) => { throw error })])
+  })
+
   it('a sender wakes the consumer for each message, also after the first of its turn', async () => {
     const bus = await shared()
     bus.queue('jobs')
