@@ -6,6 +6,14 @@ import type { LogCore } from '../core/log.js'
 import type { Codec } from '../codec/codecs.js'
 import { decodeProperties, StringCache, type Properties } from './envelope.js'
 
+/** The messages of one poll whose values are still to decode: where each value lies in `data`. */
+interface Run {
+  first: number
+  values: number[]
+  data?: Uint8Array
+  shared?: boolean
+}
+
 /** Records read per poll when reading a consumer's batch. */
 const POLL_RUN = 256
 
@@ -39,19 +47,19 @@ export class QueueReader {
   /**
    * The messages at `offsets` (ascending, as a consumer's deliveries mostly are), each decoded, or
    * undefined where the log no longer holds one: one poll per run of a segment instead of one per
-   * message. The values are decoded only once every frame was copied out: decoding can poll too
-   * (a shared bus's codec loading its record structures), which replaces what the last poll
-   * left; and everything is decoded before the caller runs any handler, which could poll too.
+   * message, everything decoded before the caller runs any handler (which could poll too).
    */
   readAll(partition: number, offsets: ReadonlyArray<{ offset: number }>): Array<QueueMessage | undefined> {
     const core = this.core
     const out: Array<QueueMessage | undefined> = []
+    const run: Run = { first: out.length, values: [] }
     let polled = 0
     let at = 0
     for (const { offset } of offsets) {
       // skip the polled records before it (other consumers' messages)
       while (at < polled && core.polledOffset(at) < offset) at++
       if (at >= polled || core.polledOffset(at) !== offset) {
+        this.decodeValues(out, run)
         polled = this.poll(partition, offset, POLL_RUN)
         at = 0
         if (polled <= 0 || core.polledOffset(0) !== offset) {
@@ -60,16 +68,56 @@ export class QueueReader {
           continue
         }
       }
-      out.push(this.decode(at, true))
+      out.push(this.decodeFrame(at, run))
       at++
     }
-    const codec = this.codec()
-    for (const message of out) {
-      if (message === undefined) continue
-      message.value = codec.decode(message.valueBytes!)
-      message.valueBytes = undefined
-    }
+    this.decodeValues(out, run)
     return out
+  }
+
+  /** The i-th record of the last poll without its value, whose place goes into `run`. */
+  private decodeFrame(i: number, run: Run): QueueMessage {
+    const core = this.core
+    const source = core.polledSource
+    const frame = core.polledFrame(i)
+    const { headersLength, keyLength, valueLength, timestamp } = core.fields(frame, source)
+    const at = frame - source.base + FRAME_HEADER
+    const data = source.bytes
+    const valueAt = at + headersLength + keyLength
+    if (run.values.length === 0) {
+      run.data = data
+      run.shared = source.view !== undefined
+    }
+    run.values.push(valueAt, valueAt + valueLength)
+    return { timestamp, properties: decodeProperties(data, at, at + headersLength), routingKey: this.keys.decode(data, at + headersLength, valueAt), value: undefined, valueBytes: undefined }
+  }
+
+  /**
+   * Decodes the values of the run's messages (out[run.first ...]). Decoding may poll (a shared
+   * bus's codec loading record structures), which replaces a shared poll's copy: those values are
+   * copied out first, in one piece. A plain core's frames are decoded where they are.
+   */
+  private decodeValues(out: Array<QueueMessage | undefined>, run: Run): void {
+    const values = run.values
+    if (values.length > 0) {
+      const codec = this.codec()
+      let data = run.data!
+      let shift = 0
+      if (run.shared) {
+        shift = values[0]
+        data = data.slice(values[0], values[values.length - 1])
+      }
+      let k = 0
+      for (let i = run.first; i < out.length; i++) {
+        const message = out[i]
+        if (message === undefined) continue
+        message.value = codec.decodeRange!(data, values[k] - shift, values[k + 1] - shift)
+        k += 2
+      }
+    }
+    run.first = out.length
+    run.values = []
+    run.data = undefined
   }
 
   /** Moves this thread's cursor of `partition` to `offset` and polls up to `max` records. */
