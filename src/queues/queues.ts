@@ -3,6 +3,7 @@
 // in the queue core (src/core/queues.ts), shared by every thread; this module decodes messages
 // out of the queue's log and runs this thread's handlers.
 import type { Clock } from '../clock.js'
+import type { Codec } from '../codec/codecs.js'
 import type { LogCore } from '../core/log.js'
 import type { DeadReason, Delivered, QueueConfig } from '../core/queues.js'
 import { InvalidArgumentError, UnknownQueueError } from '../errors.js'
@@ -10,11 +11,9 @@ import type { ConsumeQueueOptions, QueueDelivery, QueueOptions, QueueStats } fro
 import { cancelOnAbort, QueueConsumerImpl, type ConsumerHost } from './consumer.js'
 import { recordDeath } from './dead-letter.js'
 import { Delivery, type Settler } from './delivery.js'
-import type { Codec } from '../codec/codecs.js'
 import { encodeProperties, queueValueCodec, Utf8Cache, type Properties } from './envelope.js'
 import { checkConsumeOptions, checkQueueName, checkQueueOptions } from './queue-options.js'
 import { QueueReader, type QueueMessage } from './queue-reader.js'
-
 
 /** A message on its way into a queue: its routing key, properties and encoded value. */
 export interface Outgoing {
