@@ -122,14 +122,18 @@ export class QueueCore {
     return { id: result >> 1, created: (result & 1) === 1 }
   }
 
+  /** Forgets the cached names, ids and configs once any thread created or deleted a queue. */
+  private revalidate(): void {
+    const version = Atomics.load(this.mem.i32, this.versionIndex)
+    if (version === this.version) return
+    this.cache.length = 0
+    this.ids.clear()
+    this.version = version
+  }
+
   /** The id of the queue named `name`, -1 when none (cached, like meta, while no queue comes or goes). */
   find(name: string): number {
-    const version = Atomics.load(this.mem.i32, this.versionIndex)
-    if (version !== this.version) {
-      this.cache.length = 0
-      this.ids.clear()
-      this.version = version
-    }
+    this.revalidate()
     let id = this.ids.get(name)
     if (id === undefined) this.ids.set(name, (id = this.lookup(name)))
     return id
@@ -148,12 +152,7 @@ export class QueueCore {
    * them with every message.
    */
   private meta(id: number): QueueMeta {
-    const version = Atomics.load(this.mem.i32, this.versionIndex)
-    if (version !== this.version) {
-      this.cache.length = 0
-      this.ids.clear()
-      this.version = version
-    }
+    this.revalidate()
     let meta = this.cache[id]
     if (meta === undefined) {
       const length = this.info(id)

@@ -115,7 +115,7 @@ export class Router {
 
   /** A dead letter: routed from its queue's dead-letter exchange, dropped where that is missing or the copy would go round an automatic cycle. */
   deadLetter(exchange: string, letter: DeadLetter): void {
-    if (exchange !== '' && this.core.routes.find(exchange) === undefined && PREDECLARED[exchange] === undefined) return
+    if (exchange !== '' && !this.ids.has(exchange) && this.core.routes.find(exchange) === undefined && PREDECLARED[exchange] === undefined) return
     const result: SendResult = { routed: [], refused: [] }
     const skip = (queue: string) => isAutomaticCycle(letter.properties.headers!, queue)
     this.deliver(this.destinations(exchange, letter.routingKey, letter.properties.headers), letter, result, skip)

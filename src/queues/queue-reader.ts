@@ -21,7 +21,7 @@ export interface QueueMessage {
   timestamp: number
   routingKey: string
   properties: Properties
-  /** The decoded value (read), or undefined (readBytes). */
+  /** The decoded value (read, readAll), or undefined (readBytes). */
   value: unknown
   /** A copy of the encoded value (readBytes), or undefined (read). */
   valueBytes: Uint8Array | undefined
@@ -36,12 +36,16 @@ export class QueueReader {
 
   /** The message at `offset` of `partition` with its value decoded, or undefined when the log no longer holds it. */
   read(partition: number, offset: number): QueueMessage | undefined {
-    return this.at(partition, offset, false)
+    return this.readAll(partition, [{ offset }], 1)[0]
   }
 
   /** The same with the value's bytes instead (to publish them again: a dead letter). */
   readBytes(partition: number, offset: number): QueueMessage | undefined {
-    return this.at(partition, offset, true)
+    if (this.poll(partition, offset, 1) !== 1 || this.core.polledOffset(0) !== offset) return undefined
+    const run: Run = { first: 0, values: [] }
+    const message = this.decodeFrame(0, run)
+    message.valueBytes = run.data!.slice(run.values[0], run.values[1])
+    return message
   }
 
   /**
@@ -49,7 +53,7 @@ export class QueueReader {
    * undefined where the log no longer holds one: one poll per run of a segment instead of one per
    * message, everything decoded before the caller runs any handler (which could poll too).
    */
-  readAll(partition: number, offsets: ReadonlyArray<{ offset: number }>): Array<QueueMessage | undefined> {
+  readAll(partition: number, offsets: ReadonlyArray<{ offset: number }>, max = POLL_RUN): Array<QueueMessage | undefined> {
     const core = this.core
     const out: Array<QueueMessage | undefined> = []
     const run: Run = { first: out.length, values: [] }
@@ -60,7 +64,7 @@ export class QueueReader {
       while (at < polled && core.polledOffset(at) < offset) at++
       if (at >= polled || core.polledOffset(at) !== offset) {
         this.decodeValues(out, run)
-        polled = this.poll(partition, offset, POLL_RUN)
+        polled = this.poll(partition, offset, max)
         at = 0
         if (polled <= 0 || core.polledOffset(0) !== offset) {
           polled = 0
@@ -127,29 +131,6 @@ export class QueueReader {
     if (slot === undefined) this.cursors.set(partition, (slot = core.openCursor(partition, offset)))
     else core.seekCursor(slot, offset)
     return core.poll(slot, max)
-  }
-
-  private at(partition: number, offset: number, bytes: boolean): QueueMessage | undefined {
-    if (this.poll(partition, offset, 1) !== 1 || this.core.polledOffset(0) !== offset) return undefined
-    return this.decode(0, bytes)
-  }
-
-  /** The i-th record of the last poll. */
-  private decode(i: number, bytes: boolean): QueueMessage {
-    const core = this.core
-    const source = core.polledSource
-    const frame = core.polledFrame(i)
-    const { headersLength, keyLength, valueLength, timestamp } = core.fields(frame, source)
-    const at = frame - source.base + FRAME_HEADER
-    const data = source.bytes
-    const valueAt = at + headersLength + keyLength
-    return {
-      timestamp,
-      properties: decodeProperties(data, at, at + headersLength),
-      routingKey: this.keys.decode(data, at + headersLength, valueAt),
-      value: bytes ? undefined : this.codec().decodeRange!(data, valueAt, valueAt + valueLength),
-      valueBytes: bytes ? data.slice(valueAt, valueAt + valueLength) : undefined,
-    }
   }
 
   /** A deleted queue's partition may serve another queue later: forget its cursor. */

@@ -116,7 +116,7 @@ export class Queues implements Settler {
       if (config.overflow === 'reject-publish-dlx') this.deadLetterRefused(id, config, message, now)
       return false
     }
-    this.settledIn(id)
+    this.settledIn(id, config)
     if (ttl !== undefined || message.delayMs > 0) this.arm(id, Math.min(expiresAt, readyAt > now ? readyAt : Infinity))
     return true
   }
@@ -185,8 +185,8 @@ export class Queues implements Settler {
   }
 
   /** Something in queue `id` changed hands: wake consumers here and elsewhere, dead-letter what died. */
-  settledIn(id: number): void {
-    this.drainDead(id)
+  settledIn(id: number, config = this.core.queues.config(id)): void {
+    if (config.deadLetterExchange !== undefined) this.drainDead(id, config, config.deadLetterExchange)
     const local = this.consumers.get(id)
     if (local !== undefined) for (const consumer of local) this.host.poke(consumer)
     this.host.changed()
@@ -222,10 +222,8 @@ export class Queues implements Settler {
     },
   }
 
-  /** Dead-letters what queue `id` holds as dead (expired, dropped, rejected, over its delivery limit). */
-  private drainDead(id: number): void {
-    const config = this.core.queues.config(id)
-    if (config.deadLetterExchange === undefined) return
+  /** Dead-letters what queue `id` holds as dead (expired, dropped, rejected, over its delivery limit) through `exchange`. */
+  private drainDead(id: number, config: Readonly<QueueConfig>, exchange: string): void {
     for (;;) {
       const dead = this.core.queues.takeDead(id, 64)
       if (dead.length === 0) return
@@ -236,7 +234,7 @@ export class Queues implements Settler {
         try {
           const message = this.reader.readBytes(partition, offset)
           if (message !== undefined) {
-            this.host.deadLetter(config.deadLetterExchange, this.letter(queue, config, reason, message.routingKey, message.properties, message.valueBytes!, now))
+            this.host.deadLetter(exchange, this.letter(queue, config, reason, message.routingKey, message.properties, message.valueBytes!, now))
           }
         } finally {
           this.core.queues.settleDead(id, offset)
