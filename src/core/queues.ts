@@ -211,8 +211,13 @@ export class QueueCore {
    * Writes a frame (the log's format) where publish takes it, at the far end of this thread's
    * staging area, and returns its address; valid until the next place of anything.
    */
-  placeFrame(value: Uint8Array, timestamp = 0, key?: Uint8Array, headers?: Uint8Array, keyHash = 0, flags = 0): number {
+  placeFrame(value: Uint8Array, timestamp = 0, key?: Uint8Array | string, headers?: Uint8Array, keyHash = 0, flags = 0): number {
     return this.staging.placeFrame(timestamp, keyHash, flags, headers, key, value)
+  }
+
+  /** Changes whenever a frame placed by placeFrame may have been overwritten. */
+  get placement(): number {
+    return this.staging.farWriteCount
   }
 
   /**

@@ -354,6 +354,7 @@ export class Routes {
     const units = key.length
     if (units > ROUTE_MAX_KEY) throw this.keyTooLong(key, exchange)
     this.room(KEY_AREA)
+    this.staging.claimFarEnd()
     const { u8 } = this.mem
     const at = this.keyAt
     for (let i = 0; i < units; i++) {

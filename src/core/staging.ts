@@ -12,9 +12,13 @@ import { InvalidArgumentError } from '../errors.js'
 export const frameLength = (headers: number, key: number, value: number): number =>
   align(FRAME_HEADER + headers + key + value, FRAME_ALIGN)
 
+const textEncoder = new TextEncoder()
+
 export class Staging {
   private write = 0
   private staged = 0
+  /** Writes at the far end so far: a frame from placeFrame is intact while this is unchanged. */
+  private farWrites = 0
 
   constructor(private readonly mem: CoreMemory, private readonly lane: Lane) {}
 
@@ -36,20 +40,33 @@ export class Staging {
   /**
    * Writes one frame at the staging area's far end (where place() puts arguments), for a core
    * call that appends a single frame itself (a queue publish); returns its address. The staged
-   * frames are left alone; the next place() or placeFrame() overwrites it.
+   * frames are left alone; the next write at the far end overwrites it (see farWriteCount). A
+   * string key is written as UTF-8 straight into the frame.
    */
-  placeFrame(timestamp: number, keyHash: number, flags: number, headers: Uint8Array | undefined, key: Uint8Array | undefined, value: Uint8Array): number {
+  placeFrame(timestamp: number, keyHash: number, flags: number, headers: Uint8Array | undefined, key: Uint8Array | string | undefined, value: Uint8Array): number {
+    if (typeof key === 'string' && !isAscii(key)) key = textEncoder.encode(key)
     const h = headers === undefined ? 0 : headers.length
     const k = key === undefined ? 0 : key.length
     const length = frameLength(h, k, value.length)
     if (length > this.mem.layout.segmentBytes - this.write) throw new InvalidArgumentError('frame too large for the staging area', { argument: 'value', size: length })
     const at = this.lane.stagingEnd - length
+    this.farWrites++
     this.writeFrame(at, length, 0, timestamp, keyHash, flags, headers, key, value)
     return at
   }
 
+  /** How many times the far end was written: a placed frame is still there while this is unchanged. */
+  get farWriteCount(): number {
+    return this.farWrites
+  }
+
+  /** A caller writes at the far end itself (see farWriteCount). */
+  claimFarEnd(): void {
+    this.farWrites++
+  }
+
   private writeFrame(at: number, length: number, partition: number, timestamp: number, keyHash: number, flags: number,
-    headers: Uint8Array | undefined, key: Uint8Array | undefined, value: Uint8Array): void {
+    headers: Uint8Array | undefined, key: Uint8Array | string | undefined, value: Uint8Array): void {
     const h = headers === undefined ? 0 : headers.length
     const k = key === undefined ? 0 : key.length
     const v = value.length
@@ -66,7 +83,10 @@ export class Staging {
     u32[(at + length - 4) >> 2] = 0
     let p = at + FRAME_HEADER
     if (h !== 0) { u8.set(headers!, p); p += h }
-    if (k !== 0) { u8.set(key!, p); p += k }
+    if (typeof key === 'string') {
+      for (let i = 0; i < k; i++) u8[p + i] = key.charCodeAt(i)
+      p += k
+    } else if (k !== 0) { u8.set(key!, p); p += k }
     if (v !== 0) u8.set(value, p)
   }
 
@@ -112,6 +132,7 @@ export class Staging {
   place(bytes: Uint8Array): number {
     if (bytes.length > this.mem.layout.segmentBytes - this.write) throw new InvalidArgumentError('argument too large for the staging area', { argument: 'name' })
     const at = this.lane.stagingEnd - bytes.length
+    this.farWrites++
     this.mem.u8.set(bytes, at)
     return at
   }
@@ -120,4 +141,9 @@ export class Staging {
   murmur2(bytes: Uint8Array): number {
     return this.mem.x.murmur2(this.place(bytes), bytes.length)
   }
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false
+  return true
 }

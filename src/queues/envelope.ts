@@ -104,20 +104,6 @@ export function encodeProperties(p: Properties): Uint8Array {
   return out
 }
 
-/** Routing keys repeat: the last one encoded is kept. */
-export class Utf8Cache {
-  private text: string | undefined
-  private bytes = new Uint8Array(0)
-
-  encode(text: string): Uint8Array {
-    if (text !== this.text) {
-      this.bytes = textEncoder.encode(text)
-      this.text = text
-    }
-    return this.bytes
-  }
-}
-
 /** Short strings repeat (exchange names, routing keys): the last one decoded per call site is kept. */
 export class StringCache {
   private bytes = new Uint8Array(0)

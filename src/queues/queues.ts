@@ -11,7 +11,7 @@ import type { ConsumeQueueOptions, QueueDelivery, QueueOptions, QueueStats } fro
 import { cancelOnAbort, QueueConsumerImpl, type ConsumerHost } from './consumer.js'
 import { recordDeath } from './dead-letter.js'
 import { Delivery, type Settler } from './delivery.js'
-import { encodeProperties, queueValueCodec, Utf8Cache, type Properties } from './envelope.js'
+import { encodeProperties, queueValueCodec, type Properties } from './envelope.js'
 import { checkConsumeOptions, checkQueueName, checkQueueOptions } from './queue-options.js'
 import { QueueReader, type QueueMessage } from './queue-reader.js'
 
@@ -21,9 +21,12 @@ export interface Outgoing {
   properties: Properties
   valueBytes: Uint8Array
   delayMs: number
-  /** The routing key and properties encoded, once for all the queues a message goes to. */
-  keyBytes?: Uint8Array
+  /** The properties encoded, once for all the queues a message goes to. */
   propertyBytes?: Uint8Array
+  /** Where its frame was placed, at `placedAt` time and core placement `placement`: reused while intact. */
+  frameAt?: number
+  placedAt?: number
+  placement?: number
 }
 
 /** A dead letter on its way to its queue's dead-letter exchange. */
@@ -59,7 +62,6 @@ export class Queues implements Settler {
   /** Consumers of get() by this thread, to give back what they hold when the bus closes. */
   private readonly getters = new Set<number>()
   private readonly reader: QueueReader
-  private readonly keys = new Utf8Cache()
   private closed = false
 
   private valueCodec: Codec | undefined
@@ -121,10 +123,15 @@ export class Queues implements Settler {
     return true
   }
 
+  /** The message's frame in the staging area: placed once for all the queues it goes to, unless something overwrote it since. */
   private frame(message: Outgoing, now: number): number {
-    message.keyBytes ??= this.keys.encode(message.routingKey)
+    const queues = this.core.queues
+    if (message.frameAt !== undefined && message.placement === queues.placement && message.placedAt === now) return message.frameAt
     message.propertyBytes ??= encodeProperties(message.properties)
-    return this.core.queues.placeFrame(message.valueBytes, now, message.keyBytes, message.propertyBytes)
+    message.frameAt = queues.placeFrame(message.valueBytes, now, message.routingKey, message.propertyBytes)
+    message.placedAt = now
+    message.placement = queues.placement
+    return message.frameAt
   }
 
   /** Pulls one message (RabbitMQ basic.get), or undefined when none is ready. */
