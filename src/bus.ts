@@ -22,6 +22,7 @@ import { RequestReply } from './rpc/request-reply.js'
 import { Reader, type ReaderHost } from './reader/reader.js'
 import { closeOnAbort, readerOptions, ReadingSurface, type ReaderLike } from './reader/surface.js'
 import { compileSubscription } from './topic/names.js'
+import { loadTracing, type Tracing } from './tracing/tracing.js'
 import { TopicRegistry } from './topic/registry.js'
 import { RetentionTimer } from './topic/retention-timer.js'
 import { StatsRecorder } from './topic/stats-recorder.js'
@@ -40,7 +41,7 @@ export type { TopicInfo } from './api.js'
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 /** Options of attachBus: the clock and any custom codecs this thread needs. */
-export type AttachOptions = Pick<BusOptions, 'clock' | 'codecs' | 'topicDefaults'> & {
+export type AttachOptions = Pick<BusOptions, 'clock' | 'codecs' | 'topicDefaults' | 'tracing'> & {
   /**
    * How long to wait for the creating thread to answer a copying handle, in ms of real time
    * (default 5000); then attachBus rejects with a RequestTimeoutError. A shared handle needs no
@@ -90,7 +91,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   private readonly closers: Array<() => void> = []
 
   /** Not for users: createBus() and attachBus() make buses. */
-  constructor(core: LogCore, options: BusOptions, private readonly thread?: AttachedThread) {
+  constructor(core: LogCore, options: BusOptions, private readonly tracing: Tracing | undefined, private readonly thread?: AttachedThread) {
     super()
     this.core = core
     this.clock = options.clock ?? realClock
@@ -119,6 +120,7 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
         this.delivery.appended(topic, core.shared)
       },
       topicCreated: () => this.retention.arm(),
+      tracing,
     })
     // the coordinator lives in the creating thread; a worker's members reach it over the port
     const groups = this.groups = new Groups({
@@ -160,8 +162,9 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
         else console.error(`ringbus: a consumer of queue ${queue} failed (listen on bus.events 'queue.error' to handle this)`, error)
       },
       settled: () => this.delivery.settled(),
+      tracing,
     })
-    const router = this.router = new Router({ core, clock: this.clock, queues, publisher: this.publisher, registry })
+    const router = this.router = new Router({ core, clock: this.clock, queues, publisher: this.publisher, registry, tracing })
     queues.onDeleted = (id) => router.unbindQueue(id)
     this.rpc = new RequestReply({
       clock: this.clock,
@@ -219,8 +222,9 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
   }
 
   protected openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): ReaderLike {
-    if (options?.group === undefined) return this.reader(target, handler, options)
-    return this.member(target, handler, options)
+    const traced = this.tracing?.wrap(handler) ?? handler
+    if (options?.group === undefined) return this.reader(target, traced, options)
+    return this.member(target, traced, options)
   }
 
   /** A group member in this thread; `hooks` send its reports elsewhere (a copying worker's member). */
@@ -432,10 +436,11 @@ export async function attachBus<T extends TopicMap = TopicMap>(handle: BusHandle
   if (typeof handle !== 'object' || handle === null) throw notAHandle()
   if (handle.kind === 'ringbus/copy') {
     claimHandle(handle)
-    return attachRemote<T>(handle, options.clock, timeoutMs)
+    return attachRemote<T>(handle, options.clock, timeoutMs, await loadTracing(options.tracing))
   }
   if (handle.kind !== 'ringbus/shared') throw notAHandle()
-  return new Bus<T>(attachCore(handle), options, {
+  const tracing = await loadTracing(options.tracing)
+  return new Bus<T>(attachCore(handle), options, tracing, {
     port: handle.port,
     listen: (receive) => listen(handle, receive),
     onClose: () => detachCore(handle),
@@ -477,10 +482,11 @@ export async function createBus<T extends TopicMap = TopicMap>(options: BusOptio
     if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 1 << 20)) throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}`, { argument: name })
   }
   if (options.topicDefaults !== undefined) resolveTopicOptions(options.topicDefaults, undefined)
+  const tracing = await loadTracing(options.tracing)
   const core = await LogCore.create({
     maxBytes, shared: options.shared === true && sharedMemoryWorks(), segmentBytes: options.segmentBytes, maxPartitions: options.maxPartitions,
     maxCursors: options.maxCursors, lanes: options.lanes, maxTopics: options.maxTopics, maxGroups: options.maxGroups,
     maxDedupEntries: options.maxDedupEntries, routeBytes: options.routeBytes, queueBytes: options.queueBytes, wasm: options.wasm,
   })
-  return new Bus<T>(core, options)
+  return new Bus<T>(core, options, tracing)
 }

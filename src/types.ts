@@ -110,6 +110,14 @@ export interface BusOptions {
    * delivery state of every queued message (its bytes are in the log), shared by every thread.
    */
   queueBytes?: number
+  /**
+   * OpenTelemetry (default: on where `@opentelemetry/api` can be imported; it is an optional peer
+   * dependency). On, publish() and send() add the active span's W3C `traceparent` (and
+   * `tracestate`) to the message headers, unless they carry one, and handlers run in a context
+   * whose parent is that span. false: off. An app whose bundle cannot import the package by name
+   * at run time passes the module itself (`import * as api from '@opentelemetry/api'`).
+   */
+  tracing?: import('./tracing/tracing.js').TracingOption
   /** Where to load the core from: URL, bytes or a compiled WebAssembly.Module. */
   wasm?: import('./core/load.js').WasmSource
   /** Custom codecs of topics another thread declared, by topic name (a codec cannot cross threads). */

@@ -11,6 +11,7 @@ import { isAutomaticCycle } from '../queues/dead-letter.js'
 import { checkMessageHeaders, encodeValue, type Properties } from '../queues/envelope.js'
 import type { DeadLetter, Outgoing, Queues } from '../queues/queues.js'
 import type { TopicRegistry } from '../topic/registry.js'
+import type { Tracing } from '../tracing/tracing.js'
 import type { Binding, ExchangeOptions, ExchangeType, HeaderValue, SendOptions, SendResult } from '../types.js'
 import { checkBinding, type CheckedBinding } from './binding-spec.js'
 
@@ -26,6 +27,8 @@ export interface RouterHost {
   readonly queues: Queues
   readonly publisher: Publisher
   readonly registry: TopicRegistry
+  /** Where OpenTelemetry is on: adds the active span's trace context to the headers. */
+  readonly tracing?: Tracing
 }
 
 export class Router {
@@ -95,7 +98,8 @@ export class Router {
    * each. Mandatory and unroutable: UnroutableError, and nothing was put anywhere.
    */
   send(exchange: string, routingKey: string, value: unknown, options: SendOptions | undefined): SendResult {
-    const { options: o, headers } = checkSend(exchange, routingKey, options)
+    const { options: o, headers: given } = checkSend(exchange, routingKey, options)
+    const headers = this.host.tracing?.inject(given) ?? given
     const properties: Properties = {
       exchange, headers, correlationId: o.correlationId, replyTo: o.replyTo, messageId: o.messageId,
       expirationMs: o.expirationMs, priority: o.priority,

@@ -8,6 +8,7 @@ import { frameLength, type LogCore } from '../core/log.js'
 import { statusError } from '../core/status.js'
 import { CodecError, InvalidArgumentError, RecordTooLargeError, type BusError } from '../errors.js'
 import type { TopicRegistry } from '../topic/registry.js'
+import type { Tracing } from '../tracing/tracing.js'
 import type { Topic } from '../topic/topic.js'
 import type { BatchRecord, PublishOptions, RecordMetadata } from '../types.js'
 import { checkPublishOptions, type CheckedPublish } from './publish-options.js'
@@ -35,6 +36,8 @@ export interface PublisherHost {
   appended(topic: Topic, count: number): void
   /** Publishing created a topic that did not exist. */
   topicCreated(topic: Topic): void
+  /** Where OpenTelemetry is on: adds the active span's trace context to the headers. */
+  readonly tracing?: Tracing
 }
 
 const blank = (): Prepared => ({
@@ -277,6 +280,11 @@ export class Publisher {
    */
   private prepare(topic: Topic, value: unknown, options: PublishOptions | undefined, into: Prepared, now: number, staged = false): Prepared {
     const { key } = checkPublishOptions(topic.name, options, now, into)
+    const traced = this.host.tracing?.inject(into.headers) ?? into.headers
+    if (traced !== into.headers) {
+      into.headers = traced
+      into.hasHeaders = true
+    }
     let flags = 0
     let keyBytes: Uint8Array | undefined
     if (key !== undefined) {

@@ -7,6 +7,7 @@ import type { Codec } from '../codec/codecs.js'
 import type { LogCore } from '../core/log.js'
 import type { DeadReason, Delivered, QueueConfig } from '../core/queues.js'
 import { InvalidArgumentError, UnknownQueueError } from '../errors.js'
+import type { Tracing } from '../tracing/tracing.js'
 import type { ConsumeQueueOptions, QueueDelivery, QueueOptions, QueueStats } from '../types.js'
 import { cancelOnAbort, QueueConsumerImpl, type ConsumerHost } from './consumer.js'
 import { recordDeath } from './dead-letter.js'
@@ -51,6 +52,8 @@ export interface QueuesHost {
   handlerFailed(error: unknown, queue: string): void
   /** A handler settled: idle() may resolve. */
   settled(): void
+  /** Where OpenTelemetry is on: handlers run in the context of the span that sent their message. */
+  readonly tracing?: Tracing
 }
 
 export class Queues implements Settler {
@@ -202,7 +205,8 @@ export class Queues implements Settler {
   consume(name: string, handler: (delivery: QueueDelivery) => unknown, options: ConsumeQueueOptions | undefined): QueueConsumerImpl {
     const id = this.id(name)
     const { prefetch, noAck } = checkConsumeOptions(name, handler, options)
-    const consumer = new QueueConsumerImpl(this.consumerHost, id, name, handler, this.core.queues.consume(id, prefetch, noAck, this.host.clock.now()), noAck)
+    const traced = this.host.tracing?.wrap(handler) ?? handler
+    const consumer = new QueueConsumerImpl(this.consumerHost, id, name, traced, this.core.queues.consume(id, prefetch, noAck, this.host.clock.now()), noAck)
     let local = this.consumers.get(id)
     if (local === undefined) this.consumers.set(id, (local = new Set()))
     local.add(consumer)

@@ -28,6 +28,7 @@ import { checkSeekTarget } from '../reader/seek-target.js'
 import { compileSubscription, validateTopicName } from '../topic/names.js'
 import { checkPublishOptions } from '../publish/publish-options.js'
 import { resolveTopicOptions, type Delivered } from '../topic/topic.js'
+import type { Tracing } from '../tracing/tracing.js'
 import type {
   BatchRecord, Binding, BusEvents, ConsumeQueueOptions, ExchangeOptions, ExchangeType, HeaderValue, PublishOptions, QueueConsumer, QueueDelivery,
   QueueOptions, QueueStats, RecordMetadata, RequestOptions, SeekTarget, SendOptions, SendResult, SkippedEvent, SubscribeOptions, TopicMap, TopicName,
@@ -226,7 +227,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   private idleWaiters: Array<() => void> = []
 
   /** @internal use attachBus() */
-  constructor(private readonly port: MessagePort, readonly clock: Clock = realClock) {
+  constructor(private readonly port: MessagePort, readonly clock: Clock = realClock, private readonly tracing?: Tracing) {
     super()
     this.rpc = new RequestReply({
       clock,
@@ -515,8 +516,10 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
 
   /** The options checked as on the creating thread, so that bad input throws here and now. */
   private checkOptions(topic: string, options: PublishOptions | undefined, now: number): PublishOptions {
-    const { key, headers, partition, timestamp, messageId } = checkPublishOptions(topic, options, now)
-    return options === undefined ? { timestamp } : { key, headers, partition, timestamp, messageId }
+    const { key, headers: given, partition, timestamp, messageId } = checkPublishOptions(topic, options, now)
+    // the trace context is this thread's: added here, before the record crosses
+    const headers = this.tracing?.inject(given) ?? given
+    return options === undefined && headers === undefined ? { timestamp } : { key, headers, partition, timestamp, messageId }
   }
 
   private enqueue(record: WireRecord): void {
@@ -573,7 +576,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
 
   // ---- reading ----------------------------------------------------------------------------------
 
-  protected openReader(target: string, handler: (message: Delivered) => unknown, options: SubscribeOptions | undefined): ReaderLike {
+  protected openReader(target: string, given: (message: Delivered) => unknown, options: SubscribeOptions | undefined): ReaderLike {
+    const handler = this.tracing?.wrap(given) ?? given
     if (options?.group !== undefined) return this.openMember(target, handler, options)
     this.assertOpen()
     const matches = compileSubscription(target)
@@ -697,7 +701,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   /** A send; with `refused`, what the creating thread refuses comes back there. Returns a function that forgets that. */
   private sendCopy(exchange: string, routingKey: string, value: unknown, options: SendOptions | undefined, refused: ((error: Error) => void) | undefined): (() => void) | undefined {
     this.assertOpen()
-    const { options: o, headers } = checkSend(exchange, routingKey, options)
+    const { options: o, headers: given } = checkSend(exchange, routingKey, options)
+    const headers = this.tracing?.inject(given) ?? given
     const copied: SendOptions = {}
     for (const key of ['priority', 'expirationMs', 'delayMs', 'correlationId', 'replyTo', 'mandatory', 'messageId'] as const) {
       if (o[key] !== undefined) (copied as Record<string, unknown>)[key] = o[key]
@@ -730,7 +735,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     this.assertOpen()
     checkQueueName(queue)
     const { prefetch, noAck } = checkConsumeOptions(queue, handler, options)
-    const consumer = new RemoteConsumer(this.nextReader++, queue, handler, noAck, this.consumerBus)
+    const consumer = new RemoteConsumer(this.nextReader++, queue, this.tracing?.wrap(handler) ?? handler, noAck, this.consumerBus)
     this.consumers.set(consumer.id, consumer)
     this.keep()
     this.post({ op: 'queue.consume', id: consumer.id, queue, options: { prefetch, noAck, ...extra } })
@@ -881,8 +886,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
  * The worker side of a copying handle: ready once the creating thread answered, which it must
  * do within `timeoutMs` (a port nobody serves would otherwise keep attachBus waiting for ever).
  */
-export async function attachRemote<T extends TopicMap>(handle: CopyHandle, clock: Clock | undefined, timeoutMs: number): Promise<RemoteBus<T>> {
-  const bus = new RemoteBus<T>(handle.port, clock)
+export async function attachRemote<T extends TopicMap>(handle: CopyHandle, clock: Clock | undefined, timeoutMs: number, tracing: Tracing | undefined): Promise<RemoteBus<T>> {
+  const bus = new RemoteBus<T>(handle.port, clock, tracing)
   let timer: ReturnType<typeof setTimeout> | undefined
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new RequestTimeoutError(`the creating thread did not answer attachBus within ${timeoutMs} ms: is its bus open, and was this handle made by it?`,

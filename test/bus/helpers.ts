@@ -22,7 +22,7 @@ export function useBuses(): <T extends TopicMap = TopicMap>(options?: BusOptions
     open.unshift(owner)
     if (!attached) return owner
     const handle = owner.handle({ transport: TRANSPORT === 'worker-copy' ? 'copy' : 'shared' })
-    const bus = await attachBus<T>(handle, { clock: options?.clock, topicDefaults: options?.topicDefaults, codecs: options?.codecs })
+    const bus = await attachBus<T>(handle, { clock: options?.clock, topicDefaults: options?.topicDefaults, codecs: options?.codecs, tracing: options?.tracing })
     open.unshift(bus)
     // the suite is written against the bus API both transports share
     return bus as Bus<T>
