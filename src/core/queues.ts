@@ -86,7 +86,8 @@ export class QueueCore {
   /** By queue id. */
   private readonly cache: Array<QueueMeta | undefined> = []
   private readonly ids = new Map<string, number>()
-  private version = -1
+  /** The version the caches below are valid for. */
+  private cachedVersion = -1
   /** Most records one receive or takeDead returns (what the lane's output buffer holds). */
   static readonly MAX_BATCH = Math.floor(LANE_OUT_BYTES / DELIVERY_SIZE)
   private readonly delivered: Delivered[] = []
@@ -122,13 +123,18 @@ export class QueueCore {
     return { id: result >> 1, created: (result & 1) === 1 }
   }
 
+  /** Changes whenever any thread creates or deletes a queue. */
+  get version(): number {
+    return Atomics.load(this.mem.i32, this.versionIndex)
+  }
+
   /** Forgets the cached names, ids and configs once any thread created or deleted a queue. */
   private revalidate(): void {
-    const version = Atomics.load(this.mem.i32, this.versionIndex)
-    if (version === this.version) return
+    const version = this.version
+    if (version === this.cachedVersion) return
     this.cache.length = 0
     this.ids.clear()
-    this.version = version
+    this.cachedVersion = version
   }
 
   /** The id of the queue named `name`, -1 when none (cached, like meta, while no queue comes or goes). */

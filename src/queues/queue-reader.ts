@@ -21,7 +21,7 @@ export interface QueueMessage {
   timestamp: number
   routingKey: string
   properties: Properties
-  /** The decoded value (read, readAll), or undefined (readBytes). */
+  /** The decoded value (readAll), or undefined (readBytes). */
   value: unknown
   /** A copy of the encoded value (readBytes), or undefined (read). */
   valueBytes: Uint8Array | undefined
@@ -33,11 +33,6 @@ export class QueueReader {
   private readonly keys = new StringCache()
 
   constructor(private readonly core: LogCore, private readonly codec: () => Codec) {}
-
-  /** The message at `offset` of `partition` with its value decoded, or undefined when the log no longer holds it. */
-  read(partition: number, offset: number): QueueMessage | undefined {
-    return this.readAll(partition, [{ offset }], 1)[0]
-  }
 
   /** The same with the value's bytes instead (to publish them again: a dead letter). */
   readBytes(partition: number, offset: number): QueueMessage | undefined {
@@ -53,7 +48,7 @@ export class QueueReader {
    * undefined where the log no longer holds one: one poll per run of a segment instead of one per
    * message, everything decoded before the caller runs any handler (which could poll too).
    */
-  readAll(partition: number, offsets: ReadonlyArray<{ offset: number }>, max = POLL_RUN): Array<QueueMessage | undefined> {
+  readAll(partition: number, offsets: ReadonlyArray<{ offset: number }>): Array<QueueMessage | undefined> {
     const core = this.core
     const out: Array<QueueMessage | undefined> = []
     const run: Run = { first: out.length, values: [] }
@@ -64,7 +59,7 @@ export class QueueReader {
       while (at < polled && core.polledOffset(at) < offset) at++
       if (at >= polled || core.polledOffset(at) !== offset) {
         this.decodeValues(out, run)
-        polled = this.poll(partition, offset, max)
+        polled = this.poll(partition, offset, POLL_RUN)
         at = 0
         if (polled <= 0 || core.polledOffset(0) !== offset) {
           polled = 0

@@ -15,12 +15,15 @@ import { Delivery, type Settler } from './delivery.js'
 import { encodeProperties, queueValueCodec, type Properties } from './envelope.js'
 import { checkConsumeOptions, checkQueueName, checkQueueOptions } from './queue-options.js'
 import { QueueReader, type QueueMessage } from './queue-reader.js'
+import { SentMessages } from './sent-messages.js'
 
 /** A message on its way into a queue: its routing key, properties and encoded value. */
 export interface Outgoing {
   routingKey: string
   properties: Properties
   valueBytes: Uint8Array
+  /** The value itself, where this thread sent it (a dead letter has only its bytes). */
+  value?: unknown
   delayMs: number
   /** The properties encoded, once for all the queues a message goes to. */
   propertyBytes?: Uint8Array
@@ -65,12 +68,14 @@ export class Queues implements Settler {
   /** Consumers of get() by this thread, to give back what they hold when the bus closes. */
   private readonly getters = new Set<number>()
   private readonly reader: QueueReader
+  private readonly sent: SentMessages
   private closed = false
 
   private valueCodec: Codec | undefined
 
   constructor(private readonly host: QueuesHost) {
     this.reader = new QueueReader(host.core, () => this.codec)
+    this.sent = new SentMessages(() => host.core.queues.version)
   }
 
   /** How queue values are encoded (msgpack; see queueValueCodec), made when first needed. */
@@ -121,6 +126,7 @@ export class Queues implements Settler {
       if (config.overflow === 'reject-publish-dlx') this.deadLetterRefused(id, config, message, now)
       return false
     }
+    if ('value' in message) this.sent.put(id, offset, { timestamp: now, routingKey: message.routingKey, properties: message.properties, value: message.value, valueBytes: undefined })
     this.settledIn(id, config)
     if (ttl !== undefined || message.delayMs > 0) this.arm(id, Math.min(expiresAt, readyAt > now ? readyAt : Infinity))
     return true
@@ -147,27 +153,32 @@ export class Queues implements Settler {
     this.armExpiry(id, this.core.queues.config(id))
     if (got === undefined) return undefined
     this.getters.add(got.consumer)
-    const delivery = this.delivery(id, name, got.consumer, got, noAck)
+    const [delivery] = this.deliveries(id, name, got.consumer, [got], noAck)
     if (noAck) this.ack(delivery)
     return delivery
   }
 
-  /** Reads and decodes a delivered message; the queue core holds it for `consumer`. */
-  delivery(id: number, queue: string, consumer: number, d: Delivered, noAck: boolean): Delivery {
-    return this.toDelivery(id, queue, consumer, d, noAck, this.reader.read(this.core.queues.partition(id), d.offset))
-  }
-
-  /** A consumer's batch of deliveries, read and decoded together. */
+  /**
+   * A consumer's batch of deliveries (the queue core holds them for `consumer`): a first delivery
+   * of a message this thread sent is that message; the rest are read and decoded together.
+   */
   deliveries(id: number, queue: string, consumer: number, batch: ReadonlyArray<Delivered>, noAck: boolean): Delivery[] {
-    const messages = this.reader.readAll(this.core.queues.partition(id), batch)
+    const messages = batch.map((d) => (d.redelivered ? undefined : this.sent.take(id, d.offset)))
+    const unsent = batch.filter((_, i) => messages[i] === undefined)
+    if (unsent.length > 0) {
+      const read = this.reader.readAll(this.core.queues.partition(id), unsent)
+      let k = 0
+      for (let i = 0; i < messages.length; i++) if (messages[i] === undefined) messages[i] = read[k++]
+    }
     return batch.map((d, i) => this.toDelivery(id, queue, consumer, d, noAck, messages[i]))
   }
 
   private toDelivery(id: number, queue: string, consumer: number, d: Delivered, noAck: boolean, message: QueueMessage | undefined): Delivery {
     if (message === undefined) throw new InvalidArgumentError(`message ${d.offset} of queue ${JSON.stringify(queue)} is not in its log`, { queue, offset: d.offset })
-    const properties = message.properties
-    // a queue with a delivery limit counts earlier deliveries in x-delivery-count, as quorum queues do
-    if (this.core.queues.config(id).deliveryLimit !== undefined) properties.headers = { ...properties.headers, 'x-delivery-count': d.deliveryCount - 1 }
+    let properties = message.properties
+    // a queue with a delivery limit counts earlier deliveries in x-delivery-count, as quorum queues
+    // do (on a copy: a sent message's properties may be another queue's delivery too)
+    if (this.core.queues.config(id).deliveryLimit !== undefined) properties = { ...properties, headers: { ...properties.headers, 'x-delivery-count': d.deliveryCount - 1 } }
     return new Delivery(this, id, queue, consumer, d.offset, message.routingKey, message.value, properties,
       d.redelivered, d.deliveryCount, message.timestamp, noAck)
   }
@@ -309,6 +320,7 @@ export class Queues implements Settler {
 
   private deleted(id: number, partition: number): void {
     this.reader.forget(partition)
+    this.sent.clear()
     this.timers.get(id)?.cancel()
     this.timers.delete(id)
     for (const consumer of this.consumers.get(id) ?? []) void consumer.cancel()
