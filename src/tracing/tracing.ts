@@ -17,6 +17,8 @@ export interface OpenTelemetryApi {
     isSpanContextValid(spanContext: SpanContext): boolean
   }
   createTraceState?(raw?: string): { serialize(): string }
+  /** The empty context: active wherever no span is (always, without a context manager). */
+  ROOT_CONTEXT?: unknown
 }
 
 interface SpanContext {
@@ -43,7 +45,9 @@ export class Tracing {
    */
   inject<H extends Record<string, unknown>>(headers: H | undefined): H | undefined {
     if (headers !== undefined && headers[TRACEPARENT] !== undefined) return headers
-    const span = this.api.trace.getSpanContext(this.api.context.active())
+    const active = this.api.context.active()
+    if (active === this.api.ROOT_CONTEXT) return headers
+    const span = this.api.trace.getSpanContext(active)
     if (span === undefined || !this.api.trace.isSpanContextValid(span)) return headers
     const out: Record<string, unknown> = { ...headers, [TRACEPARENT]: `00-${span.traceId}-${span.spanId}-${(span.traceFlags & 0xff).toString(16).padStart(2, '0')}` }
     const state = span.traceState?.serialize()
