@@ -8,7 +8,7 @@ import { encodeHeaderTable, type Destination } from '../core/routes.js'
 import { InvalidArgumentError, UnknownExchangeError, UnroutableError } from '../errors.js'
 import type { Publisher } from '../publish/publisher.js'
 import { isAutomaticCycle } from '../queues/dead-letter.js'
-import { checkMessageHeaders, encodeValue, type Properties } from '../queues/envelope.js'
+import { checkMessageHeaders, encodeValue, sendProperties } from '../queues/envelope.js'
 import type { DeadLetter, Outgoing, Queues } from '../queues/queues.js'
 import type { TopicRegistry } from '../topic/registry.js'
 import type { Tracing } from '../tracing/tracing.js'
@@ -100,10 +100,7 @@ export class Router {
   send(exchange: string, routingKey: string, value: unknown, options: SendOptions | undefined): SendResult {
     const { options: o, headers: given } = checkSend(exchange, routingKey, options)
     const headers = this.host.tracing?.inject(given) ?? given
-    const properties: Properties = {
-      exchange, headers, correlationId: o.correlationId, replyTo: o.replyTo, messageId: o.messageId,
-      expirationMs: o.expirationMs, priority: o.priority,
-    }
+    const properties = sendProperties(exchange, headers, o)
     const message: Outgoing & { value: unknown } = { routingKey, properties, valueBytes: encodeValue(this.host.queues.codec, value, { exchange }), delayMs: o.delayMs ?? 0, value }
     const result: SendResult = { routed: [], refused: [] }
     this.deliver(this.destinations(exchange, routingKey, properties.headers), message, result, undefined)
@@ -202,8 +199,10 @@ function checkKey(key: unknown, exchange: string): asserts key is string {
   }
 }
 
+const NO_OPTIONS: SendOptions = Object.freeze({})
+
 function checkSendOptions(exchange: string, options: SendOptions | undefined): SendOptions {
-  if (options === undefined) return {}
+  if (options === undefined) return NO_OPTIONS
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('send options must be an object', { exchange, argument: 'options' })
   const { priority, expirationMs, delayMs, correlationId, replyTo, messageId, mandatory } = options
   if (priority !== undefined && (!Number.isInteger(priority) || priority < 0 || priority > 255)) throw new InvalidArgumentError(`priority must be an integer from 0 to 255, got ${String(priority)}`, { exchange, argument: 'priority' })

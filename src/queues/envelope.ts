@@ -55,6 +55,25 @@ const STRINGS = [[CORRELATION_ID, 'correlationId'], [REPLY_TO, 'replyTo'], [MESS
 
 /** The properties of a message with none but its exchange, by exchange: most messages. */
 const bare = new Map<string, Uint8Array>()
+const bareProperties = new Map<string, Properties>()
+
+/**
+ * The properties of a message sent to `exchange` with these options: for most messages (no
+ * headers, no other property) one frozen object per exchange, shared, instead of one each.
+ */
+export function sendProperties(exchange: string, headers: Record<string, HeaderValue> | undefined,
+  o: { correlationId?: string; replyTo?: string; messageId?: string; expirationMs?: number; priority?: number }): Properties {
+  if (headers === undefined && o.correlationId === undefined && o.replyTo === undefined && o.messageId === undefined && o.expirationMs === undefined &&
+    o.priority === undefined) {
+    let p = bareProperties.get(exchange)
+    if (p === undefined) {
+      p = Object.freeze({ exchange, headers: undefined })
+      if (bareProperties.size < 256) bareProperties.set(exchange, p)
+    }
+    return p
+  }
+  return { exchange, headers, correlationId: o.correlationId, replyTo: o.replyTo, messageId: o.messageId, expirationMs: o.expirationMs, priority: o.priority }
+}
 
 export function encodeProperties(p: Properties): Uint8Array {
   if (p.headers === undefined && p.correlationId === undefined && p.replyTo === undefined && p.messageId === undefined && p.expirationMs === undefined &&

@@ -126,7 +126,7 @@ export class Queues implements Settler {
       if (config.overflow === 'reject-publish-dlx') this.deadLetterRefused(id, config, message, now)
       return false
     }
-    if ('value' in message) this.sent.put(id, offset, { timestamp: now, routingKey: message.routingKey, properties: message.properties, value: message.value, valueBytes: undefined })
+    if ('value' in message) this.sent.put(id, offset, now, message.routingKey, message.properties, message.value)
     this.settledIn(id, config)
     if (ttl !== undefined || message.delayMs > 0) this.arm(id, Math.min(expiresAt, readyAt > now ? readyAt : Infinity))
     return true
