@@ -1,7 +1,8 @@
 // Packs the repository as `npm publish` would (lifecycle scripts skipped: the tests run after
-// the build) into a fresh directory under test/.package/, and unpacks it there. The directory
-// is inside the repository so that an app installed next to it finds ringbus's dependencies in
-// the repository's node_modules, as it would find them in its own.
+// the build) into a fresh directory under .scratch/, and unpacks it there. .scratch/ is ignored
+// by git and outside the typechecked folders; being inside the repository, it lets an app
+// installed there find ringbus's dependencies in the repository's node_modules, as it would find
+// them in its own.
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -21,8 +22,8 @@ export interface Packed {
 }
 
 export async function pack(): Promise<Packed> {
-  mkdirSync(join(root, 'test/.package'), { recursive: true })
-  const dir = mkdtempSync(join(root, 'test/.package/pack-'))
+  mkdirSync(join(root, '.scratch'), { recursive: true })
+  const dir = mkdtempSync(join(root, '.scratch/pack-'))
   const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root })
   const [info] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
   const tarball = join(dir, info.filename)
