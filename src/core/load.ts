@@ -87,7 +87,7 @@ function decodeBase64(base64: string): Uint8Array {
 
 async function compileUrl(url: URL): Promise<WebAssembly.Module> {
   const body = await read(url)
-  if (body instanceof Uint8Array) return compileBytes(body, url.href, url)
+  if (body instanceof Uint8Array) return compileBytes(body, url)
   if (typeof WebAssembly.compileStreaming === 'function') {
     try {
       return await WebAssembly.compileStreaming(body.clone())
@@ -95,7 +95,7 @@ async function compileUrl(url: URL): Promise<WebAssembly.Module> {
       // a server that sends the wrong MIME type, or not wasm at all: the bytes say which
     }
   }
-  return compileBytes(new Uint8Array(await body.arrayBuffer()), url.href, url)
+  return compileBytes(new Uint8Array(await body.arrayBuffer()), url)
 }
 
 async function read(url: URL): Promise<Uint8Array | Response> {
@@ -117,8 +117,9 @@ async function read(url: URL): Promise<Uint8Array | Response> {
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d] // '\0asm'
 
-async function compileBytes(bytes: Uint8Array, what: string, url?: URL): Promise<WebAssembly.Module> {
-  const context = url === undefined ? {} : { url: url.href }
+/** Compiles bytes `from` a URL (named in the error's context) or described by a phrase. */
+async function compileBytes(bytes: Uint8Array, from: URL | string): Promise<WebAssembly.Module> {
+  const [what, context] = from instanceof URL ? [from.href, { url: from.href }] : [from, {}]
   if (!MAGIC.every((byte, i) => bytes[i] === byte)) {
     const html = /^\s*</.test(new TextDecoder().decode(bytes.subarray(0, 64)))
     throw new WasmLoadError(`${what} is not WebAssembly (it does not start with '\\0asm'${html ? '; it looks like HTML, a page served in place of the file' : ''})`, { reason: 'not-wasm', ...context })

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pack, type Packed } from './pack.js'
 
 let packed: Packed
-beforeAll(async () => { packed = await pack() }, 60_000)
+beforeAll(async () => { packed = await pack() }, 120_000)
 afterAll(() => packed?.remove())
 
 const read = (path: string) => readFileSync(join(packed.dir, 'package', path), 'utf8')
@@ -68,7 +68,7 @@ describe('the packed package', () => {
     const tarball = readFileSync(packed.tarball)
     const { messages } = await publint({ pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) as ArrayBuffer }, level: 'suggestion' })
     expect(messages).toEqual([])
-  })
+  }, 60_000)
 
   it('resolves with types for node16 (ESM) and bundler resolution (arethetypeswrong, esm-only profile)', async () => {
     // The esm-only profile: the package is ESM only ("type": "module", no require condition), so
@@ -86,5 +86,5 @@ describe('the packed package', () => {
     for (const kind of ['node16-esm', 'bundler'] as const) {
       expect(result.entrypoints['.'].resolutions[kind].resolution?.fileName).toMatch(/dist\/index\.d\.ts$/)
     }
-  })
+  }, 60_000)
 })
