@@ -106,3 +106,16 @@ export class BusClosedError extends BusError {
 export class DeliveryLimitExceededError extends BusError {
   override name = 'DeliveryLimitExceededError'
 }
+
+/**
+ * The core's WebAssembly could not be loaded. `reason` says why: 'read' (a `wasm` URL could not
+ * be read or answered an error `status`; the inline build could not be imported), 'not-wasm'
+ * (the bytes are not a WebAssembly module) or 'compile' (they are, but do not compile). `url`
+ * names the URL it came from, if any.
+ */
+export class WasmLoadError extends BusError {
+  override name = 'WasmLoadError'
+  declare readonly reason: 'read' | 'not-wasm' | 'compile'
+  declare readonly url?: string
+  declare readonly status?: number
+}

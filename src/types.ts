@@ -118,7 +118,21 @@ export interface BusOptions {
    * at run time passes the module itself (`import * as api from '@opentelemetry/api'`).
    */
   tracing?: import('./tracing/tracing.js').TracingOption
-  /** Where to load the core from: URL, bytes or a compiled WebAssembly.Module. */
+  /**
+   * Where to load the core from, instead of the copy the package carries inline (which needs no
+   * configuration in any bundler, Node or worker): a URL or URL string to fetch, the bytes, or a
+   * compiled WebAssembly.Module; or `{ shared, unshared }`, one of those for each build, so that
+   * the bus gets the build for its memory (`shared: true` falls back to a plain memory where
+   * shared memory is unavailable). A single build is used whichever memory the bus gets: the
+   * shared one (`ringbus/wasm`) only instantiates over shared memory, the other
+   * (`ringbus/wasm/unshared`) only over a plain one. A URL that cannot be read, answers an error
+   * status, or holds something else than the core rejects with a WasmLoadError.
+   * @example
+   * const bus = await createBus({
+   *   shared: true,
+   *   wasm: { shared: '/assets/ringbus.wasm', unshared: '/assets/ringbus.unshared.wasm' },
+   * })
+   */
   wasm?: import('./core/load.js').WasmSource
   /** Custom codecs of topics another thread declared, by topic name (a codec cannot cross threads). */
   codecs?: Record<string, import('./codec/codecs.js').Codec>
