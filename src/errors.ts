@@ -110,12 +110,14 @@ export class DeliveryLimitExceededError extends BusError {
 /**
  * The core's WebAssembly could not be loaded. `reason` says why: 'read' (a `wasm` URL could not
  * be read or answered an error `status`; the inline build could not be imported), 'not-wasm'
- * (the bytes are not a WebAssembly module) or 'compile' (they are, but do not compile). `url`
+ * (the bytes are not a WebAssembly module), 'compile' (they are, but do not compile) or 'memory'
+ * (a single build given for a memory of the other kind: the shared build over a plain memory, or
+ * the reverse). `url`
  * names the URL it came from, if any.
  */
 export class WasmLoadError extends BusError {
   override name = 'WasmLoadError'
-  declare readonly reason: 'read' | 'not-wasm' | 'compile'
+  declare readonly reason: 'read' | 'not-wasm' | 'compile' | 'memory'
   declare readonly url?: string
   declare readonly status?: number
 }

@@ -1,7 +1,7 @@
 // The functions the host calls in the core, listed once: their types for the host and their
 // parameter counts for the check at load, so that a renamed, dropped or reshaped export fails
 // when the module is instantiated instead of as "x is not a function" deep inside a publish.
-import { BusError } from '../errors.js'
+import { BusError, WasmLoadError } from '../errors.js'
 
 export interface CoreExports {
   logInit(ctl: number, blocks: number, blockSize: number, blockCount: number, partitions: number, maxPartitions: number, interval: number, topics: number, maxTopics: number,
@@ -99,7 +99,17 @@ export function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.
       throw new BusError(`the core module ${kind === undefined ? 'has no export' : `exports a ${kind}, not a function, as`} '${name}': ${REBUILD}`, { argument: 'wasm', export: name })
     }
   }
-  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports
+  let exports: WebAssembly.Exports
+  try {
+    exports = new WebAssembly.Instance(module, { env: { memory } }).exports
+  } catch (error) {
+    // the core imports nothing but its memory: a link error is a build for the other kind
+    if (!(error instanceof WebAssembly.LinkError)) throw error
+    const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer
+    throw new WasmLoadError(`the core module given as the wasm option is not the build for this bus's ${shared ? 'shared' : 'plain'} memory: ` +
+      `the shared build (ringbus/wasm) only runs over shared memory, the unshared one (ringbus/wasm/unshared) only over a plain one; ` +
+      'pass { shared, unshared } to give the bus both', { reason: 'memory', argument: 'wasm', cause: error })
+  }
   for (const [name, parameters] of Object.entries(CORE_EXPORTS)) {
     const length = (exports[name] as (...args: number[]) => unknown).length
     if (length !== parameters) {

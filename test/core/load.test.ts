@@ -180,6 +180,16 @@ describe('the wasm option', () => {
     }
   })
 
+  it('as a single build for the other kind of memory is refused with a memory WasmLoadError, not a LinkError', async () => {
+    for (const [shared, wasm] of [[false, sharedBytes], [true, unsharedBytes]] as const) {
+      const error = await createBus({ shared, wasm }).then(() => undefined, (e: unknown) => e)
+      expect(error).toBeInstanceOf(errors.WasmLoadError)
+      expect(error).toMatchObject({ reason: 'memory', argument: 'wasm' })
+      expect((error as Error).message).toContain(shared ? 'shared memory' : 'plain memory')
+      expect((error as Error).cause).toBeInstanceOf(WebAssembly.LinkError)
+    }
+  })
+
   it.each([
     ['a number', 42],
     ['a pair without its unshared build', { shared: sharedFile }],
