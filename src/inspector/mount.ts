@@ -21,8 +21,9 @@ export function mountInspector(bus: InspectableBus, element: HTMLElement, option
     throw new InvalidArgumentError('mountInspector needs a DOM element to draw into', { argument: 'element' })
   }
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('mountInspector options must be an object', { argument: 'options' })
+  const intervalMs = intervalOption(options.intervalMs)
   const view = createView(element)
-  const poller = startPolling(bus, intervalOption(options.intervalMs), {
+  const poller = startPolling(bus, intervalMs, {
     snapshot: (s) => {
       view.render(s)
       view.status('Live.')

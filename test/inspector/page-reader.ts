@@ -15,28 +15,28 @@ export interface Shown {
 export function shown(page: Page): Promise<Shown> {
   return page.evaluate(() => {
     const fields = (row: Element): Record<string, string> =>
-      Object.fromEntries([...row.querySelectorAll('[data-field]')].map((c) => [c.getAttribute('data-field')!, c.textContent!]))
+      Object.fromEntries(Array.from(row.querySelectorAll('[data-field]')).map((c) => [c.getAttribute('data-field')!, c.textContent!]))
     const numbers = (row: Element, names: string[]): Record<string, number> => {
       const f = fields(row)
       return Object.fromEntries(names.map((n) => [n, Number(f[n]!.replaceAll(',', ''))]))
     }
     const out: Shown = { partitions: {}, groups: {}, queues: {}, bindings: {}, deadLetters: {} }
-    for (const row of document.querySelectorAll('[data-section=topics] tr[data-topic]')) {
+    for (const row of Array.from(document.querySelectorAll('[data-section=topics] tr[data-topic]'))) {
       out.partitions[`${row.getAttribute('data-topic')}/${row.getAttribute('data-partition')}`] = numbers(row, ['startOffset', 'endOffset', 'bytes', 'segments', 'evicted'])
     }
-    for (const row of document.querySelectorAll('[data-section=groups] tr[data-group]')) {
+    for (const row of Array.from(document.querySelectorAll('[data-section=groups] tr[data-group]'))) {
       out.groups[`${row.getAttribute('data-group')}/${row.getAttribute('data-topic')}/${row.getAttribute('data-partition')}`] = numbers(row, ['committed', 'lag'])
     }
-    for (const row of document.querySelectorAll('[data-section=queues] tr[data-queue]')) {
+    for (const row of Array.from(document.querySelectorAll('[data-section=queues] tr[data-queue]'))) {
       out.queues[row.getAttribute('data-queue')!] = numbers(row, ['ready', 'delayed', 'unacked', 'consumers', 'messages'])
     }
-    for (const row of document.querySelectorAll('[data-section=exchanges] tr[data-exchange]')) {
+    for (const row of Array.from(document.querySelectorAll('[data-section=exchanges] tr[data-exchange]'))) {
       out.bindings[row.getAttribute('data-exchange')!] = {
         type: fields(row).type!,
-        bindings: [...row.querySelectorAll('[data-binding]')].map((b) => b.getAttribute('data-binding')!).sort(),
+        bindings: Array.from(row.querySelectorAll('[data-binding]')).map((b) => b.getAttribute('data-binding')!).sort(),
       }
     }
-    for (const row of document.querySelectorAll('[data-section=dead-letters] tr[data-dead-letter]')) {
+    for (const row of Array.from(document.querySelectorAll('[data-section=dead-letters] tr[data-dead-letter]'))) {
       const { key, value, source, group, attempts, error } = fields(row)
       out.deadLetters[row.getAttribute('data-dead-letter')!] = { key: key!, value: value!, source: source!, group: group!, attempts: attempts!, error: error! }
     }

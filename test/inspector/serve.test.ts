@@ -98,10 +98,11 @@ describe('serveInspector()', () => {
     const bus = await newBus()
     const server = await serve(bus, { intervalMs: 20 })
     const events = await fetch(new URL('events', server.url))
-    const body = events.body!.pipeThrough(new TextDecoderStream())
+    const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader()
     await bus.close()
     let text = ''
-    for await (const chunk of body) text += chunk // ends when the server closes the stream
+    // the stream ends when the server closes it
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += r.value
     expect(text).toContain('event: closed\n')
     await expect(fetch(server.url)).rejects.toThrow()
     await server.close() // again: nothing more to do
