@@ -40,11 +40,11 @@ const PAGE = `<!doctype html>
 
 const require = createRequire(import.meta.url)
 /** What the server sends besides the page: the compiled page scripts next to this file, and uPlot. */
-const FILES: Record<string, { url: () => URL | string; type: string }> = {
-  '/page.js': { url: () => new URL('./page.js', import.meta.url), type: 'text/javascript' },
-  '/render.js': { url: () => new URL('./render.js', import.meta.url), type: 'text/javascript' },
-  '/uplot.js': { url: () => require.resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript' },
-  '/uplot.css': { url: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css' },
+const FILES: Record<string, { file: () => URL | string; type: string }> = {
+  '/page.js': { file: () => new URL('./page.js', import.meta.url), type: 'text/javascript' },
+  '/render.js': { file: () => new URL('./render.js', import.meta.url), type: 'text/javascript' },
+  '/uplot.js': { file: () => require.resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript' },
+  '/uplot.css': { file: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css' },
 }
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 
@@ -105,8 +105,8 @@ export async function serveInspector(bus: InspectableBus, options: ServeOptions 
       response.on('close', () => streams.delete(response))
       if (json !== undefined) response.write(`event: snapshot\ndata: ${json}\n\n`)
     } else if (Object.hasOwn(FILES, path)) {
-      const file = FILES[path]!
-      response.writeHead(200, { 'content-type': `${file.type}; charset=utf-8`, 'cache-control': 'no-cache' }).end(await readFile(file.url()))
+      const asset = FILES[path]!
+      response.writeHead(200, { 'content-type': `${asset.type}; charset=utf-8`, 'cache-control': 'no-cache' }).end(await readFile(asset.file()))
     } else {
       response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found')
     }

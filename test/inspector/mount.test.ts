@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { build } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { useChromium } from './browser.js'
+import { until, useChromium } from './helpers.js'
 import { FAILURES } from './fixture.js'
 import type { Inspected } from './mount-page.js'
 import { expected, FIXTURE_BINDINGS, fixtureDeadLetters, shown, type Shown } from './page-reader.js'
@@ -32,14 +32,6 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
 })
 afterAll(() => new Promise<void>((resolve) => server?.close(() => resolve())))
-
-/** Resolves once `condition` resolves true, looking every 50 ms; fails after 20 s naming `what`. */
-async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-  for (const deadline = Date.now() + 20_000; !(await condition());) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 describe('mountInspector() in Chromium', () => {
   const newPage = useChromium()

@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createBus, type Bus } from '../../dist/index.js'
 import { serveInspector, type InspectorServer } from '../../dist/inspector/index.js'
-import { useChromium } from './browser.js'
+import { until, useChromium } from './helpers.js'
 import { FAILURES, populate } from './fixture.js'
 import { expected, FIXTURE_BINDINGS, fixtureDeadLetters, shown, type Shown } from './page-reader.js'
 
@@ -24,14 +24,6 @@ async function serve(bus: Bus, options?: Parameters<typeof serveInspector>[1]): 
   const server = await serveInspector(bus, options)
   servers.push(server)
   return server
-}
-
-/** Resolves once `condition` resolves true, looking every 50 ms; fails after 20 s naming `what`. */
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (const deadline = Date.now() + 20_000; !(await condition());) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 describe('serveInspector()', () => {

@@ -1,4 +1,4 @@
-// Debian's Chromium, driven by playwright, for the inspector's page tests.
+// For the inspector's page tests: Debian's Chromium driven by playwright, and waiting on a condition.
 import { chromium, type Browser, type Page } from 'playwright'
 import { afterAll } from 'vitest'
 
@@ -13,5 +13,13 @@ export function useChromium(): () => Promise<Page & { errors: string[] }> {
     page.on('pageerror', (error) => errors.push(error.message))
     page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
     return Object.assign(page, { errors })
+  }
+}
+
+/** Resolves once `condition` resolves true, looking every 50 ms; fails after 20 s naming `what`. */
+export async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (const deadline = Date.now() + 20_000; !(await condition());) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
