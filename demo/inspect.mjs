@@ -19,7 +19,7 @@ bus.topic('jobs.dlq', { retention: { maxBytes: 128 * 1024 } })
 // a group of two that ships slower at times than orders come in: its lag rises and falls
 for (let i = 0; i < 2; i++) {
   bus.subscribe('order.placed', async (msg) => {
-    await sleep(slowShipping ? 40 : 2)
+    await sleep(slowShipping ? 150 : 2)
     bus.publish('order.shipped', { orderId: msg.value.orderId }, { key: msg.value.userId })
   }, { group: 'shipping', concurrency: 3 })
 }
