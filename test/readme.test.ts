@@ -3,7 +3,7 @@
 //
 // In each Markdown file:
 // - a ```ts block, or a ```js block that does not start with a file name comment, is an example:
-//   it runs as a module of its own (`from 'ringbus'` imports the source);
+//   it runs as a module of its own (`from 'ringbus'` and `from 'ringbus/inspector'` import the source);
 // - a ```js block that starts with `// name.mjs` is a file the file's examples load (a worker
 //   script): it runs as plain JavaScript in its own thread, so it imports the built package.
 // Each Markdown file's examples and files are written to a directory of their own.
@@ -14,6 +14,7 @@ import { describe, expect, it, vi } from 'vitest'
 
 const root = new URL('../', import.meta.url)
 const entry = fileURLToPath(new URL('src/index.ts', root))
+const inspector = fileURLToPath(new URL('src/inspector/index.ts', root))
 const built = new URL('dist/index.js', root).href
 
 interface Example { lang: 'ts' | 'js'; code: string }
@@ -49,7 +50,7 @@ for (const source of sources) {
         mkdirSync(dir, { recursive: true })
         for (const f of files) writeFileSync(new URL(f.name, dir), f.code.replaceAll("from 'ringbus'", `from ${JSON.stringify(built)}`))
         const file = new URL(`example-${i + 1}.${lang === 'ts' ? 'ts' : 'mjs'}`, dir)
-        writeFileSync(file, code.replaceAll("from 'ringbus'", `from ${JSON.stringify(entry)}`))
+        writeFileSync(file, code.replaceAll("from 'ringbus'", `from ${JSON.stringify(entry)}`).replaceAll("from 'ringbus/inspector'", `from ${JSON.stringify(inspector)}`))
         const printed: string[] = []
         const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => { printed.push(format(...args)) })
         try {
