@@ -17,7 +17,7 @@ const read = (path: string) => readFileSync(join(packed.dir, 'package', path), '
 describe('the packed package', () => {
   it('holds dist, both wasm builds (as files and inline), README, LICENSE and the docs', () => {
     for (const file of [
-      'package.json', 'README.md', 'LICENSE', 'docs/api.md', 'docs/semantics.md',
+      'package.json', 'README.md', 'LICENSE', 'docs/api.md', 'docs/semantics.md', 'docs/inspector.md', 'docs/inspector.png',
       'dist/index.js', 'dist/index.d.ts', 'dist/core/load.js', 'dist/errors.d.ts',
       'build/ringbus.wasm', 'build/ringbus.unshared.wasm',
       'build/ringbus.inline.js', 'build/ringbus.inline.d.ts', 'build/ringbus.unshared.inline.js', 'build/ringbus.unshared.inline.d.ts',
@@ -30,7 +30,7 @@ describe('the packed package', () => {
       ['package.json', 'README.md', 'LICENSE'].includes(file) ||
       /^dist\/.+\.(js|d\.ts|js\.map)$/.test(file) ||
       /^build\/[\w.]+\.(wasm|inline\.js|inline\.d\.ts)$/.test(file) ||
-      /^docs\/[\w-]+\.md$/.test(file)
+      /^docs\/[\w-]+\.(md|png)$/.test(file)
     ))
     expect(unexpected).toEqual([])
     expect(packed.files.filter((file) => /^(src|assembly|test|bench|scripts|demo)\/|\.wat$|tsconfig|vitest|asconfig/.test(file))).toEqual([])
@@ -78,13 +78,14 @@ describe('the packed package', () => {
     const result = await checkPackage(createPackageFromTarballData(new Uint8Array(readFileSync(packed.tarball))), { excludeEntrypoints: ['./wasm', './wasm/unshared'] })
     expect(result.types).not.toBe(false)
     if (result.types === false) return
-    expect(Object.keys(result.entrypoints)).toEqual(['.', './package.json'])
+    expect(Object.keys(result.entrypoints)).toEqual(['.', './inspector', './package.json'])
     const ignored = ['node10', 'node16-cjs']
     const problems = result.problems.filter((p) => !('resolutionKind' in p) || !ignored.includes(p.resolutionKind))
     expect(problems).toEqual([])
     // the checked resolutions did resolve, to the package's declarations
     for (const kind of ['node16-esm', 'bundler'] as const) {
       expect(result.entrypoints['.'].resolutions[kind].resolution?.fileName).toMatch(/dist\/index\.d\.ts$/)
+      expect(result.entrypoints['./inspector'].resolutions[kind].resolution?.fileName).toMatch(/dist\/inspector\/index\.d\.ts$/)
     }
   }, 60_000)
 })
