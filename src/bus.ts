@@ -388,7 +388,11 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
         this.queues.delete(name)
       },
       queueStats: () => this.queueStats(),
-      exit: (event) => this.events.emit('worker.exit', event),
+      exit: (event) => {
+        // what the worker held went back to its queues (recovery): consumers here may take it now
+        if (!this.closed) for (const { id } of this.core.queues.queues()) this.queues.settledIn(id)
+        this.events.emit('worker.exit', event)
+      },
       onClose: (fn) => this.closers.push(fn),
       serve: (port) => this.groups.serve(port),
     })
@@ -435,7 +439,7 @@ export async function attachBus<T extends TopicMap = TopicMap>(handle: BusHandle
     return attachRemote<T>(handle, options.clock, timeoutMs)
   }
   if (handle.kind !== 'ringbus/shared') throw notAHandle()
-  return new Bus<T>(attachCore(handle), options, {
+  return new Bus<T>(await attachCore(handle), options, {
     port: handle.port,
     listen: (receive) => listen(handle, receive),
     onClose: () => detachCore(handle),

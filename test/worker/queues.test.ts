@@ -88,6 +88,23 @@ describe('queue consumers in worker threads on shared memory', () => {
     expect(back.map((d) => [d.value, d.redelivered])).toEqual([[1, true], [3, true], [5, true]])
   })
 
+  it("a worker terminated while holding deliveries gives them back to a consumer of the creating thread's that was waiting", async () => {
+    const bus = await shared()
+    bus.queue('jobs')
+    const worker = await start(bus, 'consumer')
+    const got: unknown[] = []
+    worker.on('message', (m) => { if (m.type === 'got') got.push(m.value) })
+    const back: QueueDelivery[] = []
+    for (let i = 1; i < 6; i += 2) bus.send('', 'jobs', i) // odd: the worker holds them
+    await until(() => got.length === 3, 'three deliveries in the worker')
+    bus.consumeQueue('jobs', (d) => { back.push(d); d.ack() })
+    const exited = new Promise((resolve) => bus.events.once('worker.exit', resolve))
+    await worker.terminate()
+    await exited
+    await until(() => back.length === 3, 'the held messages back')
+    expect(back.map((d) => [d.value, d.redelivered])).toEqual([[1, true], [3, true], [5, true]])
+  })
+
   it('a worker rejects into the dead-letter exchange the creating thread declared', async () => {
     const bus = await shared()
     bus.exchange('dlx', { type: 'fanout' })
