@@ -40,7 +40,8 @@ function start(bus: Bus, setup: Omit<Setup, 'handle'>): Started {
   const handle = bus.handle()
   worker.postMessage({ ...setup, handle }, handle.transfer)
   const next = async (type: string): Promise<Started['messages'][number]> => {
-    await until(() => messages.some((m) => m.type === type || m.type === 'failed'), `a '${type}' message from a ${setup.role} worker`)
+    // generous: a first worker waits for its modules to be transformed and loaded, on a busy machine
+    await until(() => messages.some((m) => m.type === type || m.type === 'failed'), `a '${type}' message from a ${setup.role} worker`, 30_000)
     const found = messages.find((m) => m.type === type || m.type === 'failed')!
     if (found.type === 'failed' && type !== 'failed') throw new Error(`the ${setup.role} worker failed to attach: ${found.name}: ${found.message}`)
     return found
@@ -61,7 +62,7 @@ const turns = async (n = 5): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0))
 }
 
-describe(`Web Workers on ${SHARED ? 'shared memory (isolated page)' : 'the copying transport (page without SharedArrayBuffer)'}`, () => {
+describe(`Web Workers on ${SHARED ? 'shared memory (isolated page)' : 'the copying transport (page without SharedArrayBuffer)'}`, { timeout: 90_000 }, () => {
   it('runs in the page it is meant for', () => {
     expect(crossOriginIsolated).toBe(SHARED)
     expect(typeof SharedArrayBuffer === 'function').toBe(SHARED)
