@@ -23,7 +23,7 @@ function browserProject(transport: Transport, isolated: boolean, include: string
       name: `browser-${transport}`,
       include,
       exclude: [...configDefaults.exclude, ...NODE_ONLY],
-      provide: { transport, isolated },
+      provide: { transport },
       testTimeout: 30_000,
       browser: {
         enabled: true,

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { createBus, type Bus, type BusOptions, type QueueDelivery, type WorkerExit } from '../../src/index.js'
 import { heartbeat } from '../../src/worker/liveness.js'
+import { turns } from '../bus/helpers.js'
 import { until } from '../until.js'
 import type { Setup } from './fixtures/worker.js'
 
@@ -55,11 +56,6 @@ function exitsOf(bus: Bus): WorkerExit[] {
   const exits: WorkerExit[] = []
   bus.events.on('worker.exit', (e) => { exits.push(e) })
   return exits
-}
-
-/** Lets the page run a few turns (for asserting that something has NOT happened). */
-const turns = async (n = 5): Promise<void> => {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0))
 }
 
 describe(`Web Workers on ${SHARED ? 'shared memory (isolated page)' : 'the copying transport (page without SharedArrayBuffer)'}`, { timeout: 90_000 }, () => {

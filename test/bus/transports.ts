@@ -14,8 +14,6 @@ export type Transport = 'plain' | 'shared' | 'worker-shared' | 'worker-copy'
 declare module 'vitest' {
   export interface ProvidedContext {
     transport: Transport
-    /** A browser project's page is cross-origin isolated (it has SharedArrayBuffer). */
-    isolated: boolean
   }
 }
 
