@@ -392,7 +392,11 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
         this.queues.delete(name)
       },
       queueStats: () => this.queueStats(),
-      exit: (event) => this.events.emit('worker.exit', event),
+      exit: (event) => {
+        // what the worker held went back to its queues (recovery): consumers here may take it now
+        if (!this.closed) for (const { id } of this.core.queues.queues()) this.queues.settledIn(id)
+        this.events.emit('worker.exit', event)
+      },
       onClose: (fn) => this.closers.push(fn),
       serve: (port) => this.groups.serve(port),
     })
@@ -440,7 +444,7 @@ export async function attachBus<T extends TopicMap = TopicMap>(handle: BusHandle
   }
   if (handle.kind !== 'ringbus/shared') throw notAHandle()
   const tracing = await loadTracing(options.tracing)
-  return new Bus<T>(attachCore(handle), options, tracing, {
+  return new Bus<T>(await attachCore(handle), options, tracing, {
     port: handle.port,
     listen: (receive) => listen(handle, receive),
     onClose: () => detachCore(handle),

@@ -190,7 +190,7 @@ export class QueueCore {
     if (expires >= 0) config.expiresMs = expires
     if (flags & QF_DELIVERY_LIMIT) config.deliveryLimit = u32[(out + INFO_DELIVERY_LIMIT) >> 2]
     const dlLength = u32[(out + INFO_DEAD_LETTER_LENGTH) >> 2]
-    if (dlLength > 0) decodeDeadLetter(this.mem.u8.subarray(out + INFO_DEAD_LETTER, out + INFO_DEAD_LETTER + dlLength), config)
+    if (dlLength > 0) decodeDeadLetter(this.mem.u8.slice(out + INFO_DEAD_LETTER, out + INFO_DEAD_LETTER + dlLength), config)
     return config
   }
 

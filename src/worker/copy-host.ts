@@ -1,8 +1,8 @@
 // The creating thread's side of the copying transport: it appends what a worker publishes, runs
 // a reader here for each of the worker's subscriptions and posts what they read in batches, at
 // most CREDIT unacknowledged batches per subscription (a slow worker holds its reader back
-// instead of piling up messages). The port is the data plane here, so it is also how a worker
-// that goes away is noticed.
+// instead of piling up messages). A worker that goes away is noticed by its port in Node, by its
+// liveness in a browser (liveness.ts).
 import { BackPressureError, CodecError, InvalidArgumentError } from '../errors.js'
 import type { Reader, ReaderHost } from '../reader/reader.js'
 import { BusyBackoff, retryLater } from '../reader/turns.js'
@@ -12,7 +12,8 @@ import type { BatchRecord, PublishOptions, RecordMetadata, SkippedEvent, Subscri
 import { CREDIT, isSend, isSettle, isSkip, toColumns, toWire, type Assignment, type Outgoing, type ToOwner, type ToWorker, type TransactionRecord, type WireRecord } from './copy-wire.js'
 import { MemberOutlets, type MemberOwner } from './copy-members.js'
 import { QueueOutlets, type QueueOwner } from './copy-queues.js'
-import { onPortClose, unref, type CopyHandle, type WorkerExit } from './handle.js'
+import { unref, type CopyHandle, type WorkerExit } from './handle.js'
+import { watchWorker, type Watch } from './liveness.js'
 
 /** What the copying transport needs of the bus that owns the log. */
 export interface CopyOwner extends MemberOwner, QueueOwner {
@@ -122,6 +123,7 @@ class CopyHost {
   private ackWaiters: Array<() => void> = []
   private clean = false
   private gone = false
+  readonly watch: Watch
 
   constructor(private readonly port: MessagePort, private readonly owner: CopyOwner) {
     this.members = new MemberOutlets({
@@ -141,10 +143,11 @@ class CopyHost {
       fail: (error) => this.fail(error),
     }, owner)
     port.onmessage = (event: MessageEvent) => this.enqueue(event.data as ToOwner)
-    onPortClose(port, () => this.end())
+    this.watch = watchWorker(port, () => this.end())
     // the bus closing closes the port: the worker's bus learns it is gone ('close' there too);
     // the bus halts the members itself
     owner.onClose(() => {
+      this.watch.stop()
       this.gone = true
       this.members.end()
       this.queues.end()
@@ -344,6 +347,7 @@ class CopyHost {
         this.members.end()
         this.queues.end()
         this.done(message.seq)
+        this.watch.closed()
         return
       default:
         this.members.receive(message)
@@ -419,6 +423,6 @@ class CopyHost {
 /** A copying handle for one worker, served by this thread. */
 export function createCopyHandle(owner: CopyOwner): CopyHandle {
   const { port1, port2 } = new MessageChannel()
-  new CopyHost(port1, owner)
-  return { kind: 'ringbus/copy', port: port2, transfer: [port2] }
+  const { liveness } = new CopyHost(port1, owner).watch
+  return { kind: 'ringbus/copy', port: port2, liveness, transfer: liveness === undefined ? [port2] : [port2, liveness.port] }
 }

@@ -1,10 +1,11 @@
 // What a worker thread needs to join a bus, and the control plane that watches it. With a shared
 // handle records never travel over the port: they are in the shared memory, and the MessagePort
-// only says "attached" and lets the creating thread notice when the worker is gone (closed,
-// exited or crashed), so that its lane is given back. A copying handle (no shared memory) is
-// just the port: see copy-host.ts.
+// only says "attached" and "closed". The creating thread notices when the worker is gone
+// (closed, exited or crashed: see liveness.ts), so that its lane is given back. A copying handle
+// (no shared memory) is the port and its liveness: see copy-host.ts.
 import { LogCore, type CoreLayout } from '../core/log.js'
 import { BusError, InvalidArgumentError } from '../errors.js'
+import { isLiveness, proveAlive, stopProving, watchWorker, type Liveness } from './liveness.js'
 
 /** What bus.handle() returns: post it to the worker with its transfer list. */
 export type BusHandle = SharedHandle | CopyHandle
@@ -16,6 +17,8 @@ export interface SharedHandle {
   readonly layout: CoreLayout
   readonly laneToken: number
   readonly port: MessagePort
+  /** In a browser: how the worker proves it is alive (Node notices a worker gone by its port). */
+  readonly liveness?: Liveness
   /** Pass as the transfer list when posting the handle (`new Worker(url, { workerData: h, transferList: h.transfer })`). */
   readonly transfer: Transferable[]
 }
@@ -24,6 +27,8 @@ export interface SharedHandle {
 export interface CopyHandle {
   readonly kind: 'ringbus/copy'
   readonly port: MessagePort
+  /** In a browser: how the worker proves it is alive (Node notices a worker gone by its port). */
+  readonly liveness?: Liveness
   readonly transfer: Transferable[]
 }
 
@@ -44,14 +49,6 @@ export const unref = (port: MessagePort): void => (port as unknown as { unref?: 
 /** Node's MessagePort keeps the thread alive (ref) or not; a no-op in browsers. */
 export const keepAlive = (port: MessagePort, on: boolean): void => (port as unknown as { ref?: () => void; unref?: () => void })[on ? 'ref' : 'unref']?.()
 
-/**
- * Node emits 'close' on a port whose other end closed or whose thread exited (also after a crash
- * or terminate()). Browsers have no such event: there a worker that vanishes is not noticed.
- */
-export function onPortClose(port: MessagePort, fn: () => void): void {
-  ;(port as unknown as { on?: (event: string, fn: () => void) => void }).on?.('close', fn)
-}
-
 /** What else travels over a shared handle's port: the worker's group members and their coordinator. */
 export interface PortService {
   receive(data: unknown): void
@@ -66,22 +63,28 @@ export function createHandle(core: LogCore, onExit: (exit: WorkerExit) => void, 
   let attachedLane = -1
   let clean = false
   const service = serve?.(port1)
-  port1.onmessage = (event: MessageEvent) => {
-    const data = event.data as { type?: string; lane?: number }
-    if (data?.type === 'attached' && typeof data.lane === 'number') attachedLane = data.lane
-    else if (data?.type === 'closed') clean = true
-    else service?.receive(data)
-  }
   // the lane and the locks are found by the token, so a thread that dies before any message got
   // through is recovered too
-  onPortClose(port1, () => {
+  const watch = watchWorker(port1, () => {
     service?.closed()
     const { lane, released } = core.recoverLane(laneToken)
     const which = lane >= 0 ? lane : attachedLane // a clean close gave its lane back itself
     if (which >= 0 || released > 0) onExit({ lane: which, clean, recovered: released })
   })
+  port1.onmessage = (event: MessageEvent) => {
+    const data = event.data as { type?: string; lane?: number }
+    if (data?.type === 'attached' && typeof data.lane === 'number') attachedLane = data.lane
+    else if (data?.type === 'closed') {
+      clean = true
+      watch.closed()
+    } else service?.receive(data)
+  }
   unref(port1)
-  return { kind: 'ringbus/shared', memory: core.memory, module: core.module, layout: core.layout, laneToken, port: port2, transfer: [port2] }
+  const { liveness } = watch
+  return {
+    kind: 'ringbus/shared', memory: core.memory, module: core.module, layout: core.layout, laneToken, port: port2, liveness,
+    transfer: liveness === undefined ? [port2] : [port2, liveness.port],
+  }
 }
 
 /** Ports of the handles attached in this thread. */
@@ -94,7 +97,7 @@ const claimed = new WeakSet<object>()
  * (LogCore.attach refuses a token that holds a lane already).
  */
 export function claimHandle(handle: BusHandle): void {
-  if (typeof handle.port?.postMessage !== 'function') throw notAHandle()
+  if (typeof handle.port?.postMessage !== 'function' || (handle.liveness !== undefined && !isLiveness(handle.liveness))) throw notAHandle()
   if (claimed.has(handle.port)) {
     throw new BusError('this handle is attached already: a handle serves one bus in one thread; make a new one with bus.handle() for each', { argument: 'handle' })
   }
@@ -110,12 +113,16 @@ export function listen(handle: SharedHandle, receive: (data: unknown) => void): 
   unref(handle.port)
 }
 
-/** The worker side: joins the core and tells the creating thread which lane it took. */
-export function attachCore(handle: SharedHandle): LogCore {
+/**
+ * The worker side: joins the core and tells the creating thread which lane it took. In a
+ * browser it proves it is alive first, so that a lane it takes is never one nobody watches.
+ */
+export async function attachCore(handle: SharedHandle): Promise<LogCore> {
   const { memory, module, layout, laneToken } = handle
   if (!(memory instanceof WebAssembly.Memory) || !(module instanceof WebAssembly.Module) || typeof layout !== 'object' || layout === null ||
     !Number.isInteger(laneToken) || laneToken < 2) throw notAHandle()
   claimHandle(handle)
+  if (handle.liveness !== undefined) await proveAlive(handle.liveness)
   const core = LogCore.attach(module, memory, layout, laneToken)
   try {
     handle.port.postMessage({ type: 'attached', lane: core.lane })
@@ -131,6 +138,7 @@ export function attachCore(handle: SharedHandle): LogCore {
 export function detachCore(handle: SharedHandle): void {
   handle.port.postMessage({ type: 'closed' })
   handle.port.close()
+  stopProving(handle.liveness)
 }
 
 export const notAHandle = (): InvalidArgumentError =>

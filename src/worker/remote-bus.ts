@@ -43,7 +43,8 @@ import { groupOptions } from '../groups/group-options.js'
 import type { GroupLag } from '../groups/groups.js'
 import type { RedriveOptions } from '../groups/redrive.js'
 import { fromColumns, fromWire, isSend, isSettle, type Assignment, type ToOwner, type ToWorker, type TransactionRecord, type WireBatch, type WireRecord, type WireSend } from './copy-wire.js'
-import { keepAlive, onPortClose, unref, type CopyHandle } from './handle.js'
+import { keepAlive, unref, type CopyHandle } from './handle.js'
+import { onPortClose, proveAlive, stopProving, type Liveness } from './liveness.js'
 import { deliveries, RemoteMember, type MemberBus } from './remote-member.js'
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
@@ -227,7 +228,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   private idleWaiters: Array<() => void> = []
 
   /** @internal use attachBus() */
-  constructor(private readonly port: MessagePort, readonly clock: Clock = realClock, private readonly tracing?: Tracing) {
+  constructor(private readonly port: MessagePort, readonly clock: Clock = realClock, private readonly liveness?: Liveness, private readonly tracing?: Tracing) {
     super()
     this.rpc = new RequestReply({
       clock,
@@ -254,6 +255,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   /** The creating thread's bus closed (or this one did): nothing more will come; nobody waits forever. */
   private ended(): void {
     this.closed = true
+    stopProving(this.liveness)
     for (const reader of [...this.readers.values()]) reader.close()
     for (const member of [...this.members.values()]) member.finish(true)
     for (const consumer of [...this.consumers.values()]) void consumer.end(false)
@@ -887,7 +889,10 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
  * do within `timeoutMs` (a port nobody serves would otherwise keep attachBus waiting for ever).
  */
 export async function attachRemote<T extends TopicMap>(handle: CopyHandle, clock: Clock | undefined, timeoutMs: number, tracing: Tracing | undefined): Promise<RemoteBus<T>> {
-  const bus = new RemoteBus<T>(handle.port, clock, tracing)
+  // in a browser the worker proves it is alive before it asks for anything the creating thread
+  // must get back when it goes (liveness.ts)
+  if (handle.liveness !== undefined) await proveAlive(handle.liveness)
+  const bus = new RemoteBus<T>(handle.port, clock, handle.liveness, tracing)
   let timer: ReturnType<typeof setTimeout> | undefined
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new RequestTimeoutError(`the creating thread did not answer attachBus within ${timeoutMs} ms: is its bus open, and was this handle made by it?`,

@@ -1,8 +1,6 @@
 import fc from 'fast-check'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
-import { createBus, errors, jsonCodec, msgpackCodec, rawCodec, type Codec, type HandlerErrorEvent } from '../../src/index.js'
+import { errors, jsonCodec, msgpackCodec, rawCodec, type Codec, type HandlerErrorEvent } from '../../src/index.js'
 import { collect, onlyWhere, replay, useBuses, utf8 } from './helpers.js'
 
 const newBus = useBuses()
@@ -127,25 +125,6 @@ describe('msgpack (default codec)', () => {
     expect((await replay(bus, 'm')).map((m) => m.value)).toEqual([{ cents: 5 }])
   })
 
-  it('a closed bus leaves msgpackr no view of its memory (which would stay resident)', async () => {
-    setFlagsFromString('--expose-gc')
-    const gc = runInNewContext('gc') as () => void
-    // a plain core decodes in place, so msgpackr's last source is a view of the whole memory
-    const memory = await (async () => {
-      const bus = await createBus({ shared: false, maxBytes: 1 << 20 })
-      bus.publish('m', { a: 1 })
-      expect((await replay(bus, 'm')).map((m) => m.value)).toEqual([{ a: 1 }])
-      const ref = new WeakRef(bus.core.memory.buffer)
-      await bus.close()
-      return ref
-    })()
-    for (let i = 0; i < 5 && memory.deref() !== undefined; i++) {
-      await new Promise((resolve) => setImmediate(resolve)) // WeakRefs are kept for the current job
-      gc()
-    }
-    expect(memory.deref()).toBeUndefined()
-  })
-
   it('keeps many different object shapes apart on one topic (record structures)', async () => {
     const bus = await newBus()
     const published: Array<Record<string, number>> = []
@@ -225,7 +204,8 @@ describe('raw codec', () => {
     bus.topic('r', { codec: 'raw' })
     const a = new Uint8Array([1, 2, 3])
     const b = utf8('hello')
-    const c = Buffer.from([4, 5])
+    // Node's Buffer, a subclass of Uint8Array (a browser has none: a subclass of its own)
+    const c = typeof Buffer === 'function' ? Buffer.from([4, 5]) : new (class extends Uint8Array {})([4, 5])
     bus.publish('r', a)
     bus.publish('r', b)
     bus.publish('r', c)
@@ -291,7 +271,7 @@ describe("ref codec (values stay objects in this thread)", () => {
     for (const m of got) expect(m.value).toBe(objects[m.offset])
   })
 
-  onlyWhere('syncRefusals')('a shared bus refuses it: its values could not reach other threads', async () => {
+  onlyWhere('syncRefusals', 'sharedMemory')('a shared bus refuses it: its values could not reach other threads', async () => {
     const bus = await newBus({ shared: true })
     expect(() => bus.topic('r', { codec: 'ref' })).toThrow(errors.InvalidArgumentError)
     expect(bus.stats().r).toBeUndefined()

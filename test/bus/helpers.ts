@@ -20,13 +20,32 @@ export function useBuses(): <T extends TopicMap = TopicMap>(options?: BusOptions
     const attached = TRANSPORT === 'worker-shared' || TRANSPORT === 'worker-copy'
     const owner = await createBus<T>({ shared: SHARED, ...options, ...(TRANSPORT === 'worker-shared' ? { shared: true } : {}) })
     open.unshift(owner)
-    if (!attached) return owner
+    if (!attached) return forgetOnClose(open, owner, [owner])
     const handle = owner.handle({ transport: TRANSPORT === 'worker-copy' ? 'copy' : 'shared' })
     const bus = await attachBus<T>(handle, { clock: options?.clock, topicDefaults: options?.topicDefaults, codecs: options?.codecs, tracing: options?.tracing })
     open.unshift(bus)
     // the suite is written against the bus API both transports share
-    return bus as Bus<T>
+    return forgetOnClose(open, bus as Bus<T>, [bus, owner])
   }
+}
+
+/**
+ * A bus the test closes itself also closes its creating bus (a worker transport's, which the
+ * test cannot reach), and neither is kept for afterEach: a property test making a bus per run
+ * would otherwise keep every log's memory until the test ends (Chromium refuses to allocate
+ * more WebAssembly memories after about 120).
+ */
+function forgetOnClose<B extends { close(): Promise<void> }>(open: Array<{ close(): Promise<void> }>, bus: B, pair: Array<{ close(): Promise<void> }>): B {
+  const close = bus.close.bind(bus)
+  bus.close = async () => {
+    await close()
+    for (const each of pair) {
+      if (each !== bus) await each.close()
+      const at = open.indexOf(each)
+      if (at >= 0) open.splice(at, 1)
+    }
+  }
+  return bus
 }
 
 /** The small bus the retention tests use: 64 segments of 4 KiB. */
@@ -64,7 +83,47 @@ export function deferred<T = void>(): Deferred<T> {
 
 /** Lets queued microtasks and one macrotask turn run (for asserting that something has NOT happened yet). */
 export const turns = async (n = 3): Promise<void> => {
-  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => macrotask(resolve))
+}
+
+/**
+ * Node's setImmediate. A browser has none, and there the bus waits a turn with a zero timeout
+ * (src/reader/turns.ts) while the copying transport's records come as port messages, two task
+ * queues with no order between them: a turn here is a zero timeout, then a message to itself
+ * over a fresh channel.
+ */
+function macrotask(fn: () => void): void {
+  if (typeof setImmediate === 'function') {
+    setImmediate(fn)
+    return
+  }
+  setTimeout(() => {
+    const { port1, port2 } = new MessageChannel()
+    port1.onmessage = () => {
+      port1.close()
+      fn()
+    }
+    port2.postMessage(undefined)
+  }, 0)
+}
+
+/**
+ * How many 'abort' listeners a signal has, counted as they are added and removed (Node's
+ * events.getEventListeners does not exist in a browser). Wrap the signal before handing it out.
+ */
+export function countAbortListeners(signal: AbortSignal): () => number {
+  const listeners = new Set<unknown>()
+  const add = signal.addEventListener.bind(signal)
+  const remove = signal.removeEventListener.bind(signal)
+  signal.addEventListener = ((type: string, listener: EventListenerOrEventListenerObject, options?: AddEventListenerOptions | boolean) => {
+    if (type === 'abort') listeners.add(listener)
+    add(type, listener, options)
+  }) as AbortSignal['addEventListener']
+  signal.removeEventListener = ((type: string, listener: EventListenerOrEventListenerObject, options?: EventListenerOptions | boolean) => {
+    if (type === 'abort') listeners.delete(listener)
+    remove(type, listener, options)
+  }) as AbortSignal['removeEventListener']
+  return () => listeners.size
 }
 
 /** The Kafka Java client's Utils.murmur2, written out as a reference. */

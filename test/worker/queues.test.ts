@@ -70,7 +70,8 @@ describe('queue consumers in worker threads on shared memory', () => {
     await until(() => Atomics.load(counter, 0) === 2, 'the second message')
   })
 
-  it('a worker terminated while holding deliveries gives them back, redelivered', async () => {
+  // a consumer of the creating thread's that was waiting already is woken by the worker's exit
+  it.each(['after', 'before'])('a worker terminated while holding deliveries gives them back, redelivered (to a consumer made %s)', async (when) => {
     const bus = await shared()
     bus.queue('jobs')
     const worker = await start(bus, 'consumer')
@@ -79,11 +80,13 @@ describe('queue consumers in worker threads on shared memory', () => {
     for (let i = 0; i < 6; i++) bus.send('', 'jobs', i)
     await until(() => got.length === 6, 'six deliveries in the worker')
     expect(bus.queueStats().jobs).toMatchObject({ unacked: 3 }) // it acks the even ones
+    const back: QueueDelivery[] = []
+    const consume = (): unknown => bus.consumeQueue('jobs', (d) => { back.push(d); d.ack() })
+    if (when === 'before') consume()
     const exited = new Promise((resolve) => bus.events.once('worker.exit', resolve))
     await worker.terminate()
     await exited
-    const back: QueueDelivery[] = []
-    bus.consumeQueue('jobs', (d) => { back.push(d); d.ack() })
+    if (when === 'after') consume()
     await until(() => back.length === 3, 'the held messages back')
     expect(back.map((d) => [d.value, d.redelivered])).toEqual([[1, true], [3, true], [5, true]])
   })
