@@ -111,13 +111,14 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       turnEnded: () => this.wakeups.turnEnded(),
       beforeDelivery: () => { if (core.shared && registry.behind()) registry.sync() },
     })
+    const shared = core.shared
     this.publisher = new Publisher({
       core, registry,
       appended: (topic, count) => {
         this.recorder.published(topic, count)
-        this.wakeups.committed(count)
-        // on a shared bus the turn's end also wakes other threads
-        this.delivery.appended(topic, core.shared)
+        // on a shared bus other threads are woken now or at the turn's end (which must come)
+        if (shared) this.wakeups.committed(count)
+        this.delivery.appended(topic, shared)
       },
       topicCreated: () => this.retention.arm(),
       tracing,

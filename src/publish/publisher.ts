@@ -137,16 +137,20 @@ export class Publisher {
         release(r)
       }
     }
+    // the hot path, kept flat (no try/finally, one call out per step): TurboFan inlines it whole
     this.stage(r)
-    try {
-      if (this.core.commit(now) !== 1) throw this.failure(r, this.core.statusAt(0))
-      const offset = this.core.offsetAt(0)
-      this.remember(r, offset)
-      this.host.appended(r.topic, 1)
-      return { topic: name, partition: r.partition, offset, timestamp: r.timestamp }
-    } finally {
+    if (this.core.commit(now) !== 1) {
+      const error = this.failure(r, this.core.statusAt(0))
       release(r)
+      throw error
     }
+    const offset = this.core.offsetAt(0)
+    const topic = r.topic
+    if (topic.readers.size > 0 || topic.byReference) topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
+    const result = { topic: name, partition: r.partition, offset, timestamp: r.timestamp }
+    release(r)
+    this.host.appended(topic, 1)
+    return result
   }
 
   /** Appends records all or nothing as far as the input goes (see Bus.publishBatch). */
