@@ -2,6 +2,7 @@
 // same-thread consumer's first delivery is the sent message itself, not a decoded copy, as a
 // topic's same-thread readers get the published object (treat sent values as immutable). A
 // redelivery, a dead letter and any other thread read the log.
+import { OffsetRing } from '../topic/offset-ring.js'
 import type { Properties } from './envelope.js'
 import type { QueueMessage } from './queue-reader.js'
 
@@ -9,59 +10,9 @@ const RING_MIN = 16
 /** A queue with more untaken messages than this decodes the older ones from the log. */
 const RING_MAX = 1024
 
-/**
- * One queue's sent messages by offset, in parallel arrays: nothing allocated per message stays
- * alive here (the value and properties are the sender's), so holding them costs the garbage
- * collector little.
- */
-class Ring {
-  private mask = RING_MIN - 1
-  private offsets = new Float64Array(RING_MIN).fill(-1)
-  private timestamps = new Float64Array(RING_MIN)
-  private values: unknown[] = new Array(RING_MIN)
-  private keys: Array<string | undefined> = new Array(RING_MIN)
-  private properties: Array<Properties | undefined> = new Array(RING_MIN)
-
-  put(offset: number, timestamp: number, routingKey: string, properties: Properties, value: unknown): void {
-    // a slot still holding an untaken message: grow, up to RING_MAX, rather than lose it
-    if (this.properties[offset & this.mask] !== undefined && this.mask + 1 < RING_MAX) this.grow()
-    this.set(offset & this.mask, offset, timestamp, routingKey, properties, value)
-  }
-
-  take(offset: number): QueueMessage | undefined {
-    const i = offset & this.mask
-    const properties = this.properties[i]
-    if (this.offsets[i] !== offset || properties === undefined) return undefined
-    const message: QueueMessage = { timestamp: this.timestamps[i], routingKey: this.keys[i]!, properties, value: this.values[i], valueBytes: undefined }
-    this.set(i, -1, 0, undefined, undefined, undefined)
-    return message
-  }
-
-  private set(i: number, offset: number, timestamp: number, routingKey: string | undefined, properties: Properties | undefined, value: unknown): void {
-    this.offsets[i] = offset
-    this.timestamps[i] = timestamp
-    this.keys[i] = routingKey
-    this.properties[i] = properties
-    this.values[i] = value
-  }
-
-  private grow(): void {
-    const { offsets, timestamps, keys, properties, values } = this
-    const size = (this.mask + 1) * 2
-    this.mask = size - 1
-    this.offsets = new Float64Array(size).fill(-1)
-    this.timestamps = new Float64Array(size)
-    this.values = new Array(size)
-    this.keys = new Array(size)
-    this.properties = new Array(size)
-    for (let i = 0; i < offsets.length; i++) {
-      if (properties[i] !== undefined) this.set(offsets[i] & this.mask, offsets[i], timestamps[i], keys[i], properties[i], values[i])
-    }
-  }
-}
-
 export class SentMessages {
-  private readonly rings = new Map<number, Ring>()
+  /** By queue id: the sender's value, routing key and properties, by offset. */
+  private readonly rings = new Map<number, OffsetRing<string, Properties>>()
   private version = -1
 
   /**
@@ -74,14 +25,21 @@ export class SentMessages {
   put(queue: number, offset: number, timestamp: number, routingKey: string, properties: Properties, value: unknown): void {
     this.revalidate()
     let ring = this.rings.get(queue)
-    if (ring === undefined) this.rings.set(queue, (ring = new Ring()))
-    ring.put(offset, timestamp, routingKey, properties, value)
+    if (ring === undefined) this.rings.set(queue, (ring = new OffsetRing(RING_MIN)))
+    // a slot still holding an untaken message: grow, up to RING_MAX, rather than lose it
+    if (ring.heldAt(offset) >= 0 && ring.size < RING_MAX) ring.grow()
+    ring.put(offset, timestamp, value, routingKey, properties)
   }
 
   /** The message sent from this thread at `offset` of `queue`, once; undefined when not held. */
   take(queue: number, offset: number): QueueMessage | undefined {
     this.revalidate()
-    return this.rings.get(queue)?.take(offset)
+    const ring = this.rings.get(queue)
+    const i = ring === undefined ? -1 : ring.find(offset)
+    if (i < 0) return undefined
+    const message: QueueMessage = { timestamp: ring!.timestamp(i), routingKey: ring!.key(i)!, properties: ring!.extra(i)!, value: ring!.value(i), valueBytes: undefined }
+    ring!.clear(i)
+    return message
   }
 
   clear(): void {

@@ -5,6 +5,7 @@ import type { FrameSource, LogCore, TopicEntry } from '../core/log.js'
 import { codecId, codecName, decodeHeaders, decodeText, type Codec, type CodecOption } from '../codec/codecs.js'
 import { CodecError, InvalidArgumentError } from '../errors.js'
 import type { Headers, Key, TopicOptions } from '../types.js'
+import { OffsetRing } from './offset-ring.js'
 
 /** A delivered record as built internally (the typed Message is its public view). */
 export interface Delivered {
@@ -40,58 +41,36 @@ const RECENT_MAX = 1 << 18
  * instead of overwriting a record the log still holds.
  */
 class RecentValues {
-  /** `logStart` is given for a 'ref' topic, whose values exist nowhere else. */
-  constructor(private readonly logStart?: () => number) {}
-  private mask = RECENT_MIN - 1
-  private offsets = new Float64Array(RECENT_MIN).fill(-1)
-  private values: unknown[] = new Array(RECENT_MIN)
-  private keys: (Key | undefined)[] = new Array(RECENT_MIN)
-  private headers: (Headers | undefined)[] = new Array(RECENT_MIN)
-  private timestamps = new Float64Array(RECENT_MIN)
+  private readonly ring = new OffsetRing<Key, Headers>(RECENT_MIN)
   /** A log start offset seen earlier ('ref' topics). */
   private knownStart = 0
+
+  /** `logStart` is given for a 'ref' topic, whose values exist nowhere else. */
+  constructor(private readonly logStart?: () => number) {}
 
   /**
    * Stores a record. With `logStart` (a 'ref' topic) a record the log still holds is never
    * overwritten: the ring grows instead.
    */
   put(offset: number, timestamp: number, value: unknown, key: Key | undefined, headers: Headers | undefined): void {
-    const held = this.offsets[offset & this.mask]
+    const held = this.ring.heldAt(offset)
     // the log start only moves up, so the cached one is a lower bound: ask the core only when
     // the slot might still be live
-    if (this.logStart !== undefined && held >= this.knownStart && held >= (this.knownStart = this.logStart())) this.grow()
-    const i = offset & this.mask
-    this.offsets[i] = offset
-    this.timestamps[i] = timestamp
-    this.values[i] = value
-    this.keys[i] = key
-    this.headers[i] = headers
+    if (this.logStart !== undefined && held >= this.knownStart && held >= (this.knownStart = this.logStart())) this.ring.grow()
+    this.ring.put(offset, timestamp, value, key, headers)
   }
 
   /** Index of the record if it is held, else -1 (growing the ring if it was overwritten). */
   find(offset: number): number {
-    const i = offset & this.mask
-    const held = this.offsets[i]
-    if (held === offset) return i
-    if (held > offset && this.mask + 1 < RECENT_MAX && this.logStart === undefined) this.grow()
-    return -1
-  }
-
-  private grow(): void {
-    const { offsets, timestamps, values, keys, headers } = this
-    const size = (this.mask + 1) * 2
-    this.mask = size - 1
-    this.offsets = new Float64Array(size).fill(-1)
-    this.timestamps = new Float64Array(size)
-    this.values = new Array(size)
-    this.keys = new Array(size)
-    this.headers = new Array(size)
-    for (let i = 0; i < offsets.length; i++) if (offsets[i] >= 0) this.put(offsets[i], timestamps[i], values[i], keys[i], headers[i])
+    const i = this.ring.find(offset)
+    if (i < 0 && this.ring.heldAt(offset) > offset && this.ring.size < RECENT_MAX && this.logStart === undefined) this.ring.grow()
+    return i
   }
 
   /** The message for the record held at index i. */
   message(topic: string, partition: number, offset: number, i: number): Delivered {
-    return createDelivered(topic, partition, offset, this.timestamps[i], this.keys[i], this.headers[i], this.values[i])
+    const ring = this.ring
+    return createDelivered(topic, partition, offset, ring.timestamp(i), ring.key(i), ring.extra(i), ring.value(i))
   }
 }
 
