@@ -4,14 +4,19 @@
 // it grows is its user's policy (a topic's recent values, a queue's sent messages).
 
 export class OffsetRing<K, E> {
-  private mask: number
-  private offsets: Float64Array
-  private timestamps: Float64Array
-  private values: unknown[]
-  private keys: Array<K | undefined>
-  private extras: Array<E | undefined>
+  private mask = 0
+  private offsets = new Float64Array(0)
+  private timestamps = new Float64Array(0)
+  private values: unknown[] = []
+  private keys: Array<K | undefined> = []
+  private extras: Array<E | undefined> = []
 
+  /** `size`: a power of two. */
   constructor(size: number) {
+    this.allocate(size)
+  }
+
+  private allocate(size: number): void {
     this.mask = size - 1
     this.offsets = new Float64Array(size).fill(-1)
     this.timestamps = new Float64Array(size)
@@ -58,13 +63,7 @@ export class OffsetRing<K, E> {
   /** Doubles the ring, keeping every record it holds. */
   grow(): void {
     const { offsets, timestamps, values, keys, extras } = this
-    const size = (this.mask + 1) * 2
-    this.mask = size - 1
-    this.offsets = new Float64Array(size).fill(-1)
-    this.timestamps = new Float64Array(size)
-    this.values = new Array(size)
-    this.keys = new Array(size)
-    this.extras = new Array(size)
+    this.allocate(offsets.length * 2)
     for (let i = 0; i < offsets.length; i++) if (offsets[i] >= 0) this.put(offsets[i], timestamps[i], values[i], keys[i], extras[i])
   }
 }
