@@ -144,13 +144,14 @@ class CopyHost {
     }, owner)
     port.onmessage = (event: MessageEvent) => this.enqueue(event.data as ToOwner)
     this.watch = watchWorker(port, () => this.end())
-    // the bus closing closes the port: the worker's bus learns it is gone ('close' there too);
-    // the bus halts the members itself
+    // the bus closing says so and closes the port: the worker's bus learns it is gone (in Node
+    // from the port's 'close' too); the bus halts the members itself
     owner.onClose(() => {
       this.watch.stop()
       this.gone = true
       this.members.end()
       this.queues.end()
+      port.postMessage({ op: 'closed' } satisfies ToWorker)
       port.close()
     })
     unref(port)

@@ -129,6 +129,8 @@ export type ToWorker =
   | { op: 'queue.refused'; id: number; error: WireError }
   /** What the creating thread refused of a ticketed send (a request's): the request rejects with it. */
   | { op: 'send.refused'; ticket: number; error: WireError }
+  /** The creating thread's bus closed (a browser's port has no 'close' event to say so). */
+  | { op: 'closed' }
 
 /** One queue delivery as it crosses to the worker (QueueDelivery's fields; `seq` names it in settlements). */
 export interface WireDelivery {

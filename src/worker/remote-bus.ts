@@ -246,6 +246,9 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
     unref(port)
   }
 
+  /** The end was handled (the creating bus said it closed, and its port closed). */
+  private over = false
+
   /** @internal Gives up on a creating thread that never answered: the port closes, nothing stays alive. */
   abandon(): void {
     this.port.close()
@@ -254,6 +257,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
 
   /** The creating thread's bus closed (or this one did): nothing more will come; nobody waits forever. */
   private ended(): void {
+    if (this.over) return
+    this.over = true
     this.closed = true
     stopProving(this.liveness)
     for (const reader of [...this.readers.values()]) reader.close()
@@ -385,6 +390,9 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
 
   private receive(message: ToWorker): void {
     switch (message.op) {
+      case 'closed':
+        this.ended()
+        return
       case 'batch':
       case 'assigned': {
         const reader = this.readers.get(message.id)

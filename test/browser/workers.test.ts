@@ -139,6 +139,18 @@ describe(`Web Workers on ${SHARED ? 'shared memory (isolated page)' : 'the copyi
     expect([...here].sort()).toEqual([0, 1, 2, 3])
   })
 
+  // on shared memory a worker's bus runs on after the page's bus closed: the log is still there
+  it.skipIf(SHARED)("a copying worker learns that the page's bus closed, without a port 'close' event: its reading ends", async () => {
+    const bus = await createBus({ shared: SHARED })
+    bus.publish('t', 1)
+    const w = start(bus, { role: 'iterator' })
+    await w.next('ready')
+    await w.next('got')
+    await bus.close()
+    await w.next('ended')
+    expect(gotValues(w)).toEqual([1])
+  })
+
   it("a terminated queue consumer's unacknowledged deliveries are delivered again", async () => {
     const bus = await newBus()
     bus.queue('jobs')
