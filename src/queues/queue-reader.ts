@@ -23,7 +23,7 @@ export interface QueueMessage {
   properties: Properties
   /** The decoded value (readAll), or undefined (readBytes). */
   value: unknown
-  /** A copy of the encoded value (readBytes), or undefined (read). */
+  /** A copy of the encoded value (readBytes), or undefined (readAll). */
   valueBytes: Uint8Array | undefined
 }
 
@@ -34,7 +34,7 @@ export class QueueReader {
 
   constructor(private readonly core: LogCore, private readonly codec: () => Codec) {}
 
-  /** The same with the value's bytes instead (to publish them again: a dead letter). */
+  /** The message at `offset` of `partition` with its value's bytes, not decoded (to publish them again: a dead letter), or undefined when the log no longer holds it. */
   readBytes(partition: number, offset: number): QueueMessage | undefined {
     if (this.poll(partition, offset, 1) !== 1 || this.core.polledOffset(0) !== offset) return undefined
     const run: Run = { first: 0, values: [] }
