@@ -128,6 +128,7 @@ export class Publisher {
   /** Appends one record (see Bus.publish). */
   publish(name: string, value: unknown, options: PublishOptions | undefined, now: number): RecordMetadata {
     const known = this.host.registry.byName.get(name)
+    if (options === undefined && known !== undefined && this.host.tracing?.inject(undefined) === undefined) return this.publishValue(known, value, now)
     const r = known !== undefined ? this.prepare(known, value, options, this.scratch, now, true) : this.scratch
     if (known === undefined) this.created(name, [r], 1, (t) => { this.prepare(t, value, options, r, now) })
     if (r.messageId !== undefined) {
@@ -151,6 +152,25 @@ export class Publisher {
     release(r)
     this.host.appended(topic, 1)
     return result
+  }
+
+  /**
+   * The most common publish: a known topic, no options (no key, headers or partition; nothing
+   * for tracing to add). The same steps as below without a prepared record: encode, stage,
+   * commit, remember.
+   */
+  private publishValue(topic: Topic, value: unknown, now: number): RecordMetadata {
+    const valueBytes = this.encode(topic, value, true)
+    const flags = value === null ? FLAG_NULL_VALUE : topic.byReference ? FLAG_REF_VALUE : 0
+    const size = frameLength(0, 0, valueBytes.length)
+    if (size > topic.maxFrame) throw this.tooLarge(topic, undefined, size)
+    const partition = topic.choosePartition(undefined, undefined)
+    this.core.stage(topic.ids[partition], now, 0, flags, undefined, undefined, valueBytes)
+    if (this.core.commit(now) !== 1) throw this.refused(topic, partition, size, this.core.statusAt(0))
+    const offset = this.core.offsetAt(0)
+    if (topic.readers.size > 0 || topic.byReference) topic.remember(partition, offset, now, value, undefined, undefined)
+    this.host.appended(topic, 1)
+    return { topic: topic.name, partition, offset, timestamp: now }
   }
 
   /** Appends records all or nothing as far as the input goes (see Bus.publishBatch). */
@@ -297,26 +317,12 @@ export class Publisher {
       flags |= FLAG_KEY
     }
     const headerBytes = into.hasHeaders ? this.encodeHeaders(topic, into) : undefined
-    let valueBytes: Uint8Array = EMPTY
-    if (value === null) {
-      flags |= FLAG_NULL_VALUE
-    } else if (topic.byReference) {
-      flags |= FLAG_REF_VALUE
-    } else {
-      try {
-        const codec = topic.codec
-        valueBytes = staged && codec.encodeTransient !== undefined ? codec.encodeTransient(value) : codec.encode(value)
-      } catch (error) {
-        throw new CodecError(`codec ${topic.codecName} cannot encode this value for topic ${topic.name}: ${(error as Error)?.message ?? error}`, { topic: topic.name, cause: error })
-      }
-      if (!(valueBytes instanceof Uint8Array)) throw new CodecError(`codec ${topic.codecName} returned no bytes`, { topic: topic.name })
-    }
+    if (value === null) flags |= FLAG_NULL_VALUE
+    else if (topic.byReference) flags |= FLAG_REF_VALUE
+    const valueBytes = this.encode(topic, value, staged)
     // the size first: hashing the key places its bytes in the staging area
     const size = frameLength(headerBytes?.length ?? 0, keyBytes?.length ?? 0, valueBytes.length)
-    if (size > topic.maxFrame) {
-      throw new RecordTooLargeError(`record of ${size} bytes (header, key and value) exceeds the segment limit of ${topic.maxFrame} bytes for topic ${topic.name}`,
-        { topic: topic.name, partition: into.partition, size, max: topic.maxFrame })
-    }
+    if (size > topic.maxFrame) throw this.tooLarge(topic, into.partition, size)
     const keyHash = keyBytes === undefined ? undefined : this.core.murmur2(keyBytes)
     into.partition = topic.choosePartition(into.partition, keyHash)
     into.topic = topic
@@ -347,8 +353,31 @@ export class Publisher {
     if (topic.readers.size > 0 || topic.byReference) topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
   }
 
+  /** The value's bytes in the log: none for null and 'ref' values. `staged`: staged before anything else is encoded, so the codec may reuse its buffer. */
+  private encode(topic: Topic, value: unknown, staged: boolean): Uint8Array {
+    if (value === null || topic.byReference) return EMPTY
+    let bytes: Uint8Array
+    try {
+      const codec = topic.codec
+      bytes = staged && codec.encodeTransient !== undefined ? codec.encodeTransient(value) : codec.encode(value)
+    } catch (error) {
+      throw new CodecError(`codec ${topic.codecName} cannot encode this value for topic ${topic.name}: ${(error as Error)?.message ?? error}`, { topic: topic.name, cause: error })
+    }
+    if (!(bytes instanceof Uint8Array)) throw new CodecError(`codec ${topic.codecName} returned no bytes`, { topic: topic.name })
+    return bytes
+  }
+
+  private tooLarge(topic: Topic, partition: number | undefined, size: number): RecordTooLargeError {
+    return new RecordTooLargeError(`record of ${size} bytes (header, key and value) exceeds the segment limit of ${topic.maxFrame} bytes for topic ${topic.name}`,
+      { topic: topic.name, partition, size, max: topic.maxFrame })
+  }
+
   private failure(r: Prepared, status: number): BusError {
-    const size = frameLength(r.headerBytes?.length ?? 0, r.keyBytes?.length ?? 0, r.valueBytes.length)
-    return statusError(status, { topic: r.topic.name, partition: r.partition, size, max: r.topic.maxFrame })
+    return this.refused(r.topic, r.partition, frameLength(r.headerBytes?.length ?? 0, r.keyBytes?.length ?? 0, r.valueBytes.length), status)
+  }
+
+  /** What the log's refusal of a record of `size` bytes is, as a typed error. */
+  private refused(topic: Topic, partition: number, size: number, status: number): BusError {
+    return statusError(status, { topic: topic.name, partition, size, max: topic.maxFrame })
   }
 }
