@@ -10,7 +10,7 @@ import { CodecError, InvalidArgumentError, RecordTooLargeError, type BusError } 
 import type { TopicRegistry } from '../topic/registry.js'
 import type { Tracing } from '../tracing/tracing.js'
 import type { Topic } from '../topic/topic.js'
-import type { BatchRecord, PublishOptions, RecordMetadata } from '../types.js'
+import type { BatchRecord, Headers, PublishOptions, RecordMetadata } from '../types.js'
 import { checkPublishOptions, type CheckedPublish } from './publish-options.js'
 
 const EMPTY: Uint8Array = new Uint8Array(0)
@@ -128,7 +128,11 @@ export class Publisher {
   /** Appends one record (see Bus.publish). */
   publish(name: string, value: unknown, options: PublishOptions | undefined, now: number): RecordMetadata {
     const known = this.host.registry.byName.get(name)
-    if (options === undefined && known !== undefined && this.host.tracing?.inject(undefined) === undefined) return this.publishValue(known, value, now)
+    if (options === undefined && known !== undefined) {
+      const headers = this.host.tracing?.inject<Headers>(undefined)
+      if (headers === undefined) return this.publishValue(known, value, now)
+      options = { headers } // a span is active: its trace context is the record's one header
+    }
     const r = known !== undefined ? this.prepare(known, value, options, this.scratch, now, true) : this.scratch
     if (known === undefined) this.created(name, [r], 1, (t) => { this.prepare(t, value, options, r, now) })
     if (r.messageId !== undefined) {
@@ -147,7 +151,7 @@ export class Publisher {
     }
     const offset = this.core.offsetAt(0)
     const topic = r.topic
-    if (topic.readers.size > 0 || topic.byReference) topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
+    topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
     const result = { topic: name, partition: r.partition, offset, timestamp: r.timestamp }
     release(r)
     this.host.appended(topic, 1)
@@ -168,7 +172,7 @@ export class Publisher {
     this.core.stage(topic.ids[partition], now, 0, flags, undefined, undefined, valueBytes)
     if (this.core.commit(now) !== 1) throw this.refused(topic, partition, size, this.core.statusAt(0))
     const offset = this.core.offsetAt(0)
-    if (topic.readers.size > 0 || topic.byReference) topic.remember(partition, offset, now, value, undefined, undefined)
+    topic.remember(partition, offset, now, value, undefined, undefined)
     this.host.appended(topic, 1)
     return { topic: topic.name, partition, offset, timestamp: now }
   }
@@ -240,7 +244,7 @@ export class Publisher {
         const k = staged[i]
         const r = prepared[k]
         const offset = this.core.offsetAt(i)
-        this.remember(r, offset)
+        r.topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
         results[k] = { topic: r.topic.name, partition: r.partition, offset, timestamp: r.timestamp }
         dedup.appended(k)
         // the bus counts and wakes once per run of records of one topic
@@ -345,12 +349,6 @@ export class Publisher {
 
   private stage(r: Prepared): boolean {
     return this.core.stage(r.topic.ids[r.partition], r.timestamp, r.keyHash, r.flags, r.headerBytes, r.keyBytes, r.valueBytes)
-  }
-
-  /** Keeps an appended record's value for same-thread readers (and the value itself for 'ref'). */
-  private remember(r: Prepared, offset: number): void {
-    const topic = r.topic
-    if (topic.readers.size > 0 || topic.byReference) topic.remember(r.partition, offset, r.timestamp, r.value, r.key, r.headers)
   }
 
   /** The value's bytes in the log: none for null and 'ref' values. `staged`: staged before anything else is encoded, so the codec may reuse its buffer. */

@@ -220,7 +220,12 @@ export class Topic {
     return p
   }
 
+  /**
+   * Keeps an appended record's value for same-thread readers (and the value itself for 'ref'):
+   * only while this thread has a reader of the topic, or the topic is 'ref'.
+   */
   remember(partition: number, offset: number, timestamp: number, value: unknown, key: Key | undefined, headers: Headers | undefined): void {
+    if (this.readers.size === 0 && !this.byReference) return
     let recent = this.recent[partition]
     if (recent === undefined) {
       const id = this.ids[partition]
