@@ -1,6 +1,6 @@
 // Value codecs. msgpack (msgpackr, with shared record structures per topic) is the default;
 // json, raw bytes and user codecs share one small interface.
-import { Packr, RESET_BUFFER_MODE, clearSource, unpack } from 'msgpackr'
+import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, clearSource, unpack } from 'msgpackr'
 import { TOPIC_CODEC_CUSTOM, TOPIC_CODEC_JSON, TOPIC_CODEC_MSGPACK, TOPIC_CODEC_RAW, TOPIC_CODEC_REF } from '../core/abi.js'
 import { InvalidArgumentError } from '../errors.js'
 
@@ -21,6 +21,21 @@ export interface Codec<V = unknown> {
 }
 
 export type CodecOption = 'msgpack' | 'json' | 'raw' | 'ref' | Codec
+
+/**
+ * An encoding where the codec wrote it: bytes [start, end) of `bytes`. The object is reused by the
+ * next call, the bytes are not: later encodings write after them, as they do after pack()'s.
+ */
+export interface EncodedRange {
+  bytes: Uint8Array
+  start: number
+  end: number
+}
+
+/** A codec that also encodes without making a view of its output (the built-in msgpack). */
+export interface RangeCodec extends Codec {
+  encodeRange(value: unknown): EncodedRange
+}
 
 const getPrototype = Object.getPrototypeOf
 
@@ -75,14 +90,29 @@ const NIL = new Uint8Array([0xc0])
  * shared-structures.ts.)
  */
 export function msgpackCodec(): Codec {
+  return msgpackRangeCodec()
+}
+
+/** msgpackCodec() with encodeRange, for the bus's own use (queue values). */
+export function msgpackRangeCodec(): RangeCodec {
   return packrCodec(new Packr({ ...FAITHFUL_MSGPACK, structures: [] }))
 }
 
 /** The msgpack codec over a configured Packr (its own structures, or the log's on a shared bus). */
-export function packrCodec(packr: Packr): Codec {
+export function packrCodec(packr: Packr): RangeCodec {
+  const range: EncodedRange = { bytes: NIL, start: 0, end: 0 }
   return {
     name: 'msgpack',
     encode: (value) => packr.pack(value),
+    encodeRange(value) {
+      // msgpackr's whole buffer with the value's bounds on it; or, when it has just saved new
+      // shared structures, a view of the value alone
+      const out = packr.pack(value, REUSE_BUFFER_MODE) as Uint8Array & { start?: number; end?: number }
+      range.bytes = out
+      range.start = out.start ?? 0
+      range.end = out.end ?? out.length
+      return range
+    },
     encodeTransient: (value) => packr.pack(value, RESET_BUFFER_MODE),
     decode: (bytes) => packr.unpack(bytes),
     decodeRange: (source, start, end) => packr.unpack(source, { start, end }),

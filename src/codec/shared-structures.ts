@@ -7,7 +7,7 @@
 import { Packr } from 'msgpackr'
 import { INTERNAL_PREFIX } from '../core/directory.js'
 import type { LogCore } from '../core/log.js'
-import { FAITHFUL_MSGPACK, packrCodec, type Codec } from './codecs.js'
+import { FAITHFUL_MSGPACK, packrCodec, type RangeCodec } from './codecs.js'
 
 export { INTERNAL_PREFIX } // the topic registry skips internal topics by it
 const plain = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true })
@@ -50,7 +50,7 @@ class StructureStore {
 }
 
 /** A msgpack codec whose record structures are shared through the log (for shared buses). */
-export function sharedMsgpackCodec(core: LogCore, topic: number): Codec {
+export function sharedMsgpackCodec(core: LogCore, topic: number): RangeCodec {
   const store = new StructureStore(core, topic)
   const packr = new Packr({
     ...FAITHFUL_MSGPACK,

@@ -215,10 +215,11 @@ export class QueueCore {
 
   /**
    * Writes a frame (the log's format) where publish takes it, at the far end of this thread's
-   * staging area, and returns its address; valid until the next place of anything.
+   * staging area, and returns its address; valid until the next place of anything. The value is
+   * bytes [start, end) of `value`.
    */
-  placeFrame(value: Uint8Array, timestamp = 0, key?: Uint8Array | string, headers?: Uint8Array, keyHash = 0, flags = 0): number {
-    return this.staging.placeFrame(timestamp, keyHash, flags, headers, key, value)
+  placeFrame(value: Uint8Array, timestamp = 0, key?: Uint8Array | string, headers?: Uint8Array, keyHash = 0, flags = 0, start = 0, end = value.length): number {
+    return this.staging.placeFrame(timestamp, keyHash, flags, headers, key, value, start, end)
   }
 
   /** Changes whenever a frame placed by placeFrame may have been overwritten. */

@@ -31,7 +31,7 @@ export class Staging {
     const length = frameLength(h, k, v)
     const at = this.lane.staging + this.write
     if (at + length > this.lane.stagingEnd || this.staged === APPEND_MAX) return false
-    this.writeFrame(at, length, partition, timestamp, keyHash, flags, headers, key, value)
+    this.writeFrame(at, length, partition, timestamp, keyHash, flags, headers, key, value, 0, v)
     this.write += length
     this.staged++
     return true
@@ -41,17 +41,18 @@ export class Staging {
    * Writes one frame at the staging area's far end (where place() puts arguments), for a core
    * call that appends a single frame itself (a queue publish); returns its address. The staged
    * frames are left alone; the next write at the far end overwrites it (see farWriteCount). A
-   * string key is written as UTF-8 straight into the frame.
+   * string key is written as UTF-8 straight into the frame. The value is bytes [start, end) of `value`.
    */
-  placeFrame(timestamp: number, keyHash: number, flags: number, headers: Uint8Array | undefined, key: Uint8Array | string | undefined, value: Uint8Array): number {
+  placeFrame(timestamp: number, keyHash: number, flags: number, headers: Uint8Array | undefined, key: Uint8Array | string | undefined,
+    value: Uint8Array, start: number, end: number): number {
     if (typeof key === 'string' && !isAscii(key)) key = textEncoder.encode(key)
     const h = headers === undefined ? 0 : headers.length
     const k = key === undefined ? 0 : key.length
-    const length = frameLength(h, k, value.length)
+    const length = frameLength(h, k, end - start)
     if (length > this.mem.layout.segmentBytes - this.write) throw new InvalidArgumentError('frame too large for the staging area', { argument: 'value', size: length })
     const at = this.lane.stagingEnd - length
     this.farWrites++
-    this.writeFrame(at, length, 0, timestamp, keyHash, flags, headers, key, value)
+    this.writeFrame(at, length, 0, timestamp, keyHash, flags, headers, key, value, start, end)
     return at
   }
 
@@ -66,10 +67,10 @@ export class Staging {
   }
 
   private writeFrame(at: number, length: number, partition: number, timestamp: number, keyHash: number, flags: number,
-    headers: Uint8Array | undefined, key: Uint8Array | string | undefined, value: Uint8Array): void {
+    headers: Uint8Array | undefined, key: Uint8Array | string | undefined, value: Uint8Array, start: number, end: number): void {
     const h = headers === undefined ? 0 : headers.length
     const k = key === undefined ? 0 : key.length
-    const v = value.length
+    const v = end - start
     const { u8, u32, i32, f64 } = this.mem
     const w = at >> 2
     u32[w] = length
@@ -87,7 +88,14 @@ export class Staging {
       for (let i = 0; i < k; i++) u8[p + i] = key.charCodeAt(i)
       p += k
     } else if (k !== 0) { u8.set(key!, p); p += k }
-    if (v !== 0) u8.set(value, p)
+    if (start === 0 && end === value.length) {
+      if (v !== 0) u8.set(value, p)
+    } else if (v <= SMALL_COPY) {
+      // part of a larger buffer: a small value byte by byte rather than through a view
+      for (let i = 0; i < v; i++) u8[p + i] = value[start + i]
+    } else {
+      u8.set(value.subarray(start, end), p)
+    }
   }
 
   get count(): number {
@@ -142,6 +150,8 @@ export class Staging {
     return this.mem.x.murmur2(this.place(bytes), bytes.length)
   }
 }
+
+const SMALL_COPY = 64
 
 function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false

@@ -9,7 +9,7 @@ import { InvalidArgumentError, UnknownExchangeError, UnroutableError } from '../
 import type { Publisher } from '../publish/publisher.js'
 import { isAutomaticCycle } from '../queues/dead-letter.js'
 import { checkMessageHeaders, encodeValue, sendProperties } from '../queues/envelope.js'
-import type { DeadLetter, Outgoing, Queues } from '../queues/queues.js'
+import { valueOf, type DeadLetter, type Outgoing, type Queues } from '../queues/queues.js'
 import type { TopicRegistry } from '../topic/registry.js'
 import type { Tracing } from '../tracing/tracing.js'
 import type { Binding, ExchangeOptions, ExchangeType, HeaderValue, SendOptions, SendResult } from '../types.js'
@@ -98,10 +98,13 @@ export class Router {
    * each. Mandatory and unroutable: UnroutableError, and nothing was put anywhere.
    */
   send(exchange: string, routingKey: string, value: unknown, options: SendOptions | undefined): SendResult {
-    const { options: o, headers: given } = checkSend(exchange, routingKey, options)
-    const headers = this.host.tracing?.inject(given) ?? given
+    const o = checkSend(exchange, routingKey, options)
+    const headers = this.host.tracing?.inject(o.headers) ?? o.headers
     const properties = sendProperties(exchange, headers, o)
-    const message: Outgoing & { value: unknown } = { routingKey, properties, valueBytes: encodeValue(this.host.queues.codec, value, { exchange }), delayMs: o.delayMs ?? 0, value }
+    const encoded = encodeValue(this.host.queues.codec, value, { exchange })
+    const message: Outgoing & { value: unknown } = {
+      routingKey, properties, valueBytes: encoded.bytes, valueStart: encoded.start, valueEnd: encoded.end, delayMs: o.delayMs ?? 0, value,
+    }
     const result: SendResult = { routed: [], refused: [] }
     this.deliver(this.destinations(exchange, routingKey, properties.headers), message, result, undefined)
     if (result.routed.length === 0 && result.refused.length === 0) {
@@ -146,7 +149,7 @@ export class Router {
         ;(this.host.queues.enqueue(id, message, now) ? result.routed : result.refused).push(name)
       } else if (kind === ROUTE_DEST_TOPIC) {
         const topic = this.host.registry.at(id)
-        if (!('value' in message)) message.value = this.host.queues.codec.decode(message.valueBytes)
+        if (!('value' in message)) message.value = this.host.queues.codec.decode(valueOf(message))
         this.host.publisher.publish(topic.name, message.value, { key: message.routingKey, headers: topicHeaders(message.properties.headers) }, now)
         result.routed.push(topic.name)
       }
@@ -178,12 +181,13 @@ export function checkBindingInput(binding: Binding): CheckedBinding {
   return b
 }
 
-/** send()'s exchange name, routing key and options, checked; the headers as the message keeps them. */
-export function checkSend(exchange: string, routingKey: string, options: SendOptions | undefined): { options: SendOptions; headers: Record<string, HeaderValue> | undefined } {
+/** send()'s exchange name, routing key and options (headers included), checked. */
+export function checkSend(exchange: string, routingKey: string, options: SendOptions | undefined): SendOptions {
   if (typeof exchange !== 'string') throw new InvalidArgumentError('send needs an exchange name (\'\' for the default exchange)', { argument: 'exchange' })
   checkKey(routingKey, exchange)
   const o = checkSendOptions(exchange, options)
-  return { options: o, headers: checkMessageHeaders(o.headers, { exchange }) }
+  checkMessageHeaders(o.headers, { exchange })
+  return o
 }
 
 export function checkExchangeName(name: unknown): asserts name is string {

@@ -3,7 +3,7 @@
 // the AMQP properties in the frame's header area (a flags byte, the exchange, the properties
 // present, and the headers as msgpack). Any thread reads it back from the log alone.
 import { Packr } from 'msgpackr'
-import { FAITHFUL_MSGPACK, msgpackCodec, type Codec } from '../codec/codecs.js'
+import { FAITHFUL_MSGPACK, msgpackRangeCodec, type EncodedRange, type RangeCodec } from '../codec/codecs.js'
 import { sharedMsgpackCodec } from '../codec/shared-structures.js'
 import { INTERNAL_PREFIX } from '../core/directory.js'
 import type { LogCore } from '../core/log.js'
@@ -21,8 +21,8 @@ const packr = new Packr({ ...FAITHFUL_MSGPACK, useRecords: false, mapsAsObjects:
  * refused), with record structures; on a shared bus the structures live in the log (one internal
  * topic for every queue), so that any thread decodes what any thread sent.
  */
-export function queueValueCodec(core: LogCore): Codec {
-  if (!core.shared) return msgpackCodec()
+export function queueValueCodec(core: LogCore): RangeCodec {
+  if (!core.shared) return msgpackRangeCodec()
   const index = core.declareTopic(`${INTERNAL_PREFIX}queues`, 1, { maxBytes: 0, maxAgeMs: 0, reject: false }, 0)
   return sharedMsgpackCodec(core, index)
 }
@@ -167,12 +167,12 @@ export function decodeProperties(source: Uint8Array, start: number, end: number)
 }
 
 /**
- * The value's bytes, a copy of their own: msgpackr's transient output is a view of a buffer every
- * Packr instance writes into, so the headers or a topic's codec would overwrite it mid-send.
+ * The value encoded where the codec wrote it (no copy, no view made): later encodings leave those
+ * bytes alone, but the range object is the codec's and is reused by its next call.
  */
-export function encodeValue(codec: Codec, value: unknown, where: { queue?: string; exchange?: string }): Uint8Array {
+export function encodeValue(codec: RangeCodec, value: unknown, where: { queue?: string; exchange?: string }): EncodedRange {
   try {
-    return codec.encode(value)
+    return codec.encodeRange(value)
   } catch (cause) {
     throw new CodecError(`the message cannot be encoded as msgpack: ${(cause as Error).message}`, { ...where, cause })
   }

@@ -3,7 +3,7 @@
 // in the queue core (src/core/queues.ts), shared by every thread; this module decodes messages
 // out of the queue's log and runs this thread's handlers.
 import type { Clock } from '../clock.js'
-import type { Codec } from '../codec/codecs.js'
+import type { RangeCodec } from '../codec/codecs.js'
 import type { LogCore } from '../core/log.js'
 import type { DeadReason, Delivered, QueueConfig } from '../core/queues.js'
 import { InvalidArgumentError, UnknownQueueError } from '../errors.js'
@@ -21,7 +21,10 @@ import { SentMessages } from './sent-messages.js'
 export interface Outgoing {
   routingKey: string
   properties: Properties
+  /** The encoded value: bytes [valueStart, valueEnd) of valueBytes. */
   valueBytes: Uint8Array
+  valueStart: number
+  valueEnd: number
   /** The value itself, where this thread sent it (a dead letter has only its bytes). */
   value?: unknown
   delayMs: number
@@ -71,7 +74,7 @@ export class Queues implements Settler {
   private readonly sent: SentMessages
   private closed = false
 
-  private valueCodec: Codec | undefined
+  private valueCodec: RangeCodec | undefined
 
   constructor(private readonly host: QueuesHost) {
     this.reader = new QueueReader(host.core, () => this.codec)
@@ -79,7 +82,7 @@ export class Queues implements Settler {
   }
 
   /** How queue values are encoded (msgpack; see queueValueCodec), made when first needed. */
-  get codec(): Codec {
+  get codec(): RangeCodec {
     return (this.valueCodec ??= queueValueCodec(this.host.core))
   }
 
@@ -137,7 +140,7 @@ export class Queues implements Settler {
     const queues = this.core.queues
     if (message.frameAt !== undefined && message.placement === queues.placement && message.placedAt === now) return message.frameAt
     message.propertyBytes ??= encodeProperties(message.properties)
-    message.frameAt = queues.placeFrame(message.valueBytes, now, message.routingKey, message.propertyBytes)
+    message.frameAt = queues.placeFrame(message.valueBytes, now, message.routingKey, message.propertyBytes, 0, 0, message.valueStart, message.valueEnd)
     message.placedAt = now
     message.placement = queues.placement
     return message.frameAt
@@ -184,16 +187,18 @@ export class Queues implements Settler {
   }
 
   ack(delivery: Delivery): void {
-    this.settle(delivery, () => this.core.queues.ack(delivery.consumer, delivery.offset))
+    this.settle(delivery, false, false)
   }
 
   nack(delivery: Delivery, requeue: boolean): void {
-    this.settle(delivery, () => this.core.queues.nack(delivery.consumer, delivery.offset, requeue, this.host.clock.now()))
+    this.settle(delivery, true, requeue)
   }
 
-  private settle(delivery: Delivery, settle: () => void): void {
+  private settle(delivery: Delivery, nack: boolean, requeue: boolean): void {
+    const queues = this.core.queues
     try {
-      settle()
+      if (nack) queues.nack(delivery.consumer, delivery.offset, requeue, this.host.clock.now())
+      else queues.ack(delivery.consumer, delivery.offset)
     } catch (error) {
       // its consumer was cancelled (or its thread went away): the delivery went back to the queue
       if (error instanceof InvalidArgumentError && error.argument === 'consumer') {
@@ -267,14 +272,14 @@ export class Queues implements Settler {
 
   private deadLetterRefused(id: number, config: QueueConfig, message: Outgoing, now: number): void {
     if (config.deadLetterExchange === undefined) return
-    this.host.deadLetter(config.deadLetterExchange, this.letter(this.name(id), config, 'maxlen', message.routingKey, message.properties, message.valueBytes, now))
+    this.host.deadLetter(config.deadLetterExchange, this.letter(this.name(id), config, 'maxlen', message.routingKey, message.properties, valueOf(message), now))
   }
 
   /** The dead letter of a message: x-death recorded, routed by the dead-letter routing key or its own, without its TTL. */
   private letter(queue: string, config: QueueConfig, reason: DeadReason, routingKey: string, p: Properties, valueBytes: Uint8Array, now: number): DeadLetter {
     const headers = recordDeath(p.headers, { queue, reason, exchange: p.exchange, routingKey, time: now, expirationMs: reason === 'expired' ? p.expirationMs : undefined })
     const properties: Properties = { ...p, exchange: config.deadLetterExchange!, headers, expirationMs: undefined }
-    return { queue, reason, routingKey: config.deadLetterRoutingKey ?? routingKey, properties, valueBytes, delayMs: 0 }
+    return { queue, reason, routingKey: config.deadLetterRoutingKey ?? routingKey, properties, valueBytes, valueStart: 0, valueEnd: valueBytes.length, delayMs: 0 }
   }
 
   // ---- time -------------------------------------------------------------------------------------
@@ -352,6 +357,9 @@ export class Queues implements Settler {
     this.reader.close()
   }
 }
+
+/** The message's encoded value on its own. */
+export const valueOf = (message: Outgoing): Uint8Array => message.valueBytes.subarray(message.valueStart, message.valueEnd)
 
 const minTtl = (queue: number | undefined, message: number | undefined): number | undefined =>
   queue === undefined ? message : message === undefined ? queue : Math.min(queue, message)

@@ -711,8 +711,8 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
   /** A send; with `refused`, what the creating thread refuses comes back there. Returns a function that forgets that. */
   private sendCopy(exchange: string, routingKey: string, value: unknown, options: SendOptions | undefined, refused: ((error: Error) => void) | undefined): (() => void) | undefined {
     this.assertOpen()
-    const { options: o, headers: given } = checkSend(exchange, routingKey, options)
-    const headers = this.tracing?.inject(given) ?? given
+    const o = checkSend(exchange, routingKey, options)
+    const headers = this.tracing?.inject(o.headers) ?? o.headers
     const copied: SendOptions = {}
     for (const key of ['priority', 'expirationMs', 'delayMs', 'correlationId', 'replyTo', 'mandatory', 'messageId'] as const) {
       if (o[key] !== undefined) (copied as Record<string, unknown>)[key] = o[key]
