@@ -338,11 +338,12 @@ export interface SendOptions {
   messageId?: string
 }
 
+/** Read-only: sends with the same outcome may share one. */
 export interface SendResult {
   /** Names of the queues and topics that took the message. */
-  routed: string[]
+  readonly routed: readonly string[]
   /** Queues that refused it (maxLength with overflow 'reject-publish' or 'reject-publish-dlx'). */
-  refused: string[]
+  readonly refused: readonly string[]
 }
 
 /** One message delivered from a queue; settle it once with ack, nack or reject. */

@@ -105,8 +105,15 @@ export class Router {
     const message: Outgoing & { value: unknown } = {
       routingKey, properties, valueBytes: encoded.bytes, valueStart: encoded.start, valueEnd: encoded.end, delayMs: o.delayMs ?? 0, value,
     }
-    const result: SendResult = { routed: [], refused: [] }
-    this.deliver(this.destinations(exchange, routingKey, properties.headers), message, result, undefined)
+    let result: SendResult
+    if (exchange === '') {
+      // the default exchange: into the queue the routing key names, if there is one
+      const id = this.host.queues.find(routingKey)
+      result = id < 0 ? NOTHING_ROUTED : this.host.queues.enqueue(id, message, this.host.clock.now()) ? this.routedTo(routingKey) : { routed: [], refused: [routingKey] }
+    } else {
+      result = { routed: [], refused: [] }
+      this.deliver(this.destinations(exchange, routingKey, properties.headers), message, result as Tally, undefined)
+    }
     if (result.routed.length === 0 && result.refused.length === 0) {
       this.unroutable++
       if (o.mandatory === true) {
@@ -117,10 +124,25 @@ export class Router {
     return result
   }
 
+  /** The result of a message that went to `name` alone (one frozen object per name: most sends). */
+  private routedTo(name: string): SendResult {
+    const last = this.lastRouted
+    if (last !== undefined && last.routed[0] === name) return last
+    let result = this.routedResults.get(name)
+    if (result === undefined) {
+      result = Object.freeze({ routed: Object.freeze([name]), refused: NONE })
+      if (this.routedResults.size < MAX_SHARED_RESULTS) this.routedResults.set(name, result)
+    }
+    return (this.lastRouted = result)
+  }
+
+  private lastRouted: SendResult | undefined
+  private readonly routedResults = new Map<string, SendResult>()
+
   /** A dead letter: routed from its queue's dead-letter exchange, dropped where that is missing or the copy would go round an automatic cycle. */
   deadLetter(exchange: string, letter: DeadLetter): void {
     if (exchange !== '' && !this.ids.has(exchange) && this.core.routes.find(exchange) === undefined && PREDECLARED[exchange] === undefined) return
-    const result: SendResult = { routed: [], refused: [] }
+    const result: Tally = { routed: [], refused: [] }
     const skip = (queue: string) => isAutomaticCycle(letter.properties.headers!, queue)
     this.deliver(this.destinations(exchange, letter.routingKey, letter.properties.headers), letter, result, skip)
     if (result.routed.length === 0 && result.refused.length === 0) this.unroutable++
@@ -138,7 +160,7 @@ export class Router {
     return this.core.routes.route(this.exchangeId(exchange), routingKey, headers === undefined ? undefined : encodeHeaderTable(headers)).slice()
   }
 
-  private deliver(codes: Int32Array, message: Outgoing & { value?: unknown }, result: SendResult, skip: ((queue: string) => boolean) | undefined): void {
+  private deliver(codes: Int32Array, message: Outgoing & { value?: unknown }, result: Tally, skip: ((queue: string) => boolean) | undefined): void {
     const now = this.host.clock.now()
     for (const code of codes) {
       const kind = code >>> ROUTE_DEST_SHIFT
@@ -157,6 +179,12 @@ export class Router {
   }
 }
 
+/** Where a routed message went, gathered. */
+interface Tally { routed: string[]; refused: string[] }
+const NONE: readonly string[] = Object.freeze([])
+/** What send() returns when nothing took the message. */
+export const NOTHING_ROUTED: SendResult = Object.freeze({ routed: NONE, refused: NONE })
+const MAX_SHARED_RESULTS = 1024
 const EMPTY = new Int32Array(0)
 const ONE = new Int32Array(1)
 

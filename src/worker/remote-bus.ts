@@ -34,7 +34,7 @@ import type {
   QueueOptions, QueueStats, RecordMetadata, RequestOptions, SeekTarget, SendOptions, SendResult, SkippedEvent, SubscribeOptions, TopicMap, TopicName,
   TopicOptions, TopicStats, ValueArgs,
 } from '../types.js'
-import { checkBindingInput, checkExchange, checkSend } from '../exchanges/router.js'
+import { checkBindingInput, checkExchange, checkSend, NOTHING_ROUTED } from '../exchanges/router.js'
 import { checkConsumeOptions, checkQueueName, checkQueueOptions } from '../queues/queue-options.js'
 import { RemoteConsumer, type ConsumerBus } from './remote-queues.js'
 import { cancelOnAbort } from '../queues/consumer.js'
@@ -705,7 +705,7 @@ export class RemoteBus<T extends TopicMap = TopicMap> extends ReadingSurface<T> 
    */
   send(exchange: string, routingKey: string, value: unknown, options?: SendOptions): SendResult {
     this.sendCopy(exchange, routingKey, value, options, undefined)
-    return { routed: [], refused: [] }
+    return NOTHING_ROUTED
   }
 
   /** A send; with `refused`, what the creating thread refuses comes back there. Returns a function that forgets that. */

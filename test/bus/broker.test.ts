@@ -89,6 +89,22 @@ describe('routing', () => {
     expect(await take(bus, 'a', 'b', 'c')).toEqual({ a: [1], b: [1], c: [3] })
   })
 
+  it("send's result is frozen and stays what it was when later sends have other outcomes", async () => {
+    const bus = await newBus()
+    bus.queue('a')
+    bus.queue('b')
+    bus.queue('full', { maxLength: 1, overflow: 'reject-publish' })
+    const first = bus.send('', 'a', 1)
+    expect(Object.isFrozen(first) && Object.isFrozen(first.routed) && Object.isFrozen(first.refused)).toBe(true)
+    expectSent(bus.send('', 'b', 2), { routed: ['b'] })
+    bus.send('', 'full', 3)
+    expectSent(bus.send('', 'full', 4), { routed: [], refused: ['full'] })
+    expectSent(bus.send('', 'nobody', 5), { routed: [] })
+    expectSent(bus.send('', 'a', 6), { routed: ['a'] })
+    expectSent(first, { routed: ['a'] })
+    expect(await take(bus, 'a', 'b', 'full')).toEqual({ a: [1, 6], b: [2], full: [3] })
+  })
+
   it('fanout ignores the key; topic follows AMQP patterns', async () => {
     const bus = await newBus()
     bus.exchange('f', { type: 'fanout' })
