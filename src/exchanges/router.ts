@@ -102,8 +102,10 @@ export class Router {
     const headers = this.host.tracing?.inject(o.headers) ?? o.headers
     const properties = sendProperties(exchange, headers, o)
     const encoded = encodeValue(this.host.queues.codec, value, { exchange })
+    // every field from the start: fields added on the way would change the object's shape per send
     const message: Outgoing & { value: unknown } = {
       routingKey, properties, valueBytes: encoded.bytes, valueStart: encoded.start, valueEnd: encoded.end, delayMs: o.delayMs ?? 0, value,
+      propertyBytes: undefined, frameAt: undefined, placedAt: undefined, placement: undefined,
     }
     let result: SendResult
     if (exchange === '') {
