@@ -38,15 +38,23 @@ export class QueueConsumerImpl implements QueueConsumer, ScheduledReader {
   matches(): boolean { return false }
   attach(): void {}
 
+  /** In run(): whatever the queue gives it meanwhile, it takes before run() returns (no poke needed). */
+  receiving = false
+
   run(): void {
-    while (!this.cancelled) {
-      const batch = this.host.receive(this.consumerId, BATCH)
-      if (batch.length === 0) return
-      for (const delivery of this.host.deliveries(this.queueId, this.queue, this.consumerId, batch, this.noAck)) {
-        // a handler may cancel this consumer: the rest of the batch went back to the queue
-        if (this.cancelled) return
-        this.hand(delivery)
+    this.receiving = true
+    try {
+      while (!this.cancelled) {
+        const batch = this.host.receive(this.consumerId, BATCH)
+        if (batch.length === 0) return
+        for (const delivery of this.host.deliveries(this.queueId, this.queue, this.consumerId, batch, this.noAck)) {
+          // a handler may cancel this consumer: the rest of the batch went back to the queue
+          if (this.cancelled) return
+          this.hand(delivery)
+        }
       }
+    } finally {
+      this.receiving = false
     }
   }
 

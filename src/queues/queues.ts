@@ -166,15 +166,24 @@ export class Queues implements Settler {
    * of a message this thread sent is that message; the rest are read and decoded together.
    */
   deliveries(id: number, queue: string, consumer: number, batch: ReadonlyArray<Delivered>, noAck: boolean): Delivery[] {
-    const messages = batch.map((d) => (d.redelivered ? undefined : this.sent.take(id, d.offset)))
-    const unsent = batch.filter((_, i) => messages[i] === undefined)
-    if (unsent.length > 0) {
-      const read = this.reader.readAll(this.core.queues.partition(id), unsent)
-      let k = 0
-      for (let i = 0; i < messages.length; i++) if (messages[i] === undefined) messages[i] = read[k++]
+    const out = new Array<Delivery>(batch.length)
+    const held = this.held
+    let unsent: number[] | undefined
+    for (let i = 0; i < batch.length; i++) {
+      const d = batch[i]
+      if (!d.redelivered && this.sent.take(id, d.offset, held)) out[i] = this.toDelivery(id, queue, consumer, d, noAck, held)
+      else (unsent ??= []).push(i)
     }
-    return batch.map((d, i) => this.toDelivery(id, queue, consumer, d, noAck, messages[i]))
+    held.value = undefined // not kept past its delivery
+    if (unsent !== undefined) {
+      const read = this.reader.readAll(this.core.queues.partition(id), unsent.map((i) => batch[i]))
+      unsent.forEach((i, k) => { out[i] = this.toDelivery(id, queue, consumer, batch[i], noAck, read[k]) })
+    }
+    return out
   }
+
+  /** A sent message on its way to its delivery (reused). */
+  private readonly held: QueueMessage = { timestamp: 0, routingKey: '', properties: { exchange: '', headers: undefined }, value: undefined, valueBytes: undefined }
 
   private toDelivery(id: number, queue: string, consumer: number, d: Delivered, noAck: boolean, message: QueueMessage | undefined): Delivery {
     if (message === undefined) throw new InvalidArgumentError(`message ${d.offset} of queue ${JSON.stringify(queue)} is not in its log`, { queue, offset: d.offset })
@@ -214,7 +223,7 @@ export class Queues implements Settler {
   settledIn(id: number, config = this.core.queues.config(id)): void {
     if (config.deadLetterExchange !== undefined) this.drainDead(id, config, config.deadLetterExchange)
     const local = this.consumers.get(id)
-    if (local !== undefined) for (const consumer of local) this.host.poke(consumer)
+    if (local !== undefined) for (const consumer of local) if (!consumer.receiving) this.host.poke(consumer)
     this.host.changed()
   }
 

@@ -31,15 +31,19 @@ export class SentMessages {
     ring.put(offset, timestamp, value, routingKey, properties)
   }
 
-  /** The message sent from this thread at `offset` of `queue`, once; undefined when not held. */
-  take(queue: number, offset: number): QueueMessage | undefined {
+  /** Moves the message sent from this thread at `offset` of `queue` into `into`, once; false when not held. */
+  take(queue: number, offset: number, into: QueueMessage): boolean {
     this.revalidate()
     const ring = this.rings.get(queue)
     const i = ring === undefined ? -1 : ring.find(offset)
-    if (i < 0) return undefined
-    const message: QueueMessage = { timestamp: ring!.timestamp(i), routingKey: ring!.key(i)!, properties: ring!.extra(i)!, value: ring!.value(i), valueBytes: undefined }
+    if (i < 0) return false
+    into.timestamp = ring!.timestamp(i)
+    into.routingKey = ring!.key(i)!
+    into.properties = ring!.extra(i)!
+    into.value = ring!.value(i)
+    into.valueBytes = undefined
     ring!.clear(i)
-    return message
+    return true
   }
 
   clear(): void {
