@@ -63,8 +63,8 @@ export interface QueuesHost {
 }
 
 export class Queues implements Settler {
-  /** This thread's consumers, by queue id. */
-  private readonly consumers = new Map<number, Set<QueueConsumerImpl>>()
+  /** This thread's consumers, by queue id (an array: settlements walk it for every message). */
+  private readonly consumers = new Map<number, QueueConsumerImpl[]>()
   /** One timer per queue: when its next message falls due (expires or stops being delayed). */
   private readonly timers = new Map<number, { at: number; cancel: () => void }>()
   private readonly expiryTimers = new Map<number, () => void>()
@@ -223,7 +223,9 @@ export class Queues implements Settler {
   settledIn(id: number, config = this.core.queues.config(id)): void {
     if (config.deadLetterExchange !== undefined) this.drainDead(id, config, config.deadLetterExchange)
     const local = this.consumers.get(id)
-    if (local !== undefined) for (const consumer of local) if (!consumer.receiving) this.host.poke(consumer)
+    if (local !== undefined) {
+      for (let i = 0; i < local.length; i++) if (!local[i].receiving) this.host.poke(local[i])
+    }
     this.host.changed()
   }
 
@@ -233,8 +235,8 @@ export class Queues implements Settler {
     const traced = this.host.tracing?.wrap(handler) ?? handler
     const consumer = new QueueConsumerImpl(this.consumerHost, id, name, traced, this.core.queues.consume(id, prefetch, noAck, this.host.clock.now()), noAck)
     let local = this.consumers.get(id)
-    if (local === undefined) this.consumers.set(id, (local = new Set()))
-    local.add(consumer)
+    if (local === undefined) this.consumers.set(id, (local = []))
+    local.push(consumer)
     this.host.addConsumer(consumer)
     this.host.poke(consumer)
     cancelOnAbort(consumer, options?.signal)
@@ -246,7 +248,8 @@ export class Queues implements Settler {
     deliveries: (id, queue, consumer, batch, noAck) => this.deliveries(id, queue, consumer, batch, noAck),
     cancel: (consumer) => {
       this.core.queues.cancel(consumer.consumerId)
-      this.consumers.get(consumer.queueId)?.delete(consumer)
+      const local = this.consumers.get(consumer.queueId) ?? []
+      if (local.includes(consumer)) local.splice(local.indexOf(consumer), 1)
       this.host.removeConsumer(consumer)
       this.armExpiry(consumer.queueId, this.core.queues.config(consumer.queueId))
       this.settledIn(consumer.queueId)
@@ -337,7 +340,7 @@ export class Queues implements Settler {
     this.sent.clear()
     this.timers.get(id)?.cancel()
     this.timers.delete(id)
-    for (const consumer of this.consumers.get(id) ?? []) void consumer.cancel()
+    for (const consumer of [...this.consumers.get(id) ?? []]) void consumer.cancel()
     this.consumers.delete(id)
     this.onDeleted?.(id)
   }
@@ -360,7 +363,7 @@ export class Queues implements Settler {
     for (const cancel of this.expiryTimers.values()) cancel()
     this.timers.clear()
     this.expiryTimers.clear()
-    for (const local of this.consumers.values()) for (const consumer of local) void consumer.cancel()
+    for (const local of [...this.consumers.values()]) for (const consumer of [...local]) void consumer.cancel()
     for (const getter of this.getters) this.core.queues.cancel(getter)
     this.getters.clear()
     this.reader.close()
