@@ -124,7 +124,7 @@ export const queueAck = {
           if (state.acked !== state.sent) throw new Error(`queue: sent ${state.sent}, acked ${state.acked}`)
         },
       }],
-      goals: [],
+      goals: [{ label: 'queue >= 1 M messages/s', contender: 'ringbus queue (prefetch 100)', messagesPerSec: 1e6 }],
       teardown: () => bus.close(),
     }
   },

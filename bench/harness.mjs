@@ -119,7 +119,8 @@ async function runOnce(contender, cfg, timeMs, warmup) {
 
 /**
  * Runs a prepared scenario: `contenders` [{ name, fn, async, messagesPerOp, vs?, verify?() }],
- * `anchor` (contender name), `goals` [{ label, contender, vs, atLeast? , within? }].
+ * `anchor` (contender name), `goals` [{ label, contender, vs, atLeast? , within? }] or, for a
+ * rate to reach, [{ label, contender, messagesPerSec }] (met when the median rate is that or more).
  * A round gives every contender `cfg.timeMs`, split into `cfg.slices` runs in ABBA order
  * (A B C, C B A, ...) so that drift within the round hits all contenders alike; the round's
  * rate is the contender's ops over its time across the slices (the mean, so GC pauses count).
@@ -180,6 +181,12 @@ export async function runScenario(prepared, cfg, log = console.log) {
 
 function evaluateGoal(goal, byName, perRound) {
   const a = perRound.get(goal.contender)
+  if (goal.messagesPerSec !== undefined) {
+    // a rate to reach: the ratio of each round's rate to it, at least 1
+    const perOp = byName.get(goal.contender).messagesPerOp
+    return evaluateGoal({ ...goal, vs: `${fmtRate(goal.messagesPerSec)} msgs/s`, atLeast: 1, messagesPerSec: undefined },
+      byName, new Map([[goal.contender, a], [`${fmtRate(goal.messagesPerSec)} msgs/s`, a.map(() => goal.messagesPerSec / perOp)]]))
+  }
   const b = perRound.get(goal.vs)
   const ratios = a.map((v, i) => v / b[i])
   const ratio = median(ratios)

@@ -125,7 +125,8 @@ export class QueueCore {
 
   /** Changes whenever any thread creates or deletes a queue. */
   get version(): number {
-    return Atomics.load(this.mem.i32, this.versionIndex)
+    // only this thread changes the memory of an unshared core: no need for an atomic read
+    return this.mem.shared ? Atomics.load(this.mem.i32, this.versionIndex) : this.mem.i32[this.versionIndex]
   }
 
   /** Forgets the cached names, ids and configs once any thread created or deleted a queue. */

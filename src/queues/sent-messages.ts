@@ -24,7 +24,7 @@ export class SentMessages {
 
   put(queue: number, offset: number, timestamp: number, routingKey: string, properties: Properties, value: unknown): void {
     this.revalidate()
-    let ring = this.rings.get(queue)
+    let ring = this.ring(queue)
     if (ring === undefined) this.rings.set(queue, (ring = new OffsetRing(RING_MIN)))
     // a slot still holding an untaken message: grow, up to RING_MAX, rather than lose it
     if (ring.heldAt(offset) >= 0 && ring.size < RING_MAX) ring.grow()
@@ -34,7 +34,7 @@ export class SentMessages {
   /** Moves the message sent from this thread at `offset` of `queue` into `into`, once; false when not held. */
   take(queue: number, offset: number, into: QueueMessage): boolean {
     this.revalidate()
-    const ring = this.rings.get(queue)
+    const ring = this.ring(queue)
     const i = ring === undefined ? -1 : ring.find(offset)
     if (i < 0) return false
     into.timestamp = ring!.timestamp(i)
@@ -48,12 +48,25 @@ export class SentMessages {
 
   clear(): void {
     this.rings.clear()
+    this.lastRing = undefined
   }
+
+  /** The ring of `queue`: the last one asked for is kept at hand (sends and deliveries come in runs). */
+  private ring(queue: number): OffsetRing<string, Properties> | undefined {
+    if (queue === this.lastQueue && this.lastRing !== undefined) return this.lastRing
+    const ring = this.rings.get(queue)
+    this.lastQueue = queue
+    this.lastRing = ring
+    return ring
+  }
+
+  private lastQueue = -1
+  private lastRing: OffsetRing<string, Properties> | undefined
 
   private revalidate(): void {
     const version = this.queuesVersion()
     if (version === this.version) return
-    this.rings.clear()
+    this.clear()
     this.version = version
   }
 }
