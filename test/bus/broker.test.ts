@@ -101,6 +101,7 @@ describe('routing', () => {
     if (can('syncRouting')) expectSent(bus.send('', 'full', 4), { routed: [], refused: ['full'] })
     else await expectRefused(bus, () => bus.send('', 'full', 4), errors.BackPressureError, { queue: 'full', reason: 'refused' })
     expectSent(bus.send('', 'nobody', 5), { routed: [] })
+    await expectRefused(bus, () => bus.send('', 'nobody', 7, { mandatory: true }), errors.UnroutableError, { exchange: '', routingKey: 'nobody' })
     expectSent(bus.send('', 'a', 6), { routed: ['a'] })
     expectSent(first, { routed: ['a'] })
     expect(await take(bus, 'a', 'b', 'full')).toEqual({ a: [1, 6], b: [2], full: [3] })
