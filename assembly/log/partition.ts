@@ -1,7 +1,7 @@
 // Append, poll, lookups and retention for one partition's chain of segments. Appends hold the
 // partition lock for reserve -> write -> commit; the commit is an atomic store of the segment
 // tail and the end offset, so a reader (in any thread) never sees a half-written record.
-import { CTL_INDEX_INTERVAL, CTL_MAX_PARTITIONS, CTL_PARTITION_COUNT } from '../../src/core/abi/control'
+import { CTL_BLOCK_COUNT, CTL_FREE_COUNT, CTL_INDEX_INTERVAL, CTL_MAX_PARTITIONS, CTL_PARTITION_COUNT } from '../../src/core/abi/control'
 import {
   CUR_EPOCH, CUR_NEXT_OFFSET, CUR_PARTITION, CUR_POSITION, CUR_SEGMENT, POLL_STRIDE,
 } from '../../src/core/abi/cursor'
@@ -12,7 +12,7 @@ import {
 import {
   PART_BYTES, PART_END_OFFSET, PART_FLAGS, PART_HEAD, PART_IN_USE, PART_KEEP, PART_LOCK, PART_MAX_AGE,
   PART_MAX_BYTES, PART_MAX_TIMESTAMP, PART_PENDING_END, PART_PENDING_TAIL, PART_REJECT,
-  PART_SEGMENT_CAPACITY, PART_SIZE, PART_START_OFFSET, PART_TAIL,
+  PART_SEGMENT_CAPACITY, PART_SEGMENTS, PART_SIZE, PART_START_OFFSET, PART_TAIL,
 } from '../../src/core/abi/partition'
 import {
   SEG_BASE_OFFSET, SEG_EPOCH, SEG_FIRST_TIMESTAMP, SEG_HEADER, SEG_LAST_INDEXED, SEG_LIMIT,
@@ -119,11 +119,20 @@ function commitPending(ctl: usize, part: usize): void {
 }
 
 /**
+ * A quarter of the pool's blocks or more is free: room for small segments, which take a whole
+ * block for less (where blocks are scarce, every segment is full size, so that no capacity is lost).
+ */
+function poolRoomy(ctl: usize): bool {
+  return aload32(ctl + CTL_FREE_COUNT) * 4 >= load<u32>(ctl, CTL_BLOCK_COUNT)
+}
+
+/**
  * Appends one staged frame to partition `p` (lock held); returns its offset or a status. The
  * write stays pending until commitPending: anything that rolls, evicts or reads the committed
- * tail commits first.
+ * tail commits first. `small` (0: never): the frame area of a segment rolled while the
+ * partition has at most one, i.e. while its reader keeps up, and the pool has room (see logAppendOne).
  */
-function appendLocked(ctl: usize, p: i32, part: usize, frame: usize, length: u32, now: f64): f64 {
+function appendLocked(ctl: usize, p: i32, part: usize, frame: usize, length: u32, now: f64, small: u32): f64 {
   if (length > load<u32>(part, PART_SEGMENT_CAPACITY)) return STATUS_TOO_LARGE
   const maxBytes = load<u32>(part, PART_MAX_BYTES)
   const overCap = maxBytes != 0 && <u64>load<u32>(part, PART_BYTES) + length > <u64>maxBytes
@@ -149,7 +158,8 @@ function appendLocked(ctl: usize, p: i32, part: usize, frame: usize, length: u32
       roll = true
     }
     if (roll) {
-      if (segmentRoll(ctl, p, part) == 0) return STATUS_FULL
+      const area = small != 0 && load<u32>(part, PART_SEGMENTS) <= 1 && poolRoomy(ctl) ? max(small, length) : 0
+      if (segmentRoll(ctl, p, part, area) == 0) return STATUS_FULL
       trimToCap(ctl, part, length, maxBytes)
       tail = load<u32>(part, PART_TAIL)
     }
@@ -221,7 +231,7 @@ export function logAppend(ctl: usize, frames: usize, count: i32, now: f64, out: 
         }
         held = p
       }
-      result = appendLocked(ctl, p, part, frame, length, now)
+      result = appendLocked(ctl, p, part, frame, length, now, 0)
     }
     store<f64>(out + (<usize>i << 3), result)
     if (result < 0) break
@@ -411,16 +421,18 @@ export function logRetain(ctl: usize, now: f64): i32 {
 /**
  * Appends the one frame at `frame` to partition `p` (the frame's partition field is set to p)
  * and commits it: the queue core's append, made while it holds the queue lock. Returns the
- * offset or a status.
+ * offset or a status. `small` (0: never): a segment rolled while the partition has at most one
+ * gets a frame area of that many bytes (or the frame's length, if more); once the partition
+ * holds more than one, segments are full size again.
  */
-export function logAppendOne(ctl: usize, p: i32, frame: usize, now: f64): f64 {
+export function logAppendOne(ctl: usize, p: i32, frame: usize, now: f64, small: u32): f64 {
   if (!partValid(ctl, p)) return STATUS_UNKNOWN_PARTITION
   const length = load<u32>(frame, FRAME_LENGTH)
   if (!frameValid(frame, length)) return STATUS_BAD_ARGUMENT
   store<i32>(frame, p, FRAME_PARTITION)
   const part = partAddr(ctl, p)
   if (!lockAcquire(part + PART_LOCK)) return STATUS_BUSY
-  const result = appendLocked(ctl, p, part, frame, length, now)
+  const result = appendLocked(ctl, p, part, frame, length, now, small)
   commitPending(ctl, part)
   lockRelease(part + PART_LOCK)
   return result

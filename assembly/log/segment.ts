@@ -144,8 +144,9 @@ function stealOldest(ctl: usize, self: i32): void {
  * Takes a block for partition `p` (lock held), links it as the new tail and returns it, or 0
  * when no block can be had. An empty pool is refilled from the partition's own oldest closed
  * segment first (unless it is a 'reject' partition), then from another evictable partition.
+ * `area`: the segment's frame area when smaller than the partition's (0: the partition's).
  */
-export function segmentRoll(ctl: usize, p: i32, part: usize): u32 {
+export function segmentRoll(ctl: usize, p: i32, part: usize, area: u32): u32 {
   let block = poolPop(ctl)
   // Other threads take blocks too: one freed here may be gone by the time it is asked for, and
   // the victim chosen may be locked by its writer for a moment. Try again rather than refuse an
@@ -161,7 +162,8 @@ export function segmentRoll(ctl: usize, p: i32, part: usize): u32 {
   if (block == 0) return 0
   const seg = blockAddr(ctl, block)
   const blockSize = load<u32>(ctl, CTL_BLOCK_SIZE)
-  const area = min(load<u32>(part, PART_SEGMENT_CAPACITY), frameAreaMax(ctl))
+  const full = min(load<u32>(part, PART_SEGMENT_CAPACITY), frameAreaMax(ctl))
+  if (area == 0 || area > full) area = full
   store<u32>(seg, p + 1, SEG_OWNER)
   store<i64>(seg, aload64(part + PART_END_OFFSET), SEG_BASE_OFFSET)
   store<u32>(seg, 0, SEG_NEXT)

@@ -442,6 +442,48 @@ describe.each([{ shared: true }, { shared: false }])('queues (shared: $shared)',
     expect(receive(c).map((d) => d.offset)).toEqual([n])
   })
 
+  it('writes small segments while its consumers keep up and full ones once they fall behind or blocks run short', async () => {
+    // 64 KiB blocks: a small segment (QUEUE_SMALL_SEGMENT) is a quarter of one
+    const core = await LogCore.create({ maxBytes: 64 * 65536, shared, segmentBytes: 65536, maxPartitions: 8, lanes: 2 })
+    const q = core.queues
+    const { id } = q.declare('q', base, 0)
+    const p = q.partition(id)
+    const put = (n: number) => q.publish(id, q.placeFrame(new Uint8Array(1000).fill(n & 0xff)), 0, Infinity, 0, 0)!
+    const c = q.consume(id, 0, false, 0)
+    const payloads: number[] = []
+    const take = () => {
+      for (const d of q.receive(c, 256)) {
+        payloads.push(core.readValue(p, d.offset, (b) => b[0] + b.length * 0x100)!)
+        q.ack(c, d.offset)
+      }
+    }
+    // keeping up: each message acked once sent; 40 KB through small segments rolls and frees
+    // some (one full segment would still hold them all, and nothing would have been freed)
+    for (let i = 0; i < 40; i++) {
+      put(i)
+      take()
+    }
+    expect(core.startOffset(p)).toBeGreaterThan(0)
+    expect(core.segments(p)).toBe(1)
+    // falling behind: 200 KB waiting take a few full segments, not a dozen small ones
+    for (let i = 40; i < 240; i++) put(i)
+    expect(core.segments(p)).toBeGreaterThanOrEqual(3)
+    expect(core.segments(p)).toBeLessThan(8)
+    take()
+    expect(payloads).toEqual(Array.from({ length: 240 }, (_, i) => (i & 0xff) + 1000 * 0x100))
+    expect(core.segments(p)).toBe(1)
+    // blocks running short (fewer than a quarter free): full segments, so that no room is lost
+    const other = q.declare('other', base, 0).id
+    while (core.freeSegments() * 4 >= 64) q.publish(other, q.placeFrame(new Uint8Array(60_000)), 0, Infinity, 0, 0)
+    const third = q.declare('third', base, 0).id
+    const c3 = q.consume(third, 0, false, 0)
+    for (let i = 0; i < 40; i++) {
+      q.publish(third, q.placeFrame(new Uint8Array(1000)), 0, Infinity, 0, 0)
+      for (const d of q.receive(c3, 10)) q.ack(c3, d.offset)
+    }
+    expect(core.startOffset(q.partition(third))).toBe(0) // the 40 KB all went into one segment
+  })
+
   it('deletes a queue unused for expiresMs (no consumers, no declare, consume, get or cancel)', async () => {
     const { q, id } = await setup({ expiresMs: 1000 })
     expect(q.expireUnused(id, 999)).toBe(false)

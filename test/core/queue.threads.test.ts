@@ -13,10 +13,12 @@ const encoder = new TextEncoder()
 describe('queues across threads', () => {
   const start = useCoreThreads(new URL('./fixtures/queue.mjs', import.meta.url))
 
-  it('torture: three threads publish and consume one queue at once on tiny segments; every message is acked exactly once', async () => {
-    const core = await LogCore.create({ maxBytes: 12 * 4096, shared: true, segmentBytes: 4096, maxPartitions: 8, lanes: 4 })
+  // tiny blocks; and blocks large enough that a queue whose consumers keep up rolls small
+  // segments inside them, and full ones once it falls behind (QUEUE_SMALL_SEGMENT)
+  it.each([{ segmentBytes: 4096, blocks: 12, count: 2500 }, { segmentBytes: 65536, blocks: 3, count: 8000 }])('torture: three threads publish and consume one queue at once, $blocks blocks of $segmentBytes bytes; every message is acked exactly once', async ({ segmentBytes, blocks, count }) => {
+    const maxBytes = blocks * segmentBytes
+    const core = await LogCore.create({ maxBytes, shared: true, segmentBytes, maxPartitions: 8, lanes: 4 })
     const id = core.queues.declare('torture', base, 0).id
-    const count = 2500
     const threads = 3
     const total = count * threads
     const holding = new SharedArrayBuffer(4 * total)
@@ -36,7 +38,7 @@ describe('queues across threads', () => {
     const p = core.queues.partition(id)
     expect(core.endOffset(p)).toBe(total)
     // the log was far larger than the pool; passed segments went back, only the one being written is left
-    expect(total * 48).toBeGreaterThan(12 * 4096)
+    expect(total * 48).toBeGreaterThan(maxBytes)
     expect(results.reduce((n, r) => n + r.full, 0)).toBeGreaterThan(0) // the log filled, and drained again
     expect(core.segments(p)).toBe(1)
     expect(core.freeSegments()).toBe(free - 1)

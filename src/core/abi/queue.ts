@@ -214,6 +214,13 @@ export const MSG_READY_AT = 24
 export const MSG_SIZE = 32
 export const MSG_REDELIVERED = 1
 export const RING_INITIAL = 16
+/**
+ * The frame area of a queue's segment while its consumers keep up (its partition holds one
+ * segment when it rolls): many busy queues each writing into a full block would each keep a
+ * write position in memory that is cold by the time it is written; small segments, freed and
+ * taken again at once, stay warm. A queue that falls behind gets full segments again.
+ */
+export const QUEUE_SMALL_SEGMENT = 16384
 
 export const MS_READY = 1
 /** Not deliverable before its readyAt. */
