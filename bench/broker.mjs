@@ -38,16 +38,20 @@ function workload() {
     else if (r < 0.4) w[2] = '#'
     return w.join('.')
   })
-  const keys = Array.from({ length: 4096 }, () => patterns[Math.floor(next() * BINDINGS)].split('.')
-    .map((x) => (x === '*' ? word() : x === '#' ? `${word()}.${word()}` : x)).join('.'))
-  return { patterns, keys }
+  const key = () => patterns[Math.floor(next() * BINDINGS)].split('.')
+    .map((x) => (x === '*' ? word() : x === '#' ? `${word()}.${word()}` : x)).join('.')
+  const keys = Array.from({ length: 4096 }, key)
+  // ringbus keeps the routes of recent keys (8,192 per exchange): keys that never repeat within
+  // that many measure the routing itself
+  const fresh = Array.from({ length: 1 << 18 }, key)
+  return { patterns, keys, fresh }
 }
 
 export const topicRouting = {
   id: 'broker-routing',
   title: `topic exchange, ${BINDINGS} bindings (mixed * and #) into ${QUEUES} queues, vs mqemitter with ${BINDINGS} wildcard subscriptions`,
   async prepare() {
-    const { patterns, keys } = workload()
+    const { patterns, keys, fresh } = workload()
     const bus = await createBus({ maxBytes: 64 << 20, maxPartitions: 2048 })
     bus.exchange('routes', { type: 'topic' })
     const rb = { received: 0, matched: 0, i: 0 }
@@ -63,13 +67,16 @@ export const topicRouting = {
     // one listener per (queue, pattern) as well, and count distinct queues per message on both sides
     await Promise.all(patterns.map((p) => new Promise((resolve) => mq.on(p, (message, cb) => { ms.received++; cb() }, resolve))))
     const values = keys.map((key, i) => ({ id: i, key }))
+    const freshValues = fresh.map((key, i) => ({ id: i, key }))
+    let f = 0
     const mqMessages = keys.map((topic, i) => ({ topic, id: i }))
     const mask = keys.length - 1
     return {
       anchor: 'mqemitter',
       notes: [
         `${BATCH} messages per op; patterns of 3 words over 100 (60% literal, 30% one '*', 10% 'a.b.#'), keys instantiate a random pattern (about 1.4 matching queues per message)`,
-        `ringbus: bus.send('routes', key, { id, key }) into ${QUEUES} queues, one noAck consumer each, await bus.idle() per op (routing, enqueue, delivery)`,
+        `ringbus: bus.send('routes', key, { id, key }) into ${QUEUES} queues, one noAck consumer each, await bus.idle() per op (routing, enqueue, delivery); ` +
+          'the 4,096 keys repeat, so their routes are found once each and kept (the route cache); "keys not repeated" cycles 262,144 keys, so that every route is a walk through the bindings',
         'mqemitter: emit({ topic, id }, cb) to 10,000 wildcard subscriptions; op ends when every emit called back',
       ],
       contenders: [
@@ -84,6 +91,18 @@ export const topicRouting = {
               i = (i + 1) & mask
             }
             rb.i = i
+            await bus.idle()
+          },
+        },
+        {
+          name: 'ringbus topic exchange, keys not repeated',
+          async: true,
+          messagesPerOp: BATCH,
+          fn: async () => {
+            for (let k = 0; k < BATCH; k++) {
+              bus.send('routes', fresh[f], freshValues[f])
+              f = (f + 1) & (fresh.length - 1)
+            }
             await bus.idle()
           },
         },

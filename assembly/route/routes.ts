@@ -13,7 +13,7 @@ import {
   ROUTE_LIST_CODE, ROUTE_LIST_KEY, ROUTE_LIST_KEY_LENGTH, ROUTE_LIST_MODE, ROUTE_LOCK, ROUTE_MATCH_ALL, ROUTE_MATCH_ANY_WITH_X,
   ROUTE_MATCH_NONE, ROUTE_MATCH_ALL_WITH_X, ROUTE_MAX_KEY, ROUTE_MAX_NAME, ROUTE_N_BINDING_COUNT, ROUTE_N_BINDINGS, ROUTE_N_EDGE, ROUTE_N_EDGES,
   ROUTE_N_HASH, ROUTE_N_MEMO_POSITION, ROUTE_N_MEMO_STAMP, ROUTE_N_PARENT, ROUTE_N_STAR, ROUTE_N_WORD, ROUTE_N_WORD_HASH, ROUTE_N_WORD_LENGTH,
-  ROUTE_NAMES, ROUTE_NEXT_ID, ROUTE_OP_BIND, ROUTE_OP_UNBIND, ROUTE_PENDING, ROUTE_PENDING_OP, ROUTE_TOPIC, ROUTE_VALUE_PACKED,
+  ROUTE_NAMES, ROUTE_NEXT_ID, ROUTE_OP_BIND, ROUTE_OP_UNBIND, ROUTE_PENDING, ROUTE_PENDING_OP, ROUTE_TOPIC, ROUTE_VERSION, ROUTE_VALUE_PACKED,
   ROUTE_VALUE_VOID, ROUTE_X_ALT_HASH, ROUTE_X_ALT_LENGTH, ROUTE_X_BINDING_COUNT, ROUTE_X_BINDINGS, ROUTE_X_ID, ROUTE_X_NAME,
   ROUTE_X_NAME_HASH, ROUTE_X_NAME_LENGTH, ROUTE_X_ROOT, ROUTE_X_STAMP, ROUTE_X_TYPE, ROUTE_X_WORK_NEXT,
 } from '../../src/core/abi/route'
@@ -23,7 +23,7 @@ import {
 } from '../../src/core/abi/status'
 import { arenaAlloc, arenaFree, arenaUsed } from '../arena'
 import { bytesEqual } from '../bytes'
-import { aload32, astore32, lockAcquire, lockRelease } from '../sync'
+import { aadd32, aload32, astore32, lockAcquire, lockRelease } from '../sync'
 import {
   arenaOf, exchangeAt, listHas, listLink, listRelink, listUnlink, nodeBytes, nodeDrop, nodeEmpty, prune, regionOf,
 } from './region'
@@ -50,8 +50,14 @@ export function routeDeclare(ctl: usize, name: usize, length: i32, type: i32, al
   const region = regionOf(ctl)
   if (!lockAcquire(region + ROUTE_LOCK)) return STATUS_BUSY
   const result = declare(region, name, length, type, alt, altLength)
+  changed(region)
   lockRelease(region + ROUTE_LOCK)
   return result
+}
+
+/** The tables changed (or may have): whoever keeps routes keyed by the version drops them. */
+function changed(region: usize): void {
+  aadd32(region + ROUTE_VERSION, 1)
 }
 
 function declare(region: usize, name: usize, length: i32, type: i32, alt: usize, altLength: i32): i32 {
@@ -375,6 +381,7 @@ export function routeBind(ctl: usize, source: i32, dest: i32, key: usize, length
   if (!lockAcquire(region + ROUTE_LOCK)) return STATUS_BUSY
   let result = checkBinding(region, source, dest, length, mode, args, argsLength)
   if (result == 0) result = bind(region, source, dest, key, length, mode, args, argsLength)
+  if (result == 1) changed(region)
   lockRelease(region + ROUTE_LOCK)
   return result
 }
@@ -484,6 +491,7 @@ export function routeUnbind(ctl: usize, source: i32, dest: i32, key: usize, leng
     const b = bindingFind(node, destFind(region, dest), mode, key, length, args, argsLength)
     if (b != 0) {
       unbindOne(region, b)
+      changed(region)
       result = 1
     }
   }
@@ -505,6 +513,7 @@ export function routeUnbindAll(ctl: usize, dest: i32): i32 {
       removed++
     }
   }
+  if (removed > 0) changed(region)
   lockRelease(region + ROUTE_LOCK)
   return removed
 }
@@ -803,6 +812,7 @@ export function routeRecover(ctl: usize, token: u32): i32 {
     store<u32>(region, 0, ROUTE_PENDING)
   }
   walkAll(region, true)
+  changed(region)
   astore32(region + ROUTE_LOCK, 0)
   return 1
 }

@@ -125,8 +125,7 @@ export class QueueCore {
 
   /** Changes whenever any thread creates or deletes a queue. */
   get version(): number {
-    // only this thread changes the memory of an unshared core: no need for an atomic read
-    return this.mem.shared ? Atomics.load(this.mem.i32, this.versionIndex) : this.mem.i32[this.versionIndex]
+    return this.mem.word(this.versionIndex)
   }
 
   /** Forgets the cached names, ids and configs once any thread created or deleted a queue. */

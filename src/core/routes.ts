@@ -10,7 +10,7 @@ import {
   ROUTE_INFO_NAME_LENGTH, ROUTE_INFO_TYPE, ROUTE_LIST_CODE, ROUTE_LIST_KEY, ROUTE_LIST_KEY_LENGTH, ROUTE_LIST_MODE, ROUTE_MATCH_ALL,
   ROUTE_MATCH_ALL_WITH_X, ROUTE_MATCH_ANY, ROUTE_MATCH_ANY_WITH_X, ROUTE_MATCH_NONE, ROUTE_MAX_KEY, ROUTE_MAX_NAME, ROUTE_TOPIC,
   ROUTE_VALUE_BOOLEAN, ROUTE_VALUE_BYTES, ROUTE_VALUE_NUMBER, ROUTE_VALUE_PACKED, ROUTE_VALUE_STRING, ROUTE_VALUE_VOID,
-  STATUS_ROUTE_TOO_MANY, STATUS_ROUTE_UNKNOWN_EXCHANGE,
+  ROUTE_VERSION, STATUS_ROUTE_TOO_MANY, STATUS_ROUTE_UNKNOWN_EXCHANGE,
 } from './abi.js'
 import type { Lane } from './lanes.js'
 import { CTL, type CoreMemory } from './memory.js'
@@ -138,8 +138,17 @@ export class Routes {
   /** Where a key is written for the core: the far end of the staging area. */
   private readonly keyAt: number
 
+  /** Index in the memory's Int32Array of the region's version word. */
+  private readonly versionIndex: number
+
   constructor(private readonly mem: CoreMemory, private readonly staging: Staging, private readonly lane: Lane) {
     this.keyAt = lane.stagingEnd - KEY_AREA
+    this.versionIndex = (mem.layout.route + ROUTE_VERSION) >> 2
+  }
+
+  /** Changes whenever any thread changes the routing tables: a route found before is good while it stays. */
+  get version(): number {
+    return this.mem.word(this.versionIndex)
   }
 
   /**

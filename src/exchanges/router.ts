@@ -14,6 +14,7 @@ import type { TopicRegistry } from '../topic/registry.js'
 import type { Tracing } from '../tracing/tracing.js'
 import type { Binding, ExchangeOptions, ExchangeType, HeaderValue, SendOptions, SendResult } from '../types.js'
 import { checkBinding, type CheckedBinding } from './binding-spec.js'
+import { RouteCache } from './route-cache.js'
 
 const TYPES: readonly ExchangeType[] = ['direct', 'fanout', 'topic', 'headers']
 /** The exchanges every RabbitMQ broker has; ringbus declares them when first named. */
@@ -35,7 +36,12 @@ export class Router {
   /** Messages no queue or topic took (dropped, or returned to a mandatory sender). */
   unroutable = 0
 
-  constructor(private readonly host: RouterHost) {}
+  /** Routes of messages without headers, by exchange and key. */
+  private readonly cache: RouteCache
+
+  constructor(private readonly host: RouterHost) {
+    this.cache = new RouteCache(host.core.routes)
+  }
 
   private get core(): LogCore { return this.host.core }
 
@@ -150,7 +156,7 @@ export class Router {
     if (result.routed.length === 0 && result.refused.length === 0) this.unroutable++
   }
 
-  /** The destination codes of a message, copied out of the core's reused buffer. */
+  /** The destination codes of a message (not to be changed: they may be the route cache's). */
   private destinations(exchange: string, routingKey: string, headers: Record<string, HeaderValue> | undefined): Int32Array {
     if (exchange === '') {
       const id = this.host.queues.find(routingKey)
@@ -159,8 +165,11 @@ export class Router {
       ONE[0] = id // kind 'queue' is 0
       return ONE
     }
-    return this.core.routes.route(this.exchangeId(exchange), routingKey, headers === undefined ? undefined : encodeHeaderTable(headers)).slice()
+    const id = this.exchangeId(exchange)
+    if (headers === undefined) return this.cache.route(id, routingKey)
+    return this.core.routes.route(id, routingKey, encodeHeaderTable(headers)).slice()
   }
+
 
   private deliver(codes: Int32Array, message: Outgoing & { value?: unknown }, result: Tally, skip: ((queue: string) => boolean) | undefined): void {
     const now = this.host.clock.now()

@@ -14,6 +14,7 @@ import {
 } from '../../src/core/abi.js'
 import { LogCore } from '../../src/core/log.js'
 import { type Destination, type ExchangeType, type HeadersMatch, decodeDestination, encodeHeaderTable } from '../../src/core/routes.js'
+import { RouteCache } from '../../src/exchanges/route-cache.js'
 
 const q = (id: number): Destination => ({ kind: 'queue', id })
 const sorted = (codes: Int32Array): number[] => [...codes].sort((a, b) => a - b)
@@ -235,6 +236,52 @@ describe.each([{ shared: true }, { shared: false }])('routing (shared: $shared)'
     // an exchange naming itself
     const self = routes.declare('self', 'topic', 'self')
     expect(sorted(routes.route(self, 'k'))).toEqual([])
+  })
+
+  it('the version moves with every change of the tables, and only then', async () => {
+    const { routes } = await make()
+    let last = routes.version
+    const moved = (): boolean => {
+      const was = last
+      last = routes.version
+      return last !== was
+    }
+    const x = routes.declare('t', 'topic')
+    expect(moved()).toBe(true)
+    routes.route(x, 'a.b')
+    routes.bindings(x)
+    routes.count()
+    expect(moved()).toBe(false)
+    expect(routes.bind(x, q(1), 'a.*')).toBe(true)
+    expect(moved()).toBe(true)
+    expect(routes.bind(x, q(1), 'a.*')).toBe(false)
+    expect(moved()).toBe(false)
+    expect(routes.unbind(x, q(1), 'a.*')).toBe(true)
+    expect(moved()).toBe(true)
+    expect(routes.unbind(x, q(1), 'a.*')).toBe(false)
+    expect(moved()).toBe(false)
+    routes.bind(x, q(2), '#')
+    moved()
+    expect(routes.unbindAll(q(2))).toBe(1)
+    expect(moved()).toBe(true)
+    expect(routes.unbindAll(q(2))).toBe(0)
+    expect(moved()).toBe(false)
+  })
+
+  it('a route cache answers what routing answers: keys past its bound, keys that never come back, tables changing', async () => {
+    const { routes } = await make()
+    const cache = new RouteCache(routes)
+    const x = routes.declare('t', 'topic')
+    for (let i = 0; i < 50; i++) routes.bind(x, q(i), i % 5 === 0 ? `k${i}.#` : `k${i}.*`)
+    const check = (key: string) => expect(sorted(cache.route(x, key))).toEqual(sorted(routes.route(x, key)))
+    // 30,000 keys seen once each (the cache fills, finds them not worth keeping, routes without it for a while, tries again)
+    for (let i = 0; i < 30_000; i++) check(`k${i % 60}.${i}`)
+    // a few keys again and again, with the tables changing under them
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 100; i++) check(`k${i % 60}.x`)
+      if (round % 2 === 0) routes.bind(x, q(100 + round), `k${round}.x`)
+      else routes.unbindAll(q(100 + round - 1))
+    }
   })
 
   it('unbind, unbindAll and binding the same twice', async () => {
@@ -472,7 +519,7 @@ describe.each([{ shared: true }, { shared: false }])('routing (shared: $shared)'
 describe('routing across worker threads (shared memory)', () => {
   const thread = useCoreThreads(new URL('./fixtures/route.mjs', import.meta.url))
 
-  it('threads binding, unbinding and routing at once end up with the tables the model says', async () => {
+  it.each([false, true])('threads binding, unbinding and routing at once end up with the tables the model says (through a route cache: %s)', async (cached) => {
     const core = await LogCore.create({ maxBytes: 1 << 20, shared: true, segmentBytes: 8192, lanes: 4 })
     const { routes } = core
     const topic = routes.declare('t', 'topic')
@@ -482,7 +529,7 @@ describe('routing across worker threads (shared memory)', () => {
     routes.bind(headers, q(9999), '', { match: 'any', table: encodeHeaderTable({ a: 1 }) })
     const go = new Int32Array(new SharedArrayBuffer(8))
     const keys = ['', 'a', 'a.b', 'a.b.c', 'b.a', 'x.y', 'to-topic', 'a..b', 'k1', 'k2']
-    const workers = [0, 1, 2].map((i) => thread(core, 'churn', { topic, direct, headers, go, seed: i + 1, owner: i + 1, rounds: 3000, keys }))
+    const workers = [0, 1, 2].map((i) => thread(core, 'churn', { topic, direct, headers, go, seed: i + 1, owner: i + 1, rounds: 3000, keys, cached }))
     Atomics.store(go, 0, 1)
     Atomics.notify(go, 0)
     const results = await Promise.all(workers.map((w) => nextMessage(w, 'done')))

@@ -28,7 +28,10 @@
 //  +---------------------------------------------------------------+
 //  |   pending operation (ROUTE_OP_BIND, ROUTE_OP_UNBIND)          | 36
 //  +---------------------------------------------------------------+
-//  |                      reserved to ROUTE_HEADER                ... 40
+//  |   version: bumped by every change of the tables (declare,      | 40
+//  |   bind, unbind, recovery), before the lock is released         |
+//  +---------------------------------------------------------------+
+//  |                      reserved to ROUTE_HEADER                ... 44
 //  +---------------------------------------------------------------+
 //  |  arena (arena.ts) for everything else, to the region's end    | ROUTE_HEADER
 //
@@ -174,6 +177,7 @@ export const ROUTE_NAMES = 24
 export const ROUTE_DESTS = 28
 export const ROUTE_PENDING = 32
 export const ROUTE_PENDING_OP = 36
+export const ROUTE_VERSION = 40
 export const ROUTE_HEADER = 256
 
 export const ROUTE_OP_BIND = 1

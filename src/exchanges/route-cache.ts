@@ -1,0 +1,65 @@
+// Where recent routing keys went, per exchange. A message without headers goes wherever the
+// routing tables send its key, so until a thread changes a table (the core's route version moves)
+// the same key reaches the same queues and topics: the walk through the bindings is made once per
+// key instead of once per message. Bounded per exchange, emptied whenever any table changes, and
+// left alone for a while by an exchange whose keys rarely come back (keeping them would cost more
+// than it saves).
+import type { Routes } from '../core/routes.js'
+
+/** Keys kept per exchange; past that its cache starts again empty. */
+const MAX_KEYS = 8192
+/** Messages an exchange routes without the cache after filling it with keys that mostly did not come back. */
+const BYPASS = 8 * MAX_KEYS
+
+interface ExchangeRoutes {
+  readonly byKey: Map<string, Int32Array>
+  /** Lookups that found their key since the cache was last emptied. */
+  hits: number
+  /** Messages still to route without the cache. */
+  bypass: number
+}
+
+export class RouteCache {
+  private readonly exchanges = new Map<number, ExchangeRoutes>()
+  private version = -1
+
+  constructor(private readonly routes: Routes) {}
+
+  /** The destination codes of a message without headers sent to `exchange` with `key` (shared: not to be changed). */
+  route(exchange: number, key: string): Int32Array {
+    // read before routing: a change made meanwhile moves it, so what is stored below is dropped at the next call
+    const version = this.routes.version
+    if (version !== this.version) {
+      for (const e of this.exchanges.values()) this.empty(e)
+      this.version = version
+    }
+    let e = this.exchanges.get(exchange)
+    if (e === undefined) this.exchanges.set(exchange, (e = { byKey: new Map(), hits: 0, bypass: 0 }))
+    if (e.bypass > 0) {
+      e.bypass--
+      return this.routes.route(exchange, key).slice()
+    }
+    const known = e.byKey.get(key)
+    if (known !== undefined) {
+      e.hits++
+      return known
+    }
+    const codes = this.routes.route(exchange, key).slice()
+    if (e.byKey.size >= MAX_KEYS) {
+      // full: unless most lookups since it was emptied found their key, do without it for a while
+      const worth = e.hits >= e.byKey.size
+      this.empty(e)
+      if (!worth) {
+        e.bypass = BYPASS
+        return codes
+      }
+    }
+    e.byKey.set(key, codes)
+    return codes
+  }
+
+  private empty(e: ExchangeRoutes): void {
+    e.byKey.clear()
+    e.hits = 0
+  }
+}
