@@ -119,8 +119,9 @@ export class Router {
       const id = this.host.queues.find(routingKey)
       result = id < 0 ? NOTHING_ROUTED : this.host.queues.enqueue(id, message, this.host.clock.now()) ? this.routedTo(routingKey) : { routed: [], refused: [routingKey] }
     } else {
-      result = { routed: [], refused: [] }
-      this.deliver(this.destinations(exchange, routingKey, properties.headers), message, result as Tally, undefined)
+      const tally: Tally = { routed: [], refused: [] }
+      this.deliver(this.destinations(exchange, routingKey, properties.headers), message, tally, undefined)
+      result = tally
     }
     if (result.routed.length === 0 && result.refused.length === 0) {
       this.unroutable++

@@ -23,9 +23,7 @@ export class SentMessages {
   constructor(private readonly queuesVersion: () => number) {}
 
   put(queue: number, offset: number, timestamp: number, routingKey: string, properties: Properties, value: unknown): void {
-    this.revalidate()
-    let ring = this.ring(queue)
-    if (ring === undefined) this.rings.set(queue, (ring = new OffsetRing(RING_MIN)))
+    const ring = this.ring(queue, true)!
     // a slot still holding an untaken message: grow, up to RING_MAX, rather than lose it
     if (ring.heldAt(offset) >= 0 && ring.size < RING_MAX) ring.grow()
     ring.put(offset, timestamp, value, routingKey, properties)
@@ -33,8 +31,7 @@ export class SentMessages {
 
   /** Moves the message sent from this thread at `offset` of `queue` into `into`, once; false when not held. */
   take(queue: number, offset: number, into: QueueMessage): boolean {
-    this.revalidate()
-    const ring = this.ring(queue)
+    const ring = this.ring(queue, false)
     const i = ring === undefined ? -1 : ring.find(offset)
     if (i < 0) return false
     into.timestamp = ring!.timestamp(i)
@@ -51,10 +48,15 @@ export class SentMessages {
     this.lastRing = undefined
   }
 
-  /** The ring of `queue`: the last one asked for is kept at hand (sends and deliveries come in runs). */
-  private ring(queue: number): OffsetRing<string, Properties> | undefined {
+  /**
+   * The ring of `queue` (made when `create`) once what queues coming or going made stale is gone;
+   * the last one asked for is kept at hand (sends and deliveries come in runs).
+   */
+  private ring(queue: number, create: boolean): OffsetRing<string, Properties> | undefined {
+    this.revalidate()
     if (queue === this.lastQueue && this.lastRing !== undefined) return this.lastRing
-    const ring = this.rings.get(queue)
+    let ring = this.rings.get(queue)
+    if (ring === undefined && create) this.rings.set(queue, (ring = new OffsetRing(RING_MIN)))
     this.lastQueue = queue
     this.lastRing = ring
     return ring
