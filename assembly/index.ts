@@ -17,7 +17,7 @@ import { queueInit } from './queue/region'
 
 export { logAddPartition, logAppend, logConfigure, logKeep, logOffsetForTime, logPoll, logPollValid, logRetain, logTrim } from './log/partition'
 export {
-  queueAck, queueCancel, queueConsume, queueCount, queueDeclare, queueDelete, queueExpireUnused, queueFind, queueGet, queueInfo, queueNack,
+  queueAck, queueAckMany, queueCancel, queueConsume, queueCount, queueDeclare, queueDelete, queueExpireUnused, queueFind, queueGet, queueInfo, queueNack,
   queuePublish, queueReceive, queueSettle, queueStats, queueTakeDead, queueTick, queueWake,
 } from './queue/queue'
 export { murmur2 } from './topic/murmur2'

@@ -979,6 +979,32 @@ export function queueAck(ctl: usize, c: i32, offset: f64): i32 {
   return settle(ctl, c, offset, SETTLE_ACK, 0)
 }
 
+/**
+ * Acks the `count` offsets (f64 each) at `offsets`, all held by the calling thread's consumer
+ * `c`, under one lock with one dispatch: a consumer settling a batch of deliveries. Offsets it
+ * does not hold are left alone. Returns how many it acked, or a status (nothing acked).
+ */
+export function queueAckMany(ctl: usize, c: i32, offsets: usize, count: i32): i32 {
+  if (count < 0) return STATUS_BAD_ARGUMENT
+  if (!lockAcquire(lockOf(ctl))) return STATUS_BUSY
+  const ce = consumerAt(ctl, c, true)
+  if (ce == 0) return unlock(ctl, STATUS_CONSUMER_UNKNOWN)
+  c &= CONSUMER_SLOT_MASK
+  const qe = queueAt(ctl, <i32>load<u32>(ce, C_QUEUE) - 1)
+  if ((load<u32>(ce, C_FLAGS) & CF_NO_ACK) != 0) return unlock(ctl, 0) // a noAck consumer settles nothing
+  let acked = 0
+  for (let i = 0; i < count; i++) {
+    const m = heldBy(qe, c, load<f64>(offsets + (<usize>i << 3)))
+    if (m == 0) continue
+    store<u8>(m, MS_DONE, MSG_STATE)
+    acked++
+  }
+  if (acked == 0) return unlock(ctl, 0)
+  bump(ce + C_UNACKED, -acked)
+  bump(qe + Q_UNACKED, -acked)
+  return done(ctl, qe, acked)
+}
+
 /** Nacks `offset` held by the calling thread's consumer `c`, with or without `requeue` (see settle). */
 export function queueNack(ctl: usize, c: i32, offset: f64, requeue: i32, now: f64): i32 {
   if (!isFinite(now)) return STATUS_BAD_ARGUMENT

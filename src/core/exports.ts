@@ -66,6 +66,7 @@ export interface CoreExports {
   queueReceive(ctl: number, consumer: number, out: number, max: number): number
   queueGet(ctl: number, q: number, noAck: number, now: number, out: number): number
   queueAck(ctl: number, consumer: number, offset: number): number
+  queueAckMany(ctl: number, consumer: number, offsets: number, count: number): number
   queueNack(ctl: number, consumer: number, offset: number, requeue: number, now: number): number
   queueCancel(ctl: number, consumer: number, now: number): number
   queueTakeDead(ctl: number, q: number, max: number, out: number): number
@@ -81,7 +82,7 @@ const CORE_EXPORTS: { readonly [K in keyof CoreExports]: Parameters<CoreExports[
   logBytes: 2, logSegments: 2, logEvicted: 2, logFreeSegments: 1, murmur2: 2, logRecover: 2, syncSetToken: 1,
   routeDeclare: 6, routeFind: 3, routeInfo: 3, routeBind: 8, routeUnbind: 8, routeUnbindAll: 2, routeRoute: 8, routeBindings: 5, routeCount: 2,
   logTrim: 3, queueDeclare: 12, queueFind: 3, queueCount: 1, queueInfo: 3, queueStats: 3, queueDelete: 2, queueExpireUnused: 3,
-  queuePublish: 7, queueTick: 3, queueConsume: 5, queueWake: 2, queueReceive: 4, queueGet: 5, queueAck: 3, queueNack: 5,
+  queuePublish: 7, queueTick: 3, queueConsume: 5, queueWake: 2, queueReceive: 4, queueGet: 5, queueAck: 3, queueAckMany: 4, queueNack: 5,
   queueCancel: 3, queueTakeDead: 4, queueSettle: 3,
 }
 

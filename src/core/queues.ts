@@ -313,6 +313,17 @@ export class QueueCore {
     this.check(this.mem.x.queueAck(CTL, consumer, offset), undefined, consumer, offset)
   }
 
+  /**
+   * Acks the first `count` of `offsets`, messages this thread's consumer holds, with one core
+   * call; returns how many it held (an offset it does not hold is left alone).
+   */
+  ackMany(consumer: number, offsets: ArrayLike<number>, count: number): number {
+    this.checkConsumer(consumer)
+    if (!Number.isInteger(count) || count < 0 || count > offsets.length) throw new InvalidArgumentError(`count must be an integer from 0 to ${offsets.length}, got ${count}`, { argument: 'count' })
+    if (count === 0) return 0
+    return this.check(this.mem.x.queueAckMany(CTL, consumer, this.staging.placeNumbers(offsets, count), count), undefined, consumer)
+  }
+
   /** Nacks a held message: requeued at its place (redelivered), or dead (rejected) without requeue. */
   nack(consumer: number, offset: number, requeue: boolean, now: number): void {
     this.checkConsumer(consumer)

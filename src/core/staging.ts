@@ -56,6 +56,16 @@ export class Staging {
     return at
   }
 
+  /** Writes `count` numbers (f64) at the far end, where a core call reads them; returns their address. */
+  placeNumbers(values: ArrayLike<number>, count: number): number {
+    if (count * 8 > this.mem.layout.segmentBytes - this.write) throw new InvalidArgumentError('too many numbers for the staging area', { argument: 'count', size: count * 8 })
+    const at = (this.lane.stagingEnd - count * 8) & ~7
+    this.farWrites++
+    const f64 = this.mem.f64
+    for (let i = 0, w = at >> 3; i < count; i++) f64[w + i] = values[i]
+    return at
+  }
+
   /** How many times the far end was written: a placed frame is still there while this is unchanged. */
   get farWriteCount(): number {
     return this.farWrites

@@ -14,6 +14,9 @@ export interface ConsumerHost {
   receive(consumer: number, max: number): Delivered[]
   /** The batch read and decoded before any handler runs. */
   deliveries(queueId: number, queue: string, consumer: number, batch: ReadonlyArray<Delivered>, noAck: boolean): Delivery[]
+  /** Handlers run over a batch from here to endBatch: the acks they make are settled together then. */
+  beginBatch(consumer: QueueConsumerImpl): void
+  endBatch(): void
   cancel(consumer: QueueConsumerImpl): void
   /** The handler threw or rejected: report it; an unsettled delivery is rejected. */
   failed(error: unknown, consumer: QueueConsumerImpl, delivery: Delivery): void
@@ -47,14 +50,27 @@ export class QueueConsumerImpl implements QueueConsumer, ScheduledReader {
       while (!this.cancelled) {
         const batch = this.host.receive(this.consumerId, BATCH)
         if (batch.length === 0) return
-        for (const delivery of this.host.deliveries(this.queueId, this.queue, this.consumerId, batch, this.noAck)) {
-          // a handler may cancel this consumer: the rest of the batch went back to the queue
-          if (this.cancelled) return
-          this.hand(delivery)
+        const deliveries = this.host.deliveries(this.queueId, this.queue, this.consumerId, batch, this.noAck)
+        if (this.noAck) this.handAll(deliveries)
+        else {
+          this.host.beginBatch(this)
+          try {
+            this.handAll(deliveries)
+          } finally {
+            this.host.endBatch()
+          }
         }
       }
     } finally {
       this.receiving = false
+    }
+  }
+
+  private handAll(deliveries: Delivery[]): void {
+    for (const delivery of deliveries) {
+      // a handler may cancel this consumer: the rest of the batch went back to the queue
+      if (this.cancelled) return
+      this.hand(delivery)
     }
   }
 

@@ -204,6 +204,14 @@ export class Queues implements Settler {
   }
 
   private settle(delivery: Delivery, nack: boolean, requeue: boolean): void {
+    if (delivery.consumer === this.batchConsumer) {
+      // in its consumer's receive loop: acked with the rest of the batch; a nack after those acks
+      if (!nack) {
+        this.batchAcks.push(delivery.offset)
+        return
+      }
+      this.settleBatch()
+    }
     const queues = this.core.queues
     try {
       if (nack) queues.nack(delivery.consumer, delivery.offset, requeue, this.host.clock.now())
@@ -217,6 +225,42 @@ export class Queues implements Settler {
       throw error
     }
     this.settledIn(delivery.queueId)
+  }
+
+  /** The consumer whose batch is being handled (-1: none): its handlers' acks wait in batchAcks. */
+  private batchConsumer = -1
+  private batchQueue = -1
+  private readonly batchAcks: number[] = []
+
+  /** A consumer's handlers run over a batch: their acks are settled together, by settleBatch. */
+  private beginBatch(consumer: QueueConsumerImpl): void {
+    this.settleBatch()
+    this.batchConsumer = consumer.consumerId
+    this.batchQueue = consumer.queueId
+  }
+
+  /** Settles the acks of the batch being handled with one core call. */
+  private settleBatch(): void {
+    const count = this.batchAcks.length
+    if (count === 0) return
+    try {
+      this.core.queues.ackMany(this.batchConsumer, this.batchAcks, count)
+    } catch (error) {
+      // cancelled from elsewhere (its queue deleted): its deliveries went back to the queue and
+      // come again redelivered, as they would after acks lost with a closed channel. Anything
+      // else leaves the acks for the next try.
+      if (!(error instanceof InvalidArgumentError && error.argument === 'consumer')) throw error
+    }
+    this.batchAcks.length = 0
+    this.settledIn(this.batchQueue)
+  }
+
+  private endBatch(): void {
+    try {
+      this.settleBatch()
+    } finally {
+      this.batchConsumer = -1
+    }
   }
 
   /** Something in queue `id` changed hands: wake consumers here and elsewhere, dead-letter what died. */
@@ -246,7 +290,10 @@ export class Queues implements Settler {
   private readonly consumerHost: ConsumerHost = {
     receive: (consumer, max) => this.core.queues.receive(consumer, max),
     deliveries: (id, queue, consumer, batch, noAck) => this.deliveries(id, queue, consumer, batch, noAck),
+    beginBatch: (consumer) => this.beginBatch(consumer),
+    endBatch: () => this.endBatch(),
     cancel: (consumer) => {
+      if (consumer.consumerId === this.batchConsumer) this.settleBatch()
       this.core.queues.cancel(consumer.consumerId)
       const local = this.consumers.get(consumer.queueId) ?? []
       if (local.includes(consumer)) local.splice(local.indexOf(consumer), 1)
@@ -349,6 +396,7 @@ export class Queues implements Settler {
   onDeleted?: (id: number) => void
 
   stats(): Record<string, QueueStats> {
+    this.settleBatch()
     const out: Record<string, QueueStats> = Object.create(null)
     for (const { id, name } of this.core.queues.queues()) {
       const s = this.core.queues.stats(id)

@@ -397,6 +397,31 @@ describe('queues', () => {
     expect(rest.q.map((d) => [d.value, d.redelivered])).toEqual([[2, true], [3, true], [4, true]])
   })
 
+  it('acks made in a batch of deliveries count at once: for stats, for a nack after them, and for a cancel', async () => {
+    const bus = await newBus()
+    bus.queue('q')
+    for (let i = 0; i < 6; i++) bus.send('', 'q', i)
+    const seen: Array<[unknown, boolean]> = []
+    const left: number[] = []
+    const c = bus.consumeQueue('q', (d) => {
+      seen.push([d.value, d.redelivered])
+      if (d.redelivered) return d.ack()
+      // odd values go back once; the acks before a nack stand
+      if ((d.value as number) % 2 === 1) d.nack({ requeue: true })
+      else d.ack()
+      if (can('pull')) left.push(bus.queueStats().q.messages)
+      if (d.value === 4) void c.cancel()
+    })
+    await bus.idle()
+    expect(seen).toEqual([[0, false], [1, false], [2, false], [3, false], [4, false]])
+    // each ack shows in stats at once (a requeued message is still there)
+    if (can('pull')) expect(left).toEqual([5, 5, 4, 4, 3])
+    // 5 was never handed to a handler, 1 and 3 were requeued: back, none of the acked ones
+    const rest = await takeDeliveries(bus, 'q')
+    expect(rest.q.map((d) => [d.value, d.redelivered])).toEqual([[1, true], [3, true], [5, true]])
+    expect(bus.queueStats().q).toMatchObject({ messages: 0, unacked: 0 })
+  })
+
   it('priority: higher first, FIFO within a level, above max counts as max', async () => {
     const bus = await newBus()
     bus.queue('p', { maxPriority: 5 })

@@ -360,6 +360,37 @@ describe.each([{ shared: true }, { shared: false }])('queues (shared: $shared)',
     expect(offsets(b)).toEqual([1, 3])
   })
 
+  it('ackMany acks a batch under one lock: what the consumer holds, once; the room it frees is filled at once', async () => {
+    const { q, id, publish, offsets } = await setup()
+    const a = q.consume(id, 3, false, 0)
+    const b = q.consume(id, 0, false, 0)
+    for (let i = 0; i < 8; i++) publish(i)
+    expect(offsets(a)).toEqual([0, 2, 4])
+    expect(offsets(b)).toEqual([1, 3, 5, 6, 7])
+    // 1 is b's, 9 was never published, 2 comes twice: only 0 and 2 are a's to ack
+    expect(q.ackMany(a, [0, 1, 2, 9, 2, 99], 5)).toBe(2)
+    expect(q.stats(id)).toMatchObject({ ready: 0, unacked: 6, messages: 6 })
+    expect(q.ackMany(a, [0, 2], 2)).toBe(0)
+    expect(q.ackMany(b, [1, 3, 5, 6, 7], 5)).toBe(5)
+    expect(q.stats(id)).toMatchObject({ unacked: 1, messages: 1 })
+    q.cancel(b, 0)
+    for (let i = 8; i < 12; i++) publish(i)
+    // a holds 4 and has room for 2: the acks refill its mailbox in the same call
+    expect(offsets(a)).toEqual([8, 9])
+    expect(q.ackMany(a, [4, 8], 2)).toBe(2)
+    expect(offsets(a)).toEqual([10, 11])
+    expect(q.ackMany(a, [], 0)).toBe(0)
+    expect(() => q.ackMany(a, [1], 2)).toThrow(errors.InvalidArgumentError)
+    q.cancel(a, 0)
+    expect(errorOf(() => q.ackMany(a, [9], 1))).toMatchObject({ argument: 'consumer' })
+    // a noAck consumer has nothing to ack
+    const n = q.consume(id, 0, true, 0)
+    expect(offsets(n)).toEqual([9, 10, 11])
+    expect(q.ackMany(n, [9, 10], 2)).toBe(0)
+    expect(offsets(n)).toEqual([]) // done from its next receive on
+    expect(q.stats(id)).toMatchObject({ ready: 0, unacked: 0, messages: 0 })
+  })
+
   it('cancel gives back the mailbox untouched and the held messages redelivered', async () => {
     const { q, id, publish, receive } = await setup()
     const a = q.consume(id, 0, false, 0)
