@@ -134,16 +134,23 @@ export class QueueCore {
     if (version === this.cachedVersion) return
     this.cache.length = 0
     this.ids.clear()
+    this.lastName = undefined
     this.cachedVersion = version
   }
 
   /** The id of the queue named `name`, -1 when none (cached, like meta, while no queue comes or goes). */
   find(name: string): number {
     this.revalidate()
+    if (name === this.lastName) return this.lastId
     let id = this.ids.get(name)
     if (id === undefined) this.ids.set(name, (id = this.lookup(name)))
-    return id
+    this.lastName = name
+    return (this.lastId = id)
   }
+
+  /** The last name found and its id (sends come in runs to one queue); dropped with the cache. */
+  private lastName: string | undefined
+  private lastId = -1
 
   private lookup(name: string): number {
     const bytes = this.nameBytes(name)

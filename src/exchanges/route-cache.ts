@@ -5,6 +5,14 @@
 // left alone for a while by an exchange whose keys rarely come back (keeping them would cost more
 // than it saves).
 import type { Routes } from '../core/routes.js'
+import type { SendResult } from '../types.js'
+
+/** Where a message goes: its destination codes, and send()'s result once every one took it. */
+export interface Route {
+  readonly codes: Int32Array
+  /** Filled in by the router the first time every destination took a message (frozen). */
+  result: SendResult | undefined
+}
 
 /** Keys kept per exchange; past that its cache starts again empty. */
 const MAX_KEYS = 8192
@@ -12,7 +20,8 @@ const MAX_KEYS = 8192
 const BYPASS = 8 * MAX_KEYS
 
 interface ExchangeRoutes {
-  readonly byKey: Map<string, Int32Array>
+  readonly id: number
+  readonly byKey: Map<string, Route>
   /** Lookups that found their key since the cache was last emptied. */
   hits: number
   /** Messages still to route without the cache. */
@@ -25,37 +34,48 @@ export class RouteCache {
 
   constructor(private readonly routes: Routes) {}
 
-  /** The destination codes of a message without headers sent to `exchange` with `key` (shared: not to be changed). */
-  route(exchange: number, key: string): Int32Array {
+  /** The route of a message without headers sent to `exchange` with `key` (shared: its codes are not to be changed). */
+  route(exchange: number, key: string): Route {
     // read before routing: a change made meanwhile moves it, so what is stored below is dropped at the next call
     const version = this.routes.version
     if (version !== this.version) {
       for (const e of this.exchanges.values()) this.empty(e)
       this.version = version
     }
-    let e = this.exchanges.get(exchange)
-    if (e === undefined) this.exchanges.set(exchange, (e = { byKey: new Map(), hits: 0, bypass: 0 }))
+    let e = this.last
+    if (e === undefined || e.id !== exchange) {
+      e = this.exchanges.get(exchange)
+      if (e === undefined) this.exchanges.set(exchange, (e = { id: exchange, byKey: new Map(), hits: 0, bypass: 0 }))
+      this.last = e
+    }
     if (e.bypass > 0) {
       e.bypass--
-      return this.routes.route(exchange, key).slice()
+      return this.walk(exchange, key)
     }
     const known = e.byKey.get(key)
     if (known !== undefined) {
       e.hits++
       return known
     }
-    const codes = this.routes.route(exchange, key).slice()
+    const route = this.walk(exchange, key)
     if (e.byKey.size >= MAX_KEYS) {
       // full: unless most lookups since it was emptied found their key, do without it for a while
       const worth = e.hits >= e.byKey.size
       this.empty(e)
       if (!worth) {
         e.bypass = BYPASS
-        return codes
+        return route
       }
     }
-    e.byKey.set(key, codes)
-    return codes
+    e.byKey.set(key, route)
+    return route
+  }
+
+  /** The exchange asked for last (sends come in runs to one exchange). */
+  private last: ExchangeRoutes | undefined
+
+  private walk(exchange: number, key: string): Route {
+    return { codes: this.routes.route(exchange, key).slice(), result: undefined }
   }
 
   private empty(e: ExchangeRoutes): void {

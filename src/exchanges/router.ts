@@ -3,7 +3,7 @@
 // core where a message goes and hands it to each queue and topic once.
 import type { Clock } from '../clock.js'
 import type { LogCore } from '../core/log.js'
-import { ROUTE_DEST_ID_MASK, ROUTE_DEST_QUEUE, ROUTE_DEST_SHIFT, ROUTE_DEST_TOPIC } from '../core/abi.js'
+import { ROUTE_DEST_ID_MASK, ROUTE_DEST_QUEUE, ROUTE_DEST_SHIFT } from '../core/abi.js'
 import { encodeHeaderTable, type Destination } from '../core/routes.js'
 import { InvalidArgumentError, UnknownExchangeError, UnroutableError } from '../errors.js'
 import type { Publisher } from '../publish/publisher.js'
@@ -14,7 +14,7 @@ import type { TopicRegistry } from '../topic/registry.js'
 import type { Tracing } from '../tracing/tracing.js'
 import type { Binding, ExchangeOptions, ExchangeType, HeaderValue, SendOptions, SendResult } from '../types.js'
 import { checkBinding, type CheckedBinding } from './binding-spec.js'
-import { RouteCache } from './route-cache.js'
+import { RouteCache, type Route } from './route-cache.js'
 
 const TYPES: readonly ExchangeType[] = ['direct', 'fanout', 'topic', 'headers']
 /** The exchanges every RabbitMQ broker has; ringbus declares them when first named. */
@@ -56,12 +56,16 @@ export class Router {
 
   /** The exchange's id; UnknownExchangeError unless declared (or predeclared). */
   private exchangeId(name: string): number {
-    const known = this.ids.get(name)
-    if (known !== undefined) return known
-    const id = this.lookup(name)
-    this.ids.set(name, id)
-    return id
+    if (name === this.lastExchange) return this.lastExchangeId
+    let id = this.ids.get(name)
+    if (id === undefined) this.ids.set(name, (id = this.lookup(name)))
+    this.lastExchange = name
+    return (this.lastExchangeId = id)
   }
+
+  /** The exchange found last (sends come in runs to one exchange). */
+  private lastExchange: string | undefined
+  private lastExchangeId = -1
 
   private lookup(name: string): number {
     const found = this.core.routes.find(name)
@@ -119,9 +123,7 @@ export class Router {
       const id = this.host.queues.find(routingKey)
       result = id < 0 ? NOTHING_ROUTED : this.host.queues.enqueue(id, message, this.host.clock.now()) ? this.routedTo(routingKey) : { routed: [], refused: [routingKey] }
     } else {
-      const tally: Tally = { routed: [], refused: [] }
-      this.deliver(this.destinations(exchange, routingKey, properties.headers), message, tally, undefined)
-      result = tally
+      result = this.deliver(this.destinations(exchange, routingKey, properties.headers), message, undefined)
     }
     if (result.routed.length === 0 && result.refused.length === 0) {
       this.unroutable++
@@ -151,54 +153,74 @@ export class Router {
   /** A dead letter: routed from its queue's dead-letter exchange, dropped where that is missing or the copy would go round an automatic cycle. */
   deadLetter(exchange: string, letter: DeadLetter): void {
     if (exchange !== '' && !this.ids.has(exchange) && this.core.routes.find(exchange) === undefined && PREDECLARED[exchange] === undefined) return
-    const result: Tally = { routed: [], refused: [] }
     const skip = (queue: string) => isAutomaticCycle(letter.properties.headers!, queue)
-    this.deliver(this.destinations(exchange, letter.routingKey, letter.properties.headers), letter, result, skip)
+    const result = this.deliver(this.destinations(exchange, letter.routingKey, letter.properties.headers), letter, skip)
     if (result.routed.length === 0 && result.refused.length === 0) this.unroutable++
   }
 
-  /** The destination codes of a message (not to be changed: they may be the route cache's). */
-  private destinations(exchange: string, routingKey: string, headers: Record<string, HeaderValue> | undefined): Int32Array {
+  /** Where a message goes (its codes not to be changed: they may be the route cache's). */
+  private destinations(exchange: string, routingKey: string, headers: Record<string, HeaderValue> | undefined): Route {
     if (exchange === '') {
+      // dead letters only: send() has a path of its own for the default exchange
       const id = this.host.queues.find(routingKey)
-      if (id < 0) return EMPTY
-      // reused: deliver reads its one code before anything it calls can route again
-      ONE[0] = id // kind 'queue' is 0
-      return ONE
+      return { codes: id < 0 ? EMPTY : Int32Array.of(id), result: undefined } // kind 'queue' is 0
     }
     const id = this.exchangeId(exchange)
     if (headers === undefined) return this.cache.route(id, routingKey)
-    return this.core.routes.route(id, routingKey, encodeHeaderTable(headers)).slice()
+    return { codes: this.core.routes.route(id, routingKey, encodeHeaderTable(headers)).slice(), result: undefined }
   }
 
-
-  private deliver(codes: Int32Array, message: Outgoing & { value?: unknown }, result: Tally, skip: ((queue: string) => boolean) | undefined): void {
+  /**
+   * Puts the message into every queue of its route and publishes it to every topic, but into no
+   * queue `skip` names. When every destination took it the result is the route's own (frozen,
+   * made the first time), so that a send along a cached route allocates none.
+   */
+  private deliver(route: Route, message: Outgoing & { value?: unknown }, skip: ((queue: string) => boolean) | undefined): SendResult {
+    const { codes } = route
     const now = this.host.clock.now()
-    for (const code of codes) {
-      const kind = code >>> ROUTE_DEST_SHIFT
+    let left: Uint8Array | undefined
+    for (let i = 0; i < codes.length; i++) {
+      const code = codes[i]
       const id = code & ROUTE_DEST_ID_MASK
-      if (kind === ROUTE_DEST_QUEUE) {
-        const name = this.host.queues.name(id)
-        if (skip?.(name) === true) continue
-        ;(this.host.queues.enqueue(id, message, now) ? result.routed : result.refused).push(name)
-      } else if (kind === ROUTE_DEST_TOPIC) {
-        const topic = this.host.registry.at(id)
+      if (code >>> ROUTE_DEST_SHIFT === ROUTE_DEST_QUEUE) {
+        if (skip !== undefined && skip(this.host.queues.name(id))) (left ??= new Uint8Array(codes.length))[i] = SKIPPED
+        else if (!this.host.queues.enqueue(id, message, now)) (left ??= new Uint8Array(codes.length))[i] = REFUSED
+      } else {
         if (!('value' in message)) message.value = this.host.queues.codec.decode(valueOf(message))
-        this.host.publisher.publish(topic.name, message.value, { key: message.routingKey, headers: topicHeaders(message.properties.headers) }, now)
-        result.routed.push(topic.name)
+        this.host.publisher.publish(this.host.registry.at(id).name, message.value, { key: message.routingKey, headers: topicHeaders(message.properties.headers) }, now)
       }
     }
+    if (left !== undefined) return this.resultOf(codes, left)
+    if (route.result === undefined) {
+      const { routed } = this.resultOf(codes, undefined)
+      route.result = Object.freeze({ routed: Object.freeze(routed), refused: NONE })
+    }
+    return route.result
+  }
+
+  /** The names of the destinations that took a message and of those that refused it. */
+  private resultOf(codes: Int32Array, left: Uint8Array | undefined): { routed: string[]; refused: string[] } {
+    const result: { routed: string[]; refused: string[] } = { routed: [], refused: [] }
+    for (let i = 0; i < codes.length; i++) {
+      const id = codes[i] & ROUTE_DEST_ID_MASK
+      const how = left === undefined ? TOOK : left[i]
+      if (how === SKIPPED) continue
+      const name = codes[i] >>> ROUTE_DEST_SHIFT === ROUTE_DEST_QUEUE ? this.host.queues.name(id) : this.host.registry.at(id).name
+      ;(how === REFUSED ? result.refused : result.routed).push(name)
+    }
+    return result
   }
 }
 
-/** Where a routed message went, gathered. */
-interface Tally { routed: string[]; refused: string[] }
+/** What happened to a message at each destination of its route. */
+const TOOK = 0
+const REFUSED = 1
+const SKIPPED = 2
 const NONE: readonly string[] = Object.freeze([])
 /** What send() returns when nothing took the message. */
 export const NOTHING_ROUTED: SendResult = Object.freeze({ routed: NONE, refused: NONE })
 const MAX_SHARED_RESULTS = 1024
 const EMPTY = new Int32Array(0)
-const ONE = new Int32Array(1)
 
 /** An exchange declaration's name and options, checked (what only the routing table can refuse aside). */
 export function checkExchange(name: string, options: ExchangeOptions | undefined): { type: ExchangeType; alternate: string | undefined } {

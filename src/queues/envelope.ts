@@ -56,6 +56,9 @@ const STRINGS = [[CORRELATION_ID, 'correlationId'], [REPLY_TO, 'replyTo'], [MESS
 /** The properties of a message with none but its exchange, by exchange: most messages. */
 const bare = new Map<string, Uint8Array>()
 const bareProperties = new Map<string, Properties>()
+/** The last of them asked for, and its bytes: sends come in runs to one exchange. */
+let lastBare: Properties = Object.freeze({ exchange: '', headers: undefined })
+let lastBareBytes: Uint8Array | undefined
 
 /**
  * The properties of a message sent to `exchange` with these options: for most messages (no
@@ -65,12 +68,14 @@ export function sendProperties(exchange: string, headers: Record<string, HeaderV
   o: { correlationId?: string; replyTo?: string; messageId?: string; expirationMs?: number; priority?: number }): Properties {
   if (headers === undefined && o.correlationId === undefined && o.replyTo === undefined && o.messageId === undefined && o.expirationMs === undefined &&
     o.priority === undefined) {
+    if (exchange === lastBare.exchange) return lastBare
     let p = bareProperties.get(exchange)
     if (p === undefined) {
       p = Object.freeze({ exchange, headers: undefined })
       if (bareProperties.size < 256) bareProperties.set(exchange, p)
     }
-    return p
+    lastBareBytes = undefined
+    return (lastBare = p)
   }
   return { exchange, headers, correlationId: o.correlationId, replyTo: o.replyTo, messageId: o.messageId, expirationMs: o.expirationMs, priority: o.priority }
 }
@@ -78,6 +83,7 @@ export function sendProperties(exchange: string, headers: Record<string, HeaderV
 export function encodeProperties(p: Properties): Uint8Array {
   if (p.headers === undefined && p.correlationId === undefined && p.replyTo === undefined && p.messageId === undefined && p.expirationMs === undefined &&
     p.priority === undefined) {
+    if (p === lastBare && lastBareBytes !== undefined) return lastBareBytes
     let bytes = bare.get(p.exchange)
     if (bytes === undefined) {
       const exchange = textEncoder.encode(p.exchange)
@@ -86,6 +92,7 @@ export function encodeProperties(p: Properties): Uint8Array {
       bytes.set(exchange, 2)
       if (bare.size < 256) bare.set(p.exchange, bytes)
     }
+    if (p === lastBare) lastBareBytes = bytes
     return bytes
   }
   const exchange = textEncoder.encode(p.exchange)

@@ -63,8 +63,8 @@ export interface QueuesHost {
 }
 
 export class Queues implements Settler {
-  /** This thread's consumers, by queue id (an array: settlements walk it for every message). */
-  private readonly consumers = new Map<number, QueueConsumerImpl[]>()
+  /** This thread's consumers, by queue id (arrays: settlements walk them for every message). */
+  private readonly consumers: Array<QueueConsumerImpl[] | undefined> = []
   /** One timer per queue: when its next message falls due (expires or stops being delayed). */
   private readonly timers = new Map<number, { at: number; cancel: () => void }>()
   private readonly expiryTimers = new Map<number, () => void>()
@@ -168,16 +168,17 @@ export class Queues implements Settler {
   deliveries(id: number, queue: string, consumer: number, batch: ReadonlyArray<Delivered>, noAck: boolean): Delivery[] {
     const out = new Array<Delivery>(batch.length)
     const held = this.held
+    const counted = this.core.queues.config(id).deliveryLimit !== undefined
     let unsent: number[] | undefined
     for (let i = 0; i < batch.length; i++) {
       const d = batch[i]
-      if (!d.redelivered && this.sent.take(id, d.offset, held)) out[i] = this.toDelivery(id, queue, consumer, d, noAck, held)
+      if (!d.redelivered && this.sent.take(id, d.offset, held)) out[i] = this.toDelivery(id, queue, consumer, d, noAck, held, counted)
       else (unsent ??= []).push(i)
     }
     held.value = undefined // not kept past its delivery
     if (unsent !== undefined) {
       const read = this.reader.readAll(this.core.queues.partition(id), unsent.map((i) => batch[i]))
-      unsent.forEach((i, k) => { out[i] = this.toDelivery(id, queue, consumer, batch[i], noAck, read[k]) })
+      unsent.forEach((i, k) => { out[i] = this.toDelivery(id, queue, consumer, batch[i], noAck, read[k], counted) })
     }
     return out
   }
@@ -185,12 +186,13 @@ export class Queues implements Settler {
   /** A sent message on its way to its delivery (reused). */
   private readonly held: QueueMessage = { timestamp: 0, routingKey: '', properties: { exchange: '', headers: undefined }, value: undefined, valueBytes: undefined }
 
-  private toDelivery(id: number, queue: string, consumer: number, d: Delivered, noAck: boolean, message: QueueMessage | undefined): Delivery {
+  /** `counted`: the queue has a delivery limit. */
+  private toDelivery(id: number, queue: string, consumer: number, d: Delivered, noAck: boolean, message: QueueMessage | undefined, counted: boolean): Delivery {
     if (message === undefined) throw new InvalidArgumentError(`message ${d.offset} of queue ${JSON.stringify(queue)} is not in its log`, { queue, offset: d.offset })
     let properties = message.properties
     // a queue with a delivery limit counts earlier deliveries in x-delivery-count, as quorum queues
     // do (on a copy: a sent message's properties may be another queue's delivery too)
-    if (this.core.queues.config(id).deliveryLimit !== undefined) properties = { ...properties, headers: { ...properties.headers, 'x-delivery-count': d.deliveryCount - 1 } }
+    if (counted) properties = { ...properties, headers: { ...properties.headers, 'x-delivery-count': d.deliveryCount - 1 } }
     return new Delivery(this, id, queue, consumer, d.offset, message.routingKey, message.value, properties,
       d.redelivered, d.deliveryCount, message.timestamp, noAck)
   }
@@ -266,7 +268,7 @@ export class Queues implements Settler {
   /** Something in queue `id` changed hands: wake consumers here and elsewhere, dead-letter what died. */
   settledIn(id: number, config = this.core.queues.config(id)): void {
     if (config.deadLetterExchange !== undefined) this.drainDead(id, config, config.deadLetterExchange)
-    const local = this.consumers.get(id)
+    const local = this.consumers[id]
     if (local !== undefined) {
       for (let i = 0; i < local.length; i++) if (!local[i].receiving) this.host.poke(local[i])
     }
@@ -278,8 +280,8 @@ export class Queues implements Settler {
     const { prefetch, noAck } = checkConsumeOptions(name, handler, options)
     const traced = this.host.tracing?.wrap(handler) ?? handler
     const consumer = new QueueConsumerImpl(this.consumerHost, id, name, traced, this.core.queues.consume(id, prefetch, noAck, this.host.clock.now()), noAck)
-    let local = this.consumers.get(id)
-    if (local === undefined) this.consumers.set(id, (local = []))
+    let local = this.consumers[id]
+    if (local === undefined) this.consumers[id] = local = []
     local.push(consumer)
     this.host.addConsumer(consumer)
     this.host.poke(consumer)
@@ -293,9 +295,13 @@ export class Queues implements Settler {
     beginBatch: (consumer) => this.beginBatch(consumer),
     endBatch: () => this.endBatch(),
     cancel: (consumer) => {
-      if (consumer.consumerId === this.batchConsumer) this.settleBatch()
+      if (consumer.consumerId === this.batchConsumer) {
+        // acks before the cancel stand; one after it fails, as for any delivery that went back
+        this.settleBatch()
+        this.batchConsumer = -1
+      }
       this.core.queues.cancel(consumer.consumerId)
-      const local = this.consumers.get(consumer.queueId) ?? []
+      const local = this.consumers[consumer.queueId] ?? []
       if (local.includes(consumer)) local.splice(local.indexOf(consumer), 1)
       this.host.removeConsumer(consumer)
       this.armExpiry(consumer.queueId, this.core.queues.config(consumer.queueId))
@@ -387,8 +393,8 @@ export class Queues implements Settler {
     this.sent.clear()
     this.timers.get(id)?.cancel()
     this.timers.delete(id)
-    for (const consumer of [...this.consumers.get(id) ?? []]) void consumer.cancel()
-    this.consumers.delete(id)
+    for (const consumer of [...this.consumers[id] ?? []]) void consumer.cancel()
+    this.consumers[id] = undefined
     this.onDeleted?.(id)
   }
 
@@ -411,7 +417,7 @@ export class Queues implements Settler {
     for (const cancel of this.expiryTimers.values()) cancel()
     this.timers.clear()
     this.expiryTimers.clear()
-    for (const local of [...this.consumers.values()]) for (const consumer of [...local]) void consumer.cancel()
+    for (const local of [...this.consumers]) for (const consumer of [...local ?? []]) void consumer.cancel()
     for (const getter of this.getters) this.core.queues.cancel(getter)
     this.getters.clear()
     this.reader.close()

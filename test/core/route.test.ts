@@ -272,8 +272,15 @@ describe.each([{ shared: true }, { shared: false }])('routing (shared: $shared)'
     const { routes } = await make()
     const cache = new RouteCache(routes)
     const x = routes.declare('t', 'topic')
+    // a second exchange, asked in turn with the first: each keeps its own routes
+    const y = routes.declare('u', 'topic')
     for (let i = 0; i < 50; i++) routes.bind(x, q(i), i % 5 === 0 ? `k${i}.#` : `k${i}.*`)
-    const check = (key: string) => expect(sorted(cache.route(x, key))).toEqual(sorted(routes.route(x, key)))
+    for (let i = 0; i < 50; i++) routes.bind(y, q(200 + i), `k${i}.#`)
+    let turn = 0
+    const check = (key: string) => {
+      const e = turn++ % 3 === 0 ? y : x
+      expect(sorted(cache.route(e, key).codes)).toEqual(sorted(routes.route(e, key)))
+    }
     // 30,000 keys seen once each (the cache fills, finds them not worth keeping, routes without it for a while, tries again)
     for (let i = 0; i < 30_000; i++) check(`k${i % 60}.${i}`)
     // a few keys again and again, with the tables changing under them
