@@ -1,9 +1,14 @@
 // Atomics and spin locks on words of memory. The shared build (threads enabled) uses real
 // atomics; the plain build, which only ever runs in one thread, compiles the same code to
 // ordinary loads and stores (ASC_FEATURE_THREADS is a compile-time constant).
-// Critical sections are a few hundred instructions (one frame copy at most), so spinning beats
-// parking; Atomics.wait is not allowed on a browser main thread anyway.
-import { LOCK_SPIN_LIMIT } from '../src/core/abi/status'
+// Critical sections are a few hundred instructions (one frame copy at most), so a waiting thread
+// spins first. It sleeps (memory.atomic.wait32) only once the holder has kept the lock for
+// longer than a critical section takes: then the holder is most likely not running (more
+// threads than cores, and the scheduler took its core), and spinning on would only keep it off
+// the core longer. A browser's main thread may not block, so it always spins.
+import { CTL_LOCK_SLEEPERS } from '../src/core/abi/control'
+import { LAYOUT_CTL } from '../src/core/abi/layout'
+import { LOCK_SLEEP_NS, LOCK_SLEEP_TRIES, LOCK_SPIN_LIMIT, LOCK_SPINS_BEFORE_SLEEP } from '../src/core/abi/status'
 
 // @ts-ignore: decorator
 @inline export function aload32(addr: usize): u32 {
@@ -60,9 +65,12 @@ import { LOCK_SPIN_LIMIT } from '../src/core/abi/status'
  * holding one, logRecover can tell which locks were its.
  */
 let laneToken: u32 = 1
+/** This thread may block in memory.atomic.wait32 (shared memory, and not a browser's main thread). */
+let mayBlock = false
 
-export function syncSetToken(token: u32): void {
+export function syncSetToken(token: u32, block: i32): void {
   laneToken = token == 0 ? 1 : token
+  mayBlock = ASC_FEATURE_THREADS && block != 0
 }
 
 /** This thread's lane token, for what it holds outside a lock word (a claimed dedup entry). */
@@ -73,15 +81,40 @@ export function syncSetToken(token: u32): void {
 
 /**
  * Takes the lock, spinning while another thread holds it: holders are inside short, non-blocking
- * critical sections. Gives up (false) after LOCK_SPIN_LIMIT tries, which only happens when the
- * holder stalled or died inside the core: a thread that waited for ever could be the very one
- * that would notice the death and recover the lock.
+ * critical sections. A thread that may block sleeps on the lock word once it has spun
+ * LOCK_SPINS_BEFORE_SLEEP tries, until the holder lets go or LOCK_SLEEP_NS pass (each sleep counts
+ * as LOCK_SLEEP_TRIES tries). Gives up (false) after LOCK_SPIN_LIMIT tries, which only happens
+ * when the holder stalled or died inside the core: a thread that waited for ever could be the
+ * very one that would notice the death and recover the lock.
  */
 export function lockAcquire(addr: usize): bool {
   for (let tries: u32 = 0; tries < <u32>LOCK_SPIN_LIMIT; tries++) {
-    if (acas32(addr, 0, laneToken) == 0) return true
+    // a swap per try: spinning on reads and swapping only when the word looks free measured
+    // slower (waiting consumers then win the lock from the thread that feeds their queue)
+    const held = acas32(addr, 0, laneToken)
+    if (held == 0) return true
+    if (mayBlock && tries >= <u32>LOCK_SPINS_BEFORE_SLEEP) {
+      sleepOn(addr, held)
+      tries += <u32>LOCK_SLEEP_TRIES
+    }
   }
   return false
+}
+
+/**
+ * Sleeps until the lock at `addr`, held by `held`, is released (lockRelease wakes one sleeper of a
+ * lock when any thread sleeps on some lock) or LOCK_SLEEP_NS pass: a release nobody announced (a
+ * lock recovered from a dead thread) is noticed then.
+ */
+function sleepOn(addr: usize, held: u32): void {
+  if (ASC_FEATURE_THREADS) {
+    const sleepers = <usize>LAYOUT_CTL + CTL_LOCK_SLEEPERS
+    // counted before the wait reads the word again: a release after that read sees the count and
+    // wakes us; one before it changed the word, and the wait returns at once
+    atomic.add<u32>(sleepers, 1)
+    memory.atomic.wait32(addr, <i32>held, LOCK_SLEEP_NS)
+    atomic.sub<u32>(sleepers, 1)
+  }
 }
 
 /** Takes a lock whose sections are a handful of stores (the block pool): waits for as long as it takes. */
@@ -98,4 +131,7 @@ export function lockTry(addr: usize): bool {
 
 export function lockRelease(addr: usize): void {
   astore32(addr, 0)
+  if (ASC_FEATURE_THREADS) {
+    if (atomic.load<u32>(<usize>LAYOUT_CTL + CTL_LOCK_SLEEPERS) != 0) atomic.notify(addr, 1)
+  }
 }

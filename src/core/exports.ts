@@ -40,7 +40,7 @@ export interface CoreExports {
   logFreeSegments(ctl: number): number
   murmur2(ptr: number, length: number): number
   logRecover(ctl: number, token: number): number
-  syncSetToken(token: number): void
+  syncSetToken(token: number, block: number): void
   routeDeclare(ctl: number, name: number, length: number, type: number, alt: number, altLength: number): number
   routeFind(ctl: number, name: number, length: number): number
   routeInfo(ctl: number, id: number, out: number): number
@@ -79,7 +79,7 @@ const CORE_EXPORTS: { readonly [K in keyof CoreExports]: Parameters<CoreExports[
   commitGeneration: 3, commitStore: 5, commitFence: 4, commitReset: 5, commitInit: 4,
   dedupClaim: 6, dedupPartition: 2, dedupOffset: 2, dedupTimestamp: 2, dedupComplete: 5, dedupRelease: 2, logAddPartition: 5, logConfigure: 6, logKeep: 2,
   logAppend: 5, logPoll: 5, logPollValid: 2, logOffsetForTime: 3, logRetain: 2, logStartOffset: 2, logEndOffset: 2,
-  logBytes: 2, logSegments: 2, logEvicted: 2, logFreeSegments: 1, murmur2: 2, logRecover: 2, syncSetToken: 1,
+  logBytes: 2, logSegments: 2, logEvicted: 2, logFreeSegments: 1, murmur2: 2, logRecover: 2, syncSetToken: 2,
   routeDeclare: 6, routeFind: 3, routeInfo: 3, routeBind: 8, routeUnbind: 8, routeUnbindAll: 2, routeRoute: 8, routeBindings: 5, routeCount: 2,
   logTrim: 3, queueDeclare: 12, queueFind: 3, queueCount: 1, queueInfo: 3, queueStats: 3, queueDelete: 2, queueExpireUnused: 3,
   queuePublish: 7, queueTick: 3, queueConsume: 5, queueWake: 2, queueReceive: 4, queueGet: 5, queueAck: 3, queueAckMany: 4, queueNack: 5,

@@ -73,8 +73,8 @@ export class LogCore {
     this.module = module
     this.memory = memory
     const mem = (this.mem = new CoreMemory(module, memory, layout, laneToken))
-    mem.x.syncSetToken(laneToken)
     this.shared = mem.shared
+    mem.x.syncSetToken(laneToken, this.shared && mayBlock() ? 1 : 0)
     this.u8 = mem.u8
     this.segmentBytes = layout.segmentBytes
     this.segmentCount = layout.segmentCount
@@ -298,3 +298,20 @@ export class LogCore {
   frameKeyLength(frame: number): number { return this.mem.u32[(frame + FRAME_KEY_LENGTH) >> 2] }
   frameValueLength(frame: number): number { return this.mem.u32[(frame + FRAME_VALUE_LENGTH) >> 2] }
 }
+
+/**
+ * Whether this thread may block in Atomics.wait (a waiting core call sleeps on a lock held too
+ * long): everywhere but a browser's main thread, where Atomics.wait throws.
+ */
+function mayBlock(): boolean {
+  if (canBlock === undefined) {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0)
+      canBlock = true
+    } catch {
+      canBlock = false
+    }
+  }
+  return canBlock
+}
+let canBlock: boolean | undefined

@@ -200,7 +200,7 @@ describe.each([{ shared: true }, { shared: false }])('dedup table (shared: $shar
   it('the core checks the same itself, changing nothing for a bad call', async () => {
     const core = await make(16)
     const x = instantiateCore(core.module, core.memory) // another instance over the memory, as a thread has
-    x.syncSetToken(1) // the same token as `core`: this thread
+    x.syncSetToken(1, 0) // the same token as `core`: this thread (which never sleeps on a lock here)
     const ctl = core.layout.ctl
     const id = core.layout.lanesAt + core.lane * core.layout.laneBytes // this thread's staging area, empty
     core.u8.set(new TextEncoder().encode('raw'), id)
@@ -225,11 +225,11 @@ describe.each([{ shared: true }, { shared: false }])('dedup table (shared: $shar
     }
     expect(x.dedupPartition(ctl, slot)).toBe(STATUS_BAD_ARGUMENT) // claimed, not found
     // another thread's token holds no claim here
-    x.syncSetToken(99)
+    x.syncSetToken(99, 0)
     expect(x.dedupComplete(ctl, slot, 0, 0, 0)).toBe(STATUS_BAD_ARGUMENT)
     expect(x.dedupRelease(ctl, slot)).toBe(STATUS_BAD_ARGUMENT)
     expect(snapshot().equals(before)).toBe(true)
-    x.syncSetToken(1)
+    x.syncSetToken(1, 0)
     expect(x.dedupComplete(ctl, slot, 3, 2 ** 53, -1)).toBe(STATUS_OK)
     expect(x.dedupClaim(ctl, 0, id, 3, 1, 10)).toBe(slot << 1)
     expect([x.dedupPartition(ctl, slot), x.dedupOffset(ctl, slot), x.dedupTimestamp(ctl, slot)]).toEqual([3, 2 ** 53, -1])

@@ -3,8 +3,8 @@
 // holding deliveries (or inside the queue lock) has them redelivered to the survivors once
 // recovery runs with its lane token.
 import { describe, expect, it } from 'vitest'
-import { nextMessage, useCoreThreads } from '../threads.js'
-import { QUEUE_LOCK, QUEUE_TABLE, Q_READY, TABLE_SLOTS } from '../../src/core/abi.js'
+import { nextMessage, until, useCoreThreads } from '../threads.js'
+import { CTL_LOCK_SLEEPERS, LAYOUT_CTL, QUEUE_LOCK, QUEUE_TABLE, Q_READY, TABLE_SLOTS } from '../../src/core/abi.js'
 import { LogCore, type QueueConfig } from '../../src/core/log.js'
 
 const base: QueueConfig = { overflow: 'drop-head', maxPriority: 0, deadLetter: false }
@@ -42,7 +42,28 @@ describe('queues across threads', () => {
     expect(results.reduce((n, r) => n + r.full, 0)).toBeGreaterThan(0) // the log filled, and drained again
     expect(core.segments(p)).toBe(1)
     expect(core.freeSegments()).toBe(free - 1)
+    // whoever slept on a lock meanwhile (three threads on fewer cores) was woken and counted out
+    expect(Atomics.load(new Int32Array(core.memory.buffer), (LAYOUT_CTL + CTL_LOCK_SLEEPERS) >> 2)).toBe(0)
   }, 60_000)
+
+  it('a thread kept waiting on a lock sleeps on it and wakes when the holder lets go; nobody stays counted asleep', async () => {
+    const core = await LogCore.create({ maxBytes: 1 << 20, shared: true, segmentBytes: 8192, maxPartitions: 8, lanes: 4 })
+    const id = core.queues.declare('q', base, 0).id
+    const i32 = new Int32Array(core.memory.buffer)
+    const lock = (core.layout.queues + QUEUE_LOCK) >> 2
+    const sleepers = (LAYOUT_CTL + CTL_LOCK_SLEEPERS) >> 2
+    Atomics.store(i32, lock, 77) // held, as by a thread inside a long call
+    const worker = start(core, 'stats', { queue: 'q' })
+    const answer = nextMessage(worker, 'done')
+    // a spinning waiter never shows here
+    await until(() => Atomics.load(i32, sleepers) === 1, 'the waiting thread to sleep on the lock')
+    // released as lockRelease does it: the word cleared, then one sleeper woken
+    Atomics.store(i32, lock, 0)
+    Atomics.notify(i32, lock, 1)
+    expect(await answer).toMatchObject({ stats: { ready: 0, consumers: 0 } })
+    expect(Atomics.load(i32, sleepers)).toBe(0)
+    expect(core.queues.stats(id)).toMatchObject({ ready: 0 })
+  })
 
   it('a thread that dies holding deliveries has them redelivered to the survivors', async () => {
     const core = await LogCore.create({ maxBytes: 1 << 20, shared: true, segmentBytes: 8192, maxPartitions: 8, lanes: 4 })

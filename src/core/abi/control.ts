@@ -65,7 +65,9 @@
 //  +---------------------------------------------------------------+
 //  |                   bytes of the queue region                   | 116
 //  +---------------------------------------------------------------+
-//  |                        reserved to 128                        ... 120
+//  |     threads sleeping on a lock (lockAcquire, assembly/sync)    | 120
+//  +---------------------------------------------------------------+
+//  |                        reserved to 128                        ... 124
 //
 // Recovery: the pool lock guards the free list, whose head is always valid; a thread that died
 // holding it can only have left the free count off by one, so logRecover recounts the list. The
@@ -74,7 +76,7 @@
 // their own locks inside them (see route.ts and queue.ts). The wake
 // words are counters no one holds.
 export const MAGIC = 0x52425553 // 'RBUS'
-export const ABI_VERSION = 4
+export const ABI_VERSION = 5
 
 export const CTL_MAGIC = 0
 export const CTL_VERSION = 4
@@ -106,4 +108,5 @@ export const CTL_ROUTE = 104
 export const CTL_ROUTE_BYTES = 108
 export const CTL_QUEUES = 112
 export const CTL_QUEUE_BYTES = 116
+export const CTL_LOCK_SLEEPERS = 120
 export const CTL_SIZE = 128
