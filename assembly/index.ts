@@ -18,7 +18,7 @@ import { queueInit } from './queue/region'
 export { logAddPartition, logAppend, logConfigure, logKeep, logOffsetForTime, logPoll, logPollValid, logRetain, logTrim } from './log/partition'
 export {
   queueAck, queueAckMany, queueCancel, queueConsume, queueCount, queueDeclare, queueDelete, queueExpireUnused, queueFind, queueGet, queueInfo, queueNack,
-  queuePublish, queueReceive, queueSettle, queueStats, queueTakeDead, queueTick, queueWake,
+  queuePublish, queueReceive, queueSettle, queueStats, queueTakeDead, queueTakeWakes, queueTick, queueWake,
 } from './queue/queue'
 export { murmur2 } from './topic/murmur2'
 export { topicConfigure, topicCreate, topicFind } from './topic/directory'

@@ -147,7 +147,9 @@ export class Bus<T extends TopicMap = TopicMap> extends ReadingSurface<T> implem
       clock: this.clock,
       deadLetter: (exchange, letter) => this.router.deadLetter(exchange, letter),
       changed: () => {
-        if (!core.shared) return
+        // only when the core woke a consumer another thread owns (its empty mailbox got a message,
+        // or it was cancelled): that thread may be waiting for it; a busy one is not disturbed
+        if (!core.shared || core.queues.takeWakes() === 0) return
         this.wakeups.committed(1)
         // what this turn changed wakes other threads when it ends: make sure one ends
         this.delivery.endTurnSoon()

@@ -174,9 +174,24 @@ function ringRoom(ctl: usize, qe: usize): bool {
 
 // ---- message state transitions (lock held) -------------------------------------------------------
 
+/** Consumers of other threads woken by this thread's calls since it last asked (queueTakeWakes). */
+let foreignWakes: u32 = 0
+
 function wake(ce: usize): void {
   aadd32(ce + C_WAKE, 1)
   if (ASC_FEATURE_THREADS) atomic.notify(ce + C_WAKE, -1)
+  if (load<u32>(ce, C_OWNER) != syncToken()) foreignWakes++
+}
+
+/**
+ * How many times this thread's calls since the last queueTakeWakes woke a consumer another thread
+ * owns (its empty mailbox got a message, or it was cancelled): that thread may be waiting, and
+ * the host wakes it. Starts the count again.
+ */
+export function queueTakeWakes(): u32 {
+  const n = foreignWakes
+  foreignWakes = 0
+  return n
 }
 
 function makeReady(qe: usize, m: usize, o: i64): void {

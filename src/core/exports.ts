@@ -71,6 +71,7 @@ export interface CoreExports {
   queueCancel(ctl: number, consumer: number, now: number): number
   queueTakeDead(ctl: number, q: number, max: number, out: number): number
   queueSettle(ctl: number, q: number, offset: number): number
+  queueTakeWakes(): number
 }
 
 /** Every export the host needs and its parameter count; the compiler holds both to CoreExports. */
@@ -83,7 +84,7 @@ const CORE_EXPORTS: { readonly [K in keyof CoreExports]: Parameters<CoreExports[
   routeDeclare: 6, routeFind: 3, routeInfo: 3, routeBind: 8, routeUnbind: 8, routeUnbindAll: 2, routeRoute: 8, routeBindings: 5, routeCount: 2,
   logTrim: 3, queueDeclare: 12, queueFind: 3, queueCount: 1, queueInfo: 3, queueStats: 3, queueDelete: 2, queueExpireUnused: 3,
   queuePublish: 7, queueTick: 3, queueConsume: 5, queueWake: 2, queueReceive: 4, queueGet: 5, queueAck: 3, queueAckMany: 4, queueNack: 5,
-  queueCancel: 3, queueTakeDead: 4, queueSettle: 3,
+  queueCancel: 3, queueTakeDead: 4, queueSettle: 3, queueTakeWakes: 0,
 }
 
 const REBUILD = 'it was built from other sources than this host; rebuild it (npm run build:wasm)'

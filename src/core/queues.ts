@@ -278,6 +278,14 @@ export class QueueCore {
   }
 
   /**
+   * How many times this thread's calls since it last asked woke a consumer of another thread (its
+   * empty mailbox got a message, or it was cancelled): that thread may be waiting to be told.
+   */
+  takeWakes(): number {
+    return this.mem.x.queueTakeWakes()
+  }
+
+  /**
    * Index into an Int32Array of the core's memory of the consumer's wake word: the core bumps it
    * (and notifies) when its mailbox gets a message while empty, and when it is cancelled or its
    * queue deleted. Read it, receive, and Atomics.waitAsync on the value read if nothing came.

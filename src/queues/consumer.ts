@@ -11,7 +11,7 @@ import type { Delivery } from './delivery.js'
 const BATCH = 256
 
 export interface ConsumerHost {
-  receive(consumer: number, max: number): Delivered[]
+  receive(consumer: QueueConsumerImpl, max: number): Delivered[]
   /** The batch read and decoded before any handler runs. */
   deliveries(queueId: number, queue: string, consumer: number, batch: ReadonlyArray<Delivered>, noAck: boolean): Delivery[]
   /** Handlers run over a batch from here to endBatch: the acks they make are settled together then. */
@@ -35,7 +35,7 @@ export class QueueConsumerImpl implements QueueConsumer, ScheduledReader {
     readonly queue: string,
     private readonly handler: (delivery: QueueDelivery) => unknown,
     readonly consumerId: number,
-    private readonly noAck: boolean,
+    readonly noAck: boolean,
   ) {}
 
   matches(): boolean { return false }
@@ -48,7 +48,7 @@ export class QueueConsumerImpl implements QueueConsumer, ScheduledReader {
     this.receiving = true
     try {
       while (!this.cancelled) {
-        const batch = this.host.receive(this.consumerId, BATCH)
+        const batch = this.host.receive(this, BATCH)
         if (batch.length === 0) return
         const deliveries = this.host.deliveries(this.queueId, this.queue, this.consumerId, batch, this.noAck)
         if (this.noAck) this.handAll(deliveries)

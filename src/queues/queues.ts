@@ -48,7 +48,10 @@ export interface QueuesHost {
   readonly clock: Clock
   /** Publishes a dead letter through `exchange`; returns nothing (an unroutable dead letter is dropped). */
   deadLetter(exchange: string, letter: DeadLetter): void
-  /** A message went into a queue or was settled: other threads' consumers may have something now. */
+  /**
+   * A message went into a queue or was settled, or a consumer was cancelled or its queue deleted:
+   * a consumer of another thread may have something now (the host asks the core whether it does).
+   */
   changed(): void
   /** Runs a consumer in this thread's delivery turns. */
   addConsumer(consumer: QueueConsumerImpl): void
@@ -290,7 +293,12 @@ export class Queues implements Settler {
   }
 
   private readonly consumerHost: ConsumerHost = {
-    receive: (consumer, max) => this.core.queues.receive(consumer, max),
+    receive: (consumer, max) => {
+      const batch = this.core.queues.receive(consumer.consumerId, max)
+      // a noAck consumer's receive makes room, which may go to another thread's consumer
+      if (consumer.noAck) this.host.changed()
+      return batch
+    },
     deliveries: (id, queue, consumer, batch, noAck) => this.deliveries(id, queue, consumer, batch, noAck),
     beginBatch: (consumer) => this.beginBatch(consumer),
     endBatch: () => this.endBatch(),
@@ -386,6 +394,7 @@ export class Queues implements Settler {
     const id = this.id(name)
     this.deleted(id, this.core.queues.partition(id))
     this.core.queues.delete(id)
+    this.host.changed() // its consumers in other threads learn it is gone
   }
 
   private deleted(id: number, partition: number): void {

@@ -4,6 +4,7 @@
 // on both builds (shared and plain memory).
 import { describe, expect, it } from 'vitest'
 import { errorOf } from '../expect-error.js'
+import { instantiateCore } from '../../src/core/exports.js'
 import { LogCore, type QueueConfig } from '../../src/core/log.js'
 import { errors } from '../../src/index.js'
 
@@ -568,6 +569,31 @@ describe.each([{ shared: true }, { shared: false }])('queues (shared: $shared)',
     expect(offsets(c)).toEqual([0, 1])
     publish(2)
     expect(Atomics.load(words, index)).not.toBe(once)
+  })
+
+  it('counts the wake-ups it gave consumers of other threads, for the host to pass on', async () => {
+    const { core, q, id, publish, offsets } = await setup()
+    // a consumer another thread owns: made through an instance of its own, under its own token
+    const other = instantiateCore(core.module, core.memory)
+    other.syncSetToken(99, 0)
+    const theirs = other.queueConsume(core.layout.ctl, id, 0, 0, 0)
+    const mine = q.consume(id, 0, false, 0)
+    expect(q.takeWakes()).toBe(0)
+    publish(0) // round-robin: to theirs, whose mailbox was empty
+    expect(q.takeWakes()).toBe(1)
+    expect(q.takeWakes()).toBe(0)
+    publish(1) // to mine: this thread's own
+    publish(2) // to theirs again, not drained since: no wake-up
+    expect(q.takeWakes()).toBe(0)
+    expect(offsets(mine)).toEqual([1])
+    // their messages come back to mine when they cancel; deleting the queue wakes nobody of theirs any more
+    expect(other.queueCancel(core.layout.ctl, theirs, 0)).toBe(0)
+    expect(q.takeWakes()).toBe(0) // their own call: counted in their instance
+    expect(offsets(mine)).toEqual([0, 2])
+    const again = other.queueConsume(core.layout.ctl, id, 0, 0, 0)
+    expect(again).toBeGreaterThanOrEqual(0)
+    q.delete(id) // their consumer is told it is gone
+    expect(q.takeWakes()).toBe(1)
   })
 
   it('out of queue region room: BackPressureError reason queues, and nothing is corrupted', async () => {
