@@ -93,7 +93,12 @@ export class Staging {
     u32[(at + length - 8) >> 2] = 0 // zero the padding so identical records are identical bytes
     u32[(at + length - 4) >> 2] = 0
     let p = at + FRAME_HEADER
-    if (h !== 0) { u8.set(headers!, p); p += h }
+    if (h !== 0) {
+      // most headers are a few bytes (the properties of a queue message): no call for those
+      if (h <= SMALL_COPY) for (let i = 0; i < h; i++) u8[p + i] = headers![i]
+      else u8.set(headers!, p)
+      p += h
+    }
     if (typeof key === 'string') {
       for (let i = 0; i < k; i++) u8[p + i] = key.charCodeAt(i)
       p += k

@@ -13,6 +13,8 @@ export interface ScheduledReader {
   /** Nothing left to hand over now. */
   idle(): boolean
   close(): void
+  /** Poked and not run since (kept by the scheduler: a reader poked for every message is added once). */
+  pokePending?: boolean
 }
 
 export interface SchedulerHost {
@@ -60,6 +62,8 @@ export class DeliveryScheduler {
 
   /** Runs `reader` (one of the others) in the next turn. */
   poke(reader: ScheduledReader): void {
+    if (reader.pokePending === true) return
+    reader.pokePending = true
     this.poked.add(reader)
     this.schedule()
   }
@@ -81,6 +85,7 @@ export class DeliveryScheduler {
     if (this.poked.size > 0) {
       const poked = [...this.poked]
       this.poked.clear()
+      for (const reader of poked) reader.pokePending = false
       for (const reader of poked) reader.run()
     }
     this.settled()
@@ -108,6 +113,7 @@ export class DeliveryScheduler {
     this.readers.delete(reader)
     this.others.delete(reader)
     this.poked.delete(reader)
+    reader.pokePending = false
     this.settled()
   }
 

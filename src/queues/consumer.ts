@@ -43,6 +43,7 @@ export class QueueConsumerImpl implements QueueConsumer, ScheduledReader {
 
   /** In run(): whatever the queue gives it meanwhile, it takes before run() returns (no poke needed). */
   receiving = false
+  pokePending = false
 
   run(): void {
     this.receiving = true

@@ -12,7 +12,7 @@ const RING_MAX = 1024
 
 export class SentMessages {
   /** By queue id: the sender's value, routing key and properties, by offset. */
-  private readonly rings = new Map<number, OffsetRing<string, Properties>>()
+  private readonly rings: Array<OffsetRing<string, Properties> | undefined> = []
   private version = -1
 
   /**
@@ -44,7 +44,7 @@ export class SentMessages {
   }
 
   clear(): void {
-    this.rings.clear()
+    this.rings.length = 0
     this.lastRing = undefined
   }
 
@@ -55,8 +55,8 @@ export class SentMessages {
   private ring(queue: number, create: boolean): OffsetRing<string, Properties> | undefined {
     this.revalidate()
     if (queue === this.lastQueue && this.lastRing !== undefined) return this.lastRing
-    let ring = this.rings.get(queue)
-    if (ring === undefined && create) this.rings.set(queue, (ring = new OffsetRing(RING_MIN)))
+    let ring = this.rings[queue]
+    if (ring === undefined && create) this.rings[queue] = ring = new OffsetRing(RING_MIN)
     this.lastQueue = queue
     this.lastRing = ring
     return ring

@@ -9,6 +9,7 @@
 import { describe, expect, it as vitestIt } from 'vitest'
 import { errors, manualClock, type QueueDelivery, type SendResult } from '../../src/index.js'
 import { errorOf, expectError } from '../expect-error.js'
+import { until } from '../until.js'
 import { onlyWhere, useBuses } from './helpers.js'
 import { can, type Need } from './transports.js'
 
@@ -312,6 +313,22 @@ describe('queues', () => {
     for (const d of held.slice(2)) d.ack()
     await bus.idle()
     expect(bus.queueStats().q).toMatchObject({ messages: 0, unacked: 0 })
+  })
+
+  it('a consumer runs again in every turn that gives it something, with nobody calling idle()', async () => {
+    const bus = await newBus()
+    bus.queue('q')
+    const got: unknown[] = []
+    bus.consumeQueue('q', (d) => {
+      got.push(d.value)
+      d.ack()
+    })
+    for (let round = 0; round < 3; round++) {
+      bus.send('', 'q', `${round}a`)
+      bus.send('', 'q', `${round}b`)
+      await until(() => got.length === 2 * (round + 1), `round ${round} delivered`)
+    }
+    expect(got).toEqual(['0a', '0b', '1a', '1b', '2a', '2b'])
   })
 
   it('cancelling a consumer returns its unacked deliveries, redelivered', async () => {
