@@ -10,6 +10,8 @@ import type { SendResult } from '../types.js'
 /** Where a message goes: its destination codes, and send()'s result once every one took it. */
 export interface Route {
   readonly codes: Int32Array
+  /** Kept for the next message with this key (only then is `result` worth making). */
+  readonly kept: boolean
   /** Filled in by the router the first time every destination took a message (frozen). */
   result: SendResult | undefined
 }
@@ -50,23 +52,23 @@ export class RouteCache {
     }
     if (e.bypass > 0) {
       e.bypass--
-      return this.walk(exchange, key)
+      return once(this.routes, exchange, key)
     }
     const known = e.byKey.get(key)
     if (known !== undefined) {
       e.hits++
       return known
     }
-    const route = this.walk(exchange, key)
     if (e.byKey.size >= MAX_KEYS) {
       // full: unless most lookups since it was emptied found their key, do without it for a while
       const worth = e.hits >= e.byKey.size
       this.empty(e)
       if (!worth) {
         e.bypass = BYPASS
-        return route
+        return once(this.routes, exchange, key)
       }
     }
+    const route = kept(this.routes, exchange, key)
     e.byKey.set(key, route)
     return route
   }
@@ -74,12 +76,20 @@ export class RouteCache {
   /** The exchange asked for last (sends come in runs to one exchange). */
   private last: ExchangeRoutes | undefined
 
-  private walk(exchange: number, key: string): Route {
-    return { codes: this.routes.route(exchange, key).slice(), result: undefined }
-  }
 
   private empty(e: ExchangeRoutes): void {
     e.byKey.clear()
     e.hits = 0
   }
+}
+
+// The route of a message without headers, found by walking the bindings: to keep, or for this
+// message only. Two allocation sites on purpose: the routes kept live long and V8 may then place
+// what its site makes straight in the old generation, which routes of one message must not share.
+function kept(routes: Routes, exchange: number, key: string): Route {
+  return { codes: routes.route(exchange, key).slice(), kept: true, result: undefined }
+}
+
+function once(routes: Routes, exchange: number, key: string): Route {
+  return { codes: routes.route(exchange, key).slice(), kept: false, result: undefined }
 }

@@ -163,17 +163,17 @@ export class Router {
     if (exchange === '') {
       // dead letters only: send() has a path of its own for the default exchange
       const id = this.host.queues.find(routingKey)
-      return { codes: id < 0 ? EMPTY : Int32Array.of(id), result: undefined } // kind 'queue' is 0
+      return { codes: id < 0 ? EMPTY : Int32Array.of(id), kept: false, result: undefined } // kind 'queue' is 0
     }
     const id = this.exchangeId(exchange)
     if (headers === undefined) return this.cache.route(id, routingKey)
-    return { codes: this.core.routes.route(id, routingKey, encodeHeaderTable(headers)).slice(), result: undefined }
+    return { codes: this.core.routes.route(id, routingKey, encodeHeaderTable(headers)).slice(), kept: false, result: undefined }
   }
 
   /**
    * Puts the message into every queue of its route and publishes it to every topic, but into no
-   * queue `skip` names. When every destination took it the result is the route's own (frozen,
-   * made the first time), so that a send along a cached route allocates none.
+   * queue `skip` names. When every destination of a cached route took it the result is the
+   * route's own (frozen, made the first time), so that such a send allocates none.
    */
   private deliver(route: Route, message: Outgoing & { value?: unknown }, skip: ((queue: string) => boolean) | undefined): SendResult {
     const { codes } = route
@@ -190,7 +190,7 @@ export class Router {
         this.host.publisher.publish(this.host.registry.at(id).name, message.value, { key: message.routingKey, headers: topicHeaders(message.properties.headers) }, now)
       }
     }
-    if (left !== undefined) return this.resultOf(codes, left)
+    if (left !== undefined || !route.kept) return this.resultOf(codes, left)
     if (route.result === undefined) {
       const { routed } = this.resultOf(codes, undefined)
       route.result = Object.freeze({ routed: Object.freeze(routed), refused: NONE })
