@@ -18,8 +18,11 @@ export interface ConsumerHost {
   beginBatch(consumer: QueueConsumerImpl): void
   endBatch(): void
   cancel(consumer: QueueConsumerImpl): void
-  /** The handler threw or rejected: report it; an unsettled delivery is rejected. */
-  failed(error: unknown, consumer: QueueConsumerImpl, delivery: Delivery): void
+  /**
+   * The handler of `delivery` threw or rejected: report it; an unsettled delivery is rejected.
+   * Without a delivery: taking a batch failed (the core refused it), reported the same way.
+   */
+  failed(error: unknown, consumer: QueueConsumerImpl, delivery?: Delivery): void
   /** A handler settled: idle() may resolve. */
   settled(): void
 }
@@ -62,6 +65,10 @@ export class QueueConsumerImpl implements QueueConsumer, ScheduledReader {
           }
         }
       }
+    } catch (error) {
+      // not thrown into the delivery turn (the other readers of the turn still run): the next
+      // turn that runs this consumer tries again
+      this.host.failed(error, this)
     } finally {
       this.receiving = false
     }

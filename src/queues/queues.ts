@@ -244,19 +244,23 @@ export class Queues implements Settler {
     this.batchQueue = consumer.queueId
   }
 
-  /** Settles the acks of the batch being handled with one core call. */
+  /**
+   * Settles the acks of the batch being handled with one core call. Cancelled from elsewhere (its
+   * queue deleted), the consumer's deliveries went back to the queue and come again redelivered,
+   * as after acks lost with a closed channel. Any other failure (the queue lock held by a thread
+   * that died) is thrown, as a single ack's would be: the deliveries stay with the consumer, and
+   * are redelivered when it goes.
+   */
   private settleBatch(): void {
     const count = this.batchAcks.length
     if (count === 0) return
     try {
       this.core.queues.ackMany(this.batchConsumer, this.batchAcks, count)
     } catch (error) {
-      // cancelled from elsewhere (its queue deleted): its deliveries went back to the queue and
-      // come again redelivered, as they would after acks lost with a closed channel. Anything
-      // else leaves the acks for the next try.
       if (!(error instanceof InvalidArgumentError && error.argument === 'consumer')) throw error
+    } finally {
+      this.batchAcks.length = 0
     }
-    this.batchAcks.length = 0
     this.settledIn(this.batchQueue)
   }
 
@@ -318,7 +322,7 @@ export class Queues implements Settler {
     settled: () => this.host.settled(),
     failed: (error, consumer, delivery) => {
       this.host.handlerFailed(error, consumer.queue)
-      if (!delivery.settled) delivery.reject()
+      if (delivery !== undefined && !delivery.settled) delivery.reject()
     },
   }
 

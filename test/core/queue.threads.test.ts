@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { nextMessage, until, useCoreThreads } from '../threads.js'
 import { CTL_LOCK_SLEEPERS, LAYOUT_CTL, QUEUE_LOCK, QUEUE_TABLE, Q_READY, TABLE_SLOTS } from '../../src/core/abi.js'
 import { LogCore, type QueueConfig } from '../../src/core/log.js'
+import { createBus } from '../../src/index.js'
 
 const base: QueueConfig = { overflow: 'drop-head', maxPriority: 0, deadLetter: false }
 const encoder = new TextEncoder()
@@ -63,6 +64,34 @@ describe('queues across threads', () => {
     expect(await answer).toMatchObject({ stats: { ready: 0, consumers: 0 } })
     expect(Atomics.load(i32, sleepers)).toBe(0)
     expect(core.queues.stats(id)).toMatchObject({ ready: 0 })
+  })
+
+  it('a batch of acks or a receive the core refuses (the queue lock held by a dead thread) is reported on queue.error, not thrown into the turn; the deliveries stay with the consumer', async () => {
+    const bus = await createBus()
+    try {
+      bus.queue('q')
+      for (let i = 0; i < 3; i++) bus.send('', 'q', i)
+      const i32 = new Int32Array(bus.core.memory.buffer)
+      const lock = (bus.core.layout.queues + QUEUE_LOCK) >> 2
+      const failures: unknown[] = []
+      bus.events.on('queue.error', (e) => failures.push(e.error))
+      const c = bus.consumeQueue('q', (d) => {
+        d.ack()
+        // a thread takes the queue lock and dies before the batch's acks reach the core
+        if (d.value === 2) Atomics.store(i32, lock, 77)
+      })
+      await bus.idle()
+      // the batch's acks, then each receive until the lock is back: reported, never thrown
+      expect(failures.length).toBeGreaterThan(0)
+      for (const error of failures) expect(error).toMatchObject({ name: 'BackPressureError', reason: 'busy' })
+      Atomics.store(i32, lock, 0) // recovered
+      // the acks did not reach the core: the consumer still holds what it was given
+      expect(bus.queueStats().q).toMatchObject({ unacked: 3, messages: 3 })
+      await c.cancel()
+      expect(bus.queueStats().q).toMatchObject({ ready: 3, unacked: 0 })
+    } finally {
+      await bus.close()
+    }
   })
 
   it('a thread that dies holding deliveries has them redelivered to the survivors', async () => {
