@@ -81,21 +81,26 @@ export function syncSetToken(token: u32, block: i32): void {
 
 /**
  * Takes the lock, spinning while another thread holds it: holders are inside short, non-blocking
- * critical sections. A thread that may block sleeps on the lock word once it has spun
- * LOCK_SPINS_BEFORE_SLEEP tries, until the holder lets go or LOCK_SLEEP_NS pass (each sleep counts
- * as LOCK_SLEEP_TRIES tries). Gives up (false) after LOCK_SPIN_LIMIT tries, which only happens
- * when the holder stalled or died inside the core: a thread that waited for ever could be the
- * very one that would notice the death and recover the lock.
+ * critical sections. A thread that may block sleeps on the lock word after every
+ * LOCK_SPINS_BEFORE_SLEEP failed tries, until the holder lets go or LOCK_SLEEP_NS pass. Gives up
+ * (false) after LOCK_SPIN_LIMIT tries with no sign of life from the lock, a sleep that lasted its
+ * whole time counting as LOCK_SLEEP_TRIES of them; a release that cut a sleep short is such a
+ * sign, and the count starts again (a lock that keeps changing hands is alive, however long this
+ * thread keeps losing it). Giving up only happens when the holder stalled or died inside the
+ * core: a thread that waited for ever could be the very one that would notice the death and
+ * recover the lock.
  */
 export function lockAcquire(addr: usize): bool {
+  let spins: u32 = 0
   for (let tries: u32 = 0; tries < <u32>LOCK_SPIN_LIMIT; tries++) {
     // a swap per try: spinning on reads and swapping only when the word looks free measured
     // slower (waiting consumers then win the lock from the thread that feeds their queue)
     const held = acas32(addr, 0, laneToken)
     if (held == 0) return true
-    if (mayBlock && tries >= <u32>LOCK_SPINS_BEFORE_SLEEP) {
-      sleepOn(addr, held)
-      tries += <u32>LOCK_SLEEP_TRIES
+    if (mayBlock && ++spins >= <u32>LOCK_SPINS_BEFORE_SLEEP) {
+      if (sleepOn(addr, held)) tries = 0
+      else tries += <u32>LOCK_SLEEP_TRIES
+      spins = 0
     }
   }
   return false
@@ -104,17 +109,20 @@ export function lockAcquire(addr: usize): bool {
 /**
  * Sleeps until the lock at `addr`, held by `held`, is released (lockRelease wakes one sleeper of a
  * lock when any thread sleeps on some lock) or LOCK_SLEEP_NS pass: a release nobody announced (a
- * lock recovered from a dead thread) is noticed then.
+ * lock recovered from a dead thread) is noticed then. False when it slept the whole time; true
+ * when a release woke it or the word no longer held `held` (the lock changed hands meanwhile).
  */
-function sleepOn(addr: usize, held: u32): void {
+function sleepOn(addr: usize, held: u32): bool {
   if (ASC_FEATURE_THREADS) {
     const sleepers = <usize>LAYOUT_CTL + CTL_LOCK_SLEEPERS
     // counted before the wait reads the word again: a release after that read sees the count and
     // wakes us; one before it changed the word, and the wait returns at once
     atomic.add<u32>(sleepers, 1)
-    memory.atomic.wait32(addr, <i32>held, LOCK_SLEEP_NS)
+    const woke = memory.atomic.wait32(addr, <i32>held, LOCK_SLEEP_NS) != AtomicWaitResult.TIMED_OUT
     atomic.sub<u32>(sleepers, 1)
+    return woke
   }
+  return true
 }
 
 /** Takes a lock whose sections are a handful of stores (the block pool): waits for as long as it takes. */

@@ -66,6 +66,30 @@ describe('queues across threads', () => {
     expect(core.queues.stats(id)).toMatchObject({ ready: 0 })
   })
 
+  it('a lock that keeps changing hands is alive: a thread woken from its sleep again and again, finding the lock taken each time, does not give up', async () => {
+    const core = await LogCore.create({ maxBytes: 1 << 20, shared: true, segmentBytes: 8192, maxPartitions: 8, lanes: 4 })
+    core.queues.declare('q', base, 0)
+    const i32 = new Int32Array(core.memory.buffer)
+    const lock = (core.layout.queues + QUEUE_LOCK) >> 2
+    const sleepers = (LAYOUT_CTL + CTL_LOCK_SLEEPERS) >> 2
+    Atomics.store(i32, lock, 77)
+    const worker = start(core, 'stats', { queue: 'q' })
+    const answer = nextMessage(worker, 'done')
+    await until(() => Atomics.load(i32, sleepers) === 1, 'the waiting thread to sleep on the lock')
+    // for 1.5 s (far past the 0.2 s a lock held all along is given), the sleeper is woken every
+    // 100 us, as by a release, and finds the lock taken again, as when other threads keep winning it
+    let wakes = 0
+    for (const end = performance.now() + 1500; performance.now() < end;) {
+      for (const until = performance.now() + 0.1; performance.now() < until;) { /* holding */ }
+      wakes += Atomics.notify(i32, lock, 1)
+    }
+    Atomics.store(i32, lock, 0)
+    Atomics.notify(i32, lock, 1)
+    expect(await answer).toMatchObject({ stats: { ready: 0 } })
+    // more wake-ups than a lock held all along allows whole sleeps (LOCK_SPIN_LIMIT / LOCK_SLEEP_TRIES)
+    expect(wakes).toBeGreaterThan(1024)
+  })
+
   it('a batch of acks or a receive the core refuses (the queue lock held by a dead thread) is reported on queue.error, not thrown into the turn; the deliveries stay with the consumer', async () => {
     const bus = await createBus()
     try {

@@ -20,17 +20,21 @@ export const STATUS_BUSY = -7
 /**
  * How many times a thread tries a taken lock before it gives up with STATUS_BUSY: about 50 ms
  * of spinning on the development VM, far beyond any critical section or ordinary scheduling
- * delay; a thread that sleeps on the lock (below) gives up after about 0.2 s.
+ * delay; a thread that sleeps on the lock (below) gives up after about 0.2 s in which the lock
+ * was never released.
  */
 export const LOCK_SPIN_LIMIT = 1 << 24
 /**
- * Tries a thread that may block spins before it sleeps on a taken lock: a few microseconds, longer
- * than a critical section takes while its holder runs.
+ * Failed tries on a taken lock after which a thread that may block sleeps on it: tens of
+ * microseconds, longer than a critical section takes while its holder runs.
  */
 export const LOCK_SPINS_BEFORE_SLEEP = 2048
 /** The longest one sleep on a lock lasts (ns) when no release wakes it. */
 export const LOCK_SLEEP_NS = 200_000
-/** Tries one sleep counts for: LOCK_SPIN_LIMIT / LOCK_SLEEP_TRIES sleeps of LOCK_SLEEP_NS is about 0.2 s. */
+/**
+ * Tries a sleep that lasted its whole LOCK_SLEEP_NS counts for: LOCK_SPIN_LIMIT / LOCK_SLEEP_TRIES
+ * such sleeps make about 0.2 s. A sleep a release cut short starts the count again.
+ */
 export const LOCK_SLEEP_TRIES = 1 << 14
 /** The topic directory is full (raise maxTopics). */
 export const STATUS_TOPIC_LIMIT = -8
