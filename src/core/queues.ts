@@ -13,6 +13,7 @@ import {
 import type { Lane } from './lanes.js'
 import { CTL, type CoreMemory } from './memory.js'
 import type { Staging } from './staging.js'
+import { NameIds } from './name-ids.js'
 import { statusError } from './status.js'
 import { InvalidArgumentError } from '../errors.js'
 
@@ -85,7 +86,8 @@ interface QueueMeta {
 export class QueueCore {
   /** By queue id. */
   private readonly cache: Array<QueueMeta | undefined> = []
-  private readonly ids = new Map<string, number>()
+  /** Queue ids by name (-1: none), like `cache` valid while no queue comes or goes. */
+  private readonly ids = new NameIds((name) => this.lookup(name))
   /** The version the caches below are valid for. */
   private cachedVersion = -1
   /** Most records one receive or takeDead returns (what the lane's output buffer holds). */
@@ -134,23 +136,14 @@ export class QueueCore {
     if (version === this.cachedVersion) return
     this.cache.length = 0
     this.ids.clear()
-    this.lastName = undefined
     this.cachedVersion = version
   }
 
   /** The id of the queue named `name`, -1 when none (cached, like meta, while no queue comes or goes). */
   find(name: string): number {
     this.revalidate()
-    if (name === this.lastName) return this.lastId
-    let id = this.ids.get(name)
-    if (id === undefined) this.ids.set(name, (id = this.lookup(name)))
-    this.lastName = name
-    return (this.lastId = id)
+    return this.ids.get(name)
   }
-
-  /** The last name found and its id (sends come in runs to one queue); dropped with the cache. */
-  private lastName: string | undefined
-  private lastId = -1
 
   private lookup(name: string): number {
     const bytes = this.nameBytes(name)

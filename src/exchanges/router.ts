@@ -4,6 +4,7 @@
 import type { Clock } from '../clock.js'
 import type { LogCore } from '../core/log.js'
 import { ROUTE_DEST_ID_MASK, ROUTE_DEST_QUEUE, ROUTE_DEST_SHIFT } from '../core/abi.js'
+import { NameIds } from '../core/name-ids.js'
 import { encodeHeaderTable, type Destination } from '../core/routes.js'
 import { InvalidArgumentError, UnknownExchangeError, UnroutableError } from '../errors.js'
 import type { Publisher } from '../publish/publisher.js'
@@ -52,20 +53,12 @@ export class Router {
   }
 
   /** Ids of exchanges found: an exchange is never deleted, so its id stays its own. */
-  private readonly ids = new Map<string, number>()
+  private readonly ids = new NameIds((name) => this.lookup(name))
 
   /** The exchange's id; UnknownExchangeError unless declared (or predeclared). */
   private exchangeId(name: string): number {
-    if (name === this.lastExchange) return this.lastExchangeId
-    let id = this.ids.get(name)
-    if (id === undefined) this.ids.set(name, (id = this.lookup(name)))
-    this.lastExchange = name
-    return (this.lastExchangeId = id)
+    return this.ids.get(name)
   }
-
-  /** The exchange found last (sends come in runs to one exchange). */
-  private lastExchange: string | undefined
-  private lastExchangeId = -1
 
   private lookup(name: string): number {
     const found = this.core.routes.find(name)

@@ -239,7 +239,6 @@ export class Queues implements Settler {
 
   /** A consumer's handlers run over a batch: their acks are settled together, by settleBatch. */
   private beginBatch(consumer: QueueConsumerImpl): void {
-    this.settleBatch()
     this.batchConsumer = consumer.consumerId
     this.batchQueue = consumer.queueId
   }
