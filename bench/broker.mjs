@@ -196,7 +196,7 @@ export const queueWorkers = {
     let sent = 0
     return {
       anchor: 'ringbus queue, 2 worker consumers',
-      notes: [`${BATCH} distinct small objects per op sent from the main thread of a shared bus; one consumer per worker thread (prefetch 100) acks each; an op ends when the workers counted them all`],
+      notes: [`${BATCH} distinct small objects per op sent from the main thread of a shared bus; one consumer per worker thread (prefetch 100) acks each; an op ends when the workers counted them all; goal: 1 M messages/s, as in one thread`],
       contenders: [{
         name: 'ringbus queue, 2 worker consumers',
         async: true,
@@ -211,7 +211,7 @@ export const queueWorkers = {
           await done
         },
       }],
-      goals: [],
+      goals: [{ label: 'queue with 2 worker consumers >= 1 M messages/s', contender: 'ringbus queue, 2 worker consumers', messagesPerSec: 1e6 }],
       teardown: async () => {
         await Promise.all(workers.map((w) => w.terminate()))
         await bus.close()
