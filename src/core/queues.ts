@@ -382,8 +382,7 @@ export class QueueCore {
   }
 
   stats(id: number): QueueStats {
-    this.checkId(id)
-    this.check(this.mem.x.queueStats(CTL, id, this.lane.out), id)
+    this.readStats(id)
     const u32 = this.mem.u32
     const w = this.lane.out >> 2
     return {
@@ -392,7 +391,19 @@ export class QueueCore {
     }
   }
 
+  /** How many messages the queue holds in any state (stats().messages, without the object). */
+  holds(id: number): number {
+    this.readStats(id)
+    return this.mem.u32[(this.lane.out + STATS_MESSAGES) >> 2]
+  }
+
   // ---- helpers ----------------------------------------------------------------------------------
+
+  /** The queue's figures into the lane's output buffer. */
+  private readStats(id: number): void {
+    this.checkId(id)
+    this.check(this.mem.x.queueStats(CTL, id, this.lane.out), id)
+  }
 
   private readDelivery(at: number, d: Delivered): void {
     const { f64, u32, u8 } = this.mem

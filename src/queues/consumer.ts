@@ -14,6 +14,8 @@ export interface ConsumerHost {
   receive(consumer: QueueConsumerImpl, max: number): Delivered[]
   /** The batch read and decoded before any handler runs. */
   deliveries(queueId: number, queue: string, consumer: number, batch: ReadonlyArray<Delivered>, noAck: boolean): Delivery[]
+  /** What the consumer was handed straight, without the queue (noAck; queues/hand-over.ts): it runs before what the queue gives it. */
+  handed(consumer: QueueConsumerImpl, max: number): Delivery[] | undefined
   /** Handlers run over a batch from here to endBatch: the acks they make are settled together then. */
   beginBatch(consumer: QueueConsumerImpl): void
   endBatch(): void
@@ -52,9 +54,12 @@ export class QueueConsumerImpl implements QueueConsumer, ScheduledReader {
     this.receiving = true
     try {
       while (!this.cancelled) {
-        const batch = this.host.receive(this, BATCH)
-        if (batch.length === 0) return
-        const deliveries = this.host.deliveries(this.queueId, this.queue, this.consumerId, batch, this.noAck)
+        let deliveries = this.host.handed(this, BATCH)
+        if (deliveries === undefined) {
+          const batch = this.host.receive(this, BATCH)
+          if (batch.length === 0) return
+          deliveries = this.host.deliveries(this.queueId, this.queue, this.consumerId, batch, this.noAck)
+        }
         if (this.noAck) this.handAll(deliveries)
         else {
           this.host.beginBatch(this)

@@ -12,7 +12,8 @@ import type { ConsumeQueueOptions, QueueDelivery, QueueOptions, QueueStats } fro
 import { cancelOnAbort, QueueConsumerImpl, type ConsumerHost } from './consumer.js'
 import { recordDeath } from './dead-letter.js'
 import { Delivery, type Settler } from './delivery.js'
-import { encodeProperties, queueValueCodec, type Properties } from './envelope.js'
+import { encodeProperties, encodeValue, queueValueCodec, type Properties } from './envelope.js'
+import { HandOver } from './hand-over.js'
 import { checkConsumeOptions, checkQueueName, checkQueueOptions } from './queue-options.js'
 import { QueueReader, type QueueMessage } from './queue-reader.js'
 import { SentMessages } from './sent-messages.js'
@@ -75,6 +76,8 @@ export class Queues implements Settler {
   private readonly getters = new Set<number>()
   private readonly reader: QueueReader
   private readonly sent: SentMessages
+  /** Messages that go straight to a waiting noAck consumer (hand-over.ts). */
+  private readonly handOver: HandOver
   private closed = false
 
   private valueCodec: RangeCodec | undefined
@@ -82,6 +85,7 @@ export class Queues implements Settler {
   constructor(private readonly host: QueuesHost) {
     this.reader = new QueueReader(host.core, () => this.codec)
     this.sent = new SentMessages(() => host.core.queues.version)
+    this.handOver = new HandOver(!host.core.shared, (id) => host.core.queues.holds(id))
   }
 
   /** How queue values are encoded (msgpack; see queueValueCodec), made when first needed. */
@@ -119,10 +123,23 @@ export class Queues implements Settler {
   }
 
   /**
-   * Puts a message into queue `id`; false when the queue refused it (maxLength with a
-   * reject-publish overflow). With 'reject-publish-dlx' the refused message is dead-lettered.
+   * Puts a message into queue `id`, or hands it straight to the queue's waiting noAck consumer
+   * (hand-over.ts); false when the queue refused it (maxLength with a reject-publish overflow).
+   * With 'reject-publish-dlx' the refused message is dead-lettered.
    */
   enqueue(id: number, message: Outgoing, now: number): boolean {
+    const taker = this.handOver.take(id, message, now)
+    if (taker !== undefined) {
+      if (!taker.receiving) this.host.poke(taker)
+      return true
+    }
+    // what the queue's consumer was handed and has not run came first: into the queue before this
+    this.putBack(id)
+    return this.publish(id, message, now)
+  }
+
+  /** enqueue() into the queue's log. */
+  private publish(id: number, message: Outgoing, now: number): boolean {
     const config = this.core.queues.config(id)
     const ttl = minTtl(config.messageTtlMs, message.properties.expirationMs)
     const readyAt = message.delayMs > 0 ? now + message.delayMs : now
@@ -136,6 +153,37 @@ export class Queues implements Settler {
     this.settledIn(id, config)
     if (ttl !== undefined || message.delayMs > 0) this.arm(id, Math.min(expiresAt, readyAt > now ? readyAt : Infinity))
     return true
+  }
+
+  /**
+   * Puts what queue `id`'s consumer was handed straight and has not run into the queue, in send
+   * order, encoded again (a sent value is the sender's object, as a same-thread delivery is). A
+   * value that no longer encodes is reported and left out; a queue that refuses one (its log full)
+   * throws, and what is left stays with the consumer.
+   */
+  private putBack(id: number): void {
+    const held = this.handOver.heldFor(id)
+    if (held === undefined) return
+    const queue = held.consumer.queue
+    let done = 0
+    try {
+      for (; done < held.length; done++) {
+        const value = held.values[done]
+        let encoded
+        try {
+          encoded = encodeValue(this.codec, value, { queue })
+        } catch (error) {
+          this.host.handlerFailed(error, queue)
+          continue
+        }
+        this.publish(id, {
+          routingKey: held.keys[done], properties: held.properties[done], valueBytes: encoded.bytes, valueStart: encoded.start, valueEnd: encoded.end, delayMs: 0, value,
+          propertyBytes: undefined, frameAt: undefined, placedAt: undefined, placement: undefined,
+        }, held.times[done])
+      }
+    } finally {
+      held.shift(done)
+    }
   }
 
   /** The message's frame in the staging area: placed once for all the queues it goes to, unless something overwrote it since. */
@@ -289,6 +337,7 @@ export class Queues implements Settler {
     let local = this.consumers[id]
     if (local === undefined) this.consumers[id] = local = []
     local.push(consumer)
+    this.handOver.consumersChanged(id, this.core.queues.config(id), local)
     this.host.addConsumer(consumer)
     this.host.poke(consumer)
     cancelOnAbort(consumer, options?.signal)
@@ -303,6 +352,7 @@ export class Queues implements Settler {
       return batch
     },
     deliveries: (id, queue, consumer, batch, noAck) => this.deliveries(id, queue, consumer, batch, noAck),
+    handed: (consumer, max) => this.handed(consumer, max),
     beginBatch: (consumer) => this.beginBatch(consumer),
     endBatch: () => this.endBatch(),
     cancel: (consumer) => {
@@ -311,9 +361,11 @@ export class Queues implements Settler {
         this.settleBatch()
         this.batchConsumer = -1
       }
+      this.putBackCancelled(consumer)
       this.core.queues.cancel(consumer.consumerId)
       const local = this.consumers[consumer.queueId] ?? []
       if (local.includes(consumer)) local.splice(local.indexOf(consumer), 1)
+      this.handOver.consumersChanged(consumer.queueId, this.core.queues.config(consumer.queueId), local)
       this.host.removeConsumer(consumer)
       this.armExpiry(consumer.queueId, this.core.queues.config(consumer.queueId))
       this.settledIn(consumer.queueId)
@@ -323,6 +375,34 @@ export class Queues implements Settler {
       this.host.handlerFailed(error, consumer.queue)
       if (delivery !== undefined && !delivery.settled) delivery.reject()
     },
+  }
+
+  /** Deliveries of the first `max` messages `consumer` was handed straight and has not run (hand-over.ts), or undefined. */
+  private handed(consumer: QueueConsumerImpl, max: number): Delivery[] | undefined {
+    const held = this.handOver.heldBy(consumer.queueId, consumer)
+    if (held === undefined) return undefined
+    const out = new Array<Delivery>(Math.min(max, held.length))
+    for (let i = 0; i < out.length; i++) {
+      out[i] = new Delivery(this, consumer.queueId, consumer.queue, consumer.consumerId, NOT_IN_LOG, held.keys[i], held.values[i], held.properties[i],
+        false, 1, held.times[i], true)
+    }
+    held.shift(out.length)
+    return out
+  }
+
+  /**
+   * A consumer is cancelled: what it was handed and has not run stays in the queue, as it would
+   * have in its mailbox. Should the queue refuse it (its log full), the failure is reported, and
+   * those messages are lost, as a noAck consumer's deliveries may be (at most once).
+   */
+  private putBackCancelled(consumer: QueueConsumerImpl): void {
+    if (this.handOver.heldBy(consumer.queueId, consumer) === undefined) return
+    try {
+      this.putBack(consumer.queueId)
+    } catch (error) {
+      this.host.handlerFailed(error, consumer.queue)
+      this.handOver.forgetHeld(consumer.queueId)
+    }
   }
 
   /** Dead-letters what queue `id` holds as dead (expired, dropped, rejected, over its delivery limit) through `exchange`. */
@@ -401,6 +481,7 @@ export class Queues implements Settler {
   }
 
   private deleted(id: number, partition: number): void {
+    this.handOver.forget(id) // what it held goes with the queue
     this.reader.forget(partition)
     this.sent.clear()
     this.timers.get(id)?.cancel()
@@ -429,12 +510,17 @@ export class Queues implements Settler {
     for (const cancel of this.expiryTimers.values()) cancel()
     this.timers.clear()
     this.expiryTimers.clear()
+    // the queues of a bus that is not shared go with it: nothing held is put back
+    this.consumers.forEach((_, id) => this.handOver.forget(id))
     for (const local of [...this.consumers]) for (const consumer of [...local ?? []]) void consumer.cancel()
     for (const getter of this.getters) this.core.queues.cancel(getter)
     this.getters.clear()
     this.reader.close()
   }
 }
+
+/** The offset of a delivery that went straight to its consumer (hand-over.ts): it has none. */
+const NOT_IN_LOG = -1
 
 /** The message's encoded value on its own. */
 export const valueOf = (message: Outgoing): Uint8Array => message.valueBytes.subarray(message.valueStart, message.valueEnd)

@@ -392,6 +392,63 @@ describe('queues', () => {
     expect(bus.queueStats().q).toMatchObject({ ready: 0, unacked: 0, messages: 0 })
   })
 
+  it('a noAck consumer gets its queue\'s messages in send order, those that wait in the queue (a TTL of their own, a delay) among the rest', async () => {
+    const clock = manualClock(0)
+    const bus = await newBus({ clock })
+    bus.queue('q')
+    const got: unknown[] = []
+    bus.consumeQueue('q', (d) => { got.push(d.value) }, { noAck: true })
+    bus.send('', 'q', 1)
+    bus.send('', 'q', 2, { expirationMs: 60_000 })
+    bus.send('', 'q', 3)
+    bus.send('', 'q', 4, { delayMs: 100 })
+    bus.send('', 'q', 5)
+    await bus.idle()
+    expect(got).toEqual([1, 2, 3, 5])
+    clock.advance(100)
+    await bus.idle()
+    bus.send('', 'q', 6)
+    await bus.idle()
+    expect(got).toEqual([1, 2, 3, 5, 4, 6])
+    expect(bus.queueStats().q).toMatchObject({ messages: 0, consumers: 1 })
+  })
+
+  onlyWhere('consumerHere')('a noAck consumer cancelled before its turn leaves what was sent to it in the queue, in order, never delivered', async () => {
+    const bus = await newBus()
+    bus.queue('q')
+    const got: unknown[] = []
+    const first = bus.consumeQueue('q', (d) => { got.push(d.value) }, { noAck: true })
+    const left = async (): Promise<unknown[]> => (await takeDeliveries(bus, 'q')).q.map((d) => [(d.value as { n: number }).n, d.redelivered])
+    for (let n = 0; n < 3; n++) bus.send('', 'q', { n })
+    await first.cancel()
+    expect(bus.queueStats().q).toMatchObject({ ready: 3, consumers: 0 })
+    expect(await left()).toEqual([0, 1, 2].map((n) => [n, false]))
+    // again, with a message that waits in the queue (a TTL of its own) after one and before another
+    const second = bus.consumeQueue('q', (d) => { got.push(d.value) }, { noAck: true })
+    bus.send('', 'q', { n: 3 })
+    bus.send('', 'q', { n: 4 }, { expirationMs: 60_000 })
+    bus.send('', 'q', { n: 5 })
+    await second.cancel()
+    await bus.idle()
+    expect(bus.queueStats().q).toMatchObject({ ready: 3, consumers: 0 })
+    expect(await left()).toEqual([3, 4, 5].map((n) => [n, false]))
+    expect(got).toEqual([])
+  })
+
+  it('a second consumer joining a noAck consumer\'s queue in the same turn: every message once, each consumer\'s in send order', async () => {
+    const bus = await newBus()
+    bus.queue('q')
+    const got: number[][] = [[], []]
+    bus.consumeQueue('q', (d) => { got[0].push(d.value as number) }, { noAck: true })
+    for (let i = 0; i < 4; i++) bus.send('', 'q', i)
+    bus.consumeQueue('q', (d) => { got[1].push(d.value as number) }, { noAck: true })
+    for (let i = 4; i < 10; i++) bus.send('', 'q', i)
+    await bus.idle()
+    expect([...got[0], ...got[1]].sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i))
+    for (const each of got) expect(each).toEqual([...each].sort((a, b) => a - b))
+    expect(got[1].length).toBeGreaterThan(0) // round robin for what came after it joined
+  })
+
   it('the value, headers and properties travel together, into every queue the message reaches', async () => {
     const bus = await newBus()
     bus.exchange('x', { type: 'fanout' })

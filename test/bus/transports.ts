@@ -45,6 +45,7 @@ const NEEDS = {
   coordinatorHere: { on: ['plain', 'shared'], why: "the group coordinator is in the creating thread: a worker's member hears a refusal later, over its port, once its subscribe() has fixed the group's start" },
   assignorObjects: { on: ['plain', 'shared'], why: 'an assignor object cannot cross threads: it is given to a member in the creating thread, and a worker names it' },
   syncRouting: { on: but('worker-copy'), why: "a copying worker's send() is routed in the creating thread at the end of its turn: it returns { routed: [], refused: [] }, and bind()/unbind() return true (whether the binding existed is known there only)" },
+  consumerHere: { on: but('worker-copy'), why: "a copying worker's queue consumers run in the creating thread, which may hand a consumer deliveries before the worker's cancel() reaches it: a noAck consumer's are then in flight, and lost with it (at most once)" },
   pull: { on: but('worker-copy'), why: "get() is a synchronous pull from the queue in this thread's memory, and a copying worker has none: it throws there (consume with a prefetch instead)" },
   plain: { on: ['plain'], why: "it needs a plain, unshared core (codec 'ref', decoding in place)" },
   shared: { on: ['shared', 'worker-shared'], why: 'it needs the log in shared memory' },

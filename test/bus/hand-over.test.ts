@@ -1,0 +1,97 @@
+// Straight hand-over (src/queues/hand-over.ts): on a bus that is not shared, a message sent to an
+// empty queue whose one consumer is a noAck consumer of this thread goes to that consumer without
+// the queue's log. What users see of it is the queue's figures between the send and the
+// consumer's turn (nothing held, as RabbitMQ shows a message pushed to a waiting consumer), and
+// what happens when a held message has to go into the queue after all and cannot.
+import { describe, expect } from 'vitest'
+import { errors } from '../../src/index.js'
+import { onlyWhere, SMALL, useBuses } from './helpers.js'
+
+const newBus = useBuses()
+const it = onlyWhere('plain')
+
+/** Fills queue `name` of a bus with 1 KiB messages until its log refuses one. */
+function fill(bus: Awaited<ReturnType<typeof newBus>>, name: string): number {
+  bus.queue(name)
+  for (let n = 0; ; n++) {
+    try {
+      bus.send('', name, { n, pad: 'x'.repeat(1024) })
+    } catch (error) {
+      expect(error).toBeInstanceOf(errors.BackPressureError)
+      return n
+    }
+  }
+}
+
+describe('straight hand-over to a waiting noAck consumer', () => {
+  it('the queue holds nothing between the send and the consumer\'s turn; the consumer gets the sent objects themselves', async () => {
+    const bus = await newBus()
+    bus.queue('q')
+    const got: unknown[] = []
+    bus.consumeQueue('q', (d) => { got.push(d.value) }, { noAck: true })
+    const sent = [{ n: 0 }, { n: 1 }]
+    for (const value of sent) bus.send('', 'q', value, { headers: { h: 1 }, correlationId: 'c' })
+    expect(bus.queueStats().q).toMatchObject({ messages: 0, consumers: 1 })
+    await bus.idle()
+    expect(got).toEqual(sent)
+    expect(got[0]).toBe(sent[0])
+  })
+
+  it('what cannot go straight waits in the queue: an ack consumer, two consumers, queue limits, a TTL or delay of its own', async () => {
+    const bus = await newBus()
+    const cases: Array<{ queue: string; options?: object; consumers?: Array<{ noAck: boolean }>; send?: object }> = [
+      { queue: 'acked', consumers: [{ noAck: false }] },
+      { queue: 'two', consumers: [{ noAck: true }, { noAck: true }] },
+      { queue: 'ttl', options: { messageTtlMs: 60_000 } },
+      { queue: 'max', options: { maxLength: 10 } },
+      { queue: 'limit', options: { deliveryLimit: 3 } },
+      { queue: 'own-ttl', send: { expirationMs: 60_000 } },
+      { queue: 'delayed', send: { delayMs: 60_000 } },
+    ]
+    for (const c of cases) {
+      bus.queue(c.queue, c.options)
+      for (const { noAck } of c.consumers ?? [{ noAck: true }]) bus.consumeQueue(c.queue, (d) => { if (!noAck) d.ack() }, { noAck })
+      bus.send('', c.queue, 1, c.send)
+      expect([c.queue, bus.queueStats()[c.queue].messages]).toEqual([c.queue, 1])
+    }
+    await bus.idle()
+  })
+
+  it('a held message whose value no longer encodes when it must go into the queue is reported and left out; the rest keep their order', async () => {
+    const bus = await newBus()
+    bus.queue('q')
+    const failures: unknown[] = []
+    bus.events.on('queue.error', (e) => failures.push(e))
+    const c = bus.consumeQueue('q', () => {}, { noAck: true })
+    const values: Array<Record<string, unknown>> = [{ n: 0 }, { n: 1 }, { n: 2 }]
+    for (const value of values) bus.send('', 'q', value)
+    values[1].f = () => 1 // the sender changed it after send(), as it should not
+    await c.cancel()
+    expect(failures).toEqual([expect.objectContaining({ queue: 'q', error: expect.objectContaining({ name: 'CodecError' }) })])
+    const left: unknown[] = []
+    bus.consumeQueue('q', (d) => { left.push(d.value) }, { noAck: true })
+    await bus.idle()
+    expect(left).toEqual([{ n: 0 }, { n: 2 }])
+  })
+
+  it('held messages that a full log cannot take: a send after them is refused and they stay with their consumer; at its cancel they are reported', async () => {
+    const bus = await newBus(SMALL)
+    bus.queue('q')
+    const got: unknown[] = []
+    const c = bus.consumeQueue('q', (d) => { got.push(d.value) }, { noAck: true })
+    bus.send('', 'q', 'held')
+    fill(bus, 'filler')
+    // it must wait in the queue (a TTL of its own), after the one held, which the log cannot take
+    expect(() => bus.send('', 'q', 'waits', { expirationMs: 60_000 })).toThrow(errors.BackPressureError)
+    await bus.idle()
+    expect(got).toEqual(['held'])
+
+    const failures: unknown[] = []
+    bus.events.on('queue.error', (e) => failures.push(e))
+    bus.send('', 'q', 'held again')
+    await c.cancel()
+    expect(failures).toEqual([expect.objectContaining({ queue: 'q', error: expect.objectContaining({ name: 'BackPressureError' }) })])
+    expect(got).toEqual(['held'])
+    expect(bus.queueStats().q).toMatchObject({ messages: 0, consumers: 0 })
+  })
+})
