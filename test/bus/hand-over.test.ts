@@ -57,6 +57,19 @@ describe('straight hand-over to a waiting noAck consumer', () => {
     await bus.idle()
   })
 
+  it('held messages go with the bus when it closes: neither delivered nor put into the queue, whose full log would refuse them', async () => {
+    const bus = await newBus(SMALL)
+    bus.queue('q')
+    const got: unknown[] = []
+    const failures: unknown[] = []
+    bus.events.on('queue.error', (e) => failures.push(e))
+    bus.consumeQueue('q', (d) => { got.push(d.value) }, { noAck: true })
+    bus.send('', 'q', 1)
+    fill(bus, 'filler')
+    await bus.close()
+    expect([got, failures]).toEqual([[], []])
+  })
+
   it('a held message whose value no longer encodes when it must go into the queue is reported and left out; the rest keep their order', async () => {
     const bus = await newBus()
     bus.queue('q')
