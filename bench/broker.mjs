@@ -52,14 +52,23 @@ export const topicRouting = {
   title: `topic exchange, ${BINDINGS} bindings (mixed * and #) into ${QUEUES} queues, vs mqemitter with ${BINDINGS} wildcard subscriptions`,
   async prepare() {
     const { patterns, keys, fresh } = workload()
-    const bus = await createBus({ maxBytes: 64 << 20, maxPartitions: 2048 })
-    bus.exchange('routes', { type: 'topic' })
-    const rb = { received: 0, matched: 0, i: 0 }
-    for (let q = 0; q < QUEUES; q++) {
-      bus.queue(`q${q}`)
-      bus.consumeQueue(`q${q}`, () => { rb.received++ }, { noAck: true })
+    const rb = { received: 0, matched: 0, i: 0, shared: 0 }
+    const routed = async (options) => {
+      const bus = await createBus({ maxBytes: 64 << 20, maxPartitions: 2048, ...options })
+      bus.exchange('routes', { type: 'topic' })
+      for (let q = 0; q < QUEUES; q++) {
+        bus.queue(`q${q}`)
+        bus.consumeQueue(`q${q}`, () => { rb.received++ }, { noAck: true })
+      }
+      patterns.forEach((p, i) => bus.bind({ exchange: 'routes', queue: `q${i % QUEUES}`, pattern: p }))
+      return bus
     }
-    patterns.forEach((p, i) => bus.bind({ exchange: 'routes', queue: `q${i % QUEUES}`, pattern: p }))
+    const bus = await routed({})
+    // a bus of its own: keys that never repeat fill an exchange's route cache, and then it stops
+    // using it for a while, which must not fall on the contender whose keys repeat
+    const freshBus = await routed({})
+    // on a shared bus other threads could take from the queues: every message goes through the queue's log
+    const sharedBus = await routed({ shared: true })
 
     const mq = mqemitter({ separator: '.', wildcardOne: '*', wildcardSome: '#' })
     const ms = { received: 0 }
@@ -77,6 +86,7 @@ export const topicRouting = {
         `${BATCH} messages per op; patterns of 3 words over 100 (60% literal, 30% one '*', 10% 'a.b.#'), keys instantiate a random pattern (about 1.4 matching queues per message)`,
         `ringbus: bus.send('routes', key, { id, key }) into ${QUEUES} queues, one noAck consumer each, await bus.idle() per op (routing, enqueue, delivery); ` +
           'the 4,096 keys repeat, so their routes are found once each and kept (the route cache); "keys not repeated" cycles 262,144 keys, so that every route is a walk through the bindings',
+        'on the plain bus a message for an empty queue goes straight to its waiting noAck consumer, as RabbitMQ pushes it; "shared bus" is the same on a bus in shared memory, where every message is written into its queue\'s log and read back (what ack consumers and other threads\' consumers get)',
         'mqemitter: emit({ topic, id }, cb) to 10,000 wildcard subscriptions; op ends when every emit called back',
       ],
       contenders: [
@@ -100,16 +110,32 @@ export const topicRouting = {
           messagesPerOp: BATCH,
           fn: async () => {
             for (let k = 0; k < BATCH; k++) {
-              bus.send('routes', fresh[f], freshValues[f])
+              freshBus.send('routes', fresh[f], freshValues[f])
               f = (f + 1) & (fresh.length - 1)
             }
-            await bus.idle()
+            await freshBus.idle()
+          },
+        },
+        {
+          name: 'ringbus topic exchange, shared bus',
+          async: true,
+          messagesPerOp: BATCH,
+          fn: async () => {
+            let i = rb.shared
+            for (let k = 0; k < BATCH; k++) {
+              sharedBus.send('routes', keys[i], values[i])
+              i = (i + 1) & mask
+            }
+            rb.shared = i
+            await sharedBus.idle()
           },
         },
         mqemitterContender(mq, mqMessages, BATCH),
       ],
       goals: [{ label: 'topic exchange >= 2x mqemitter', contender: 'ringbus topic exchange', vs: 'mqemitter', atLeast: 2 }],
-      teardown: () => bus.close(),
+      teardown: async () => {
+        for (const each of [bus, freshBus, sharedBus]) await each.close()
+      },
     }
   },
 }
