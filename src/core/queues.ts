@@ -7,8 +7,8 @@ import {
   DEAD_RECORD_SIZE, DELIVERY_COUNT, DELIVERY_PRIORITY, DELIVERY_REDELIVERED, DELIVERY_SIZE, INFO_DELIVERY_LIMIT, INFO_EXPIRES,
   INFO_DEAD_LETTER, INFO_DEAD_LETTER_LENGTH, INFO_FLAGS, QUEUE_VERSION, INFO_MAX_LENGTH, INFO_MAX_PRIORITY, INFO_NAME, INFO_PARTITION, INFO_TTL, LANE_OUT_BYTES,
   OVERFLOW_DROP_HEAD, OVERFLOW_REJECT, OVERFLOW_REJECT_DLX, QF_DEAD_LETTER, QF_DELIVERY_LIMIT, QF_MAX_LENGTH, QF_OVERFLOW,
-  QUEUE_MAX_NAME, QUEUE_MAX_PRIORITY, STATS_CONSUMERS, STATS_DEAD, STATS_DELAYED, STATS_MESSAGES, STATS_READY, STATS_UNACKED,
-  STATUS_QUEUE_PRECONDITION, STATUS_QUEUE_REFUSED, DEAD_REJECTED, DEAD_EXPIRED, DEAD_MAXLEN, DEAD_DELIVERY_LIMIT,
+  QUEUE_MAX_NAME, QUEUE_MAX_PRIORITY, QUEUE_TABLE, Q_ASSIGNED, Q_DEAD, Q_DELAYED, Q_READY, Q_STATE, Q_UNACKED, STATS_CONSUMERS, STATS_DEAD, STATS_DELAYED, STATS_MESSAGES, STATS_READY, STATS_UNACKED,
+  STATUS_QUEUE_PRECONDITION, STATUS_QUEUE_REFUSED, TABLE_SLOTS, TABLE_USED, DEAD_REJECTED, DEAD_EXPIRED, DEAD_MAXLEN, DEAD_DELIVERY_LIMIT,
 } from './abi.js'
 import type { Lane } from './lanes.js'
 import { CTL, type CoreMemory } from './memory.js'
@@ -393,6 +393,15 @@ export class QueueCore {
 
   /** How many messages the queue holds in any state (stats().messages, without the object). */
   holds(id: number): number {
+    if (!this.mem.shared) {
+      // no other thread changes them: the queue's counters, read where the core keeps them, without a call
+      const u32 = this.mem.u32
+      const table = u32[(this.mem.layout.queues + QUEUE_TABLE) >> 2]
+      const q = table !== 0 && id >= 0 && id < u32[(table + TABLE_USED) >> 2] ? u32[(table + TABLE_SLOTS + id * 4) >> 2] : 0
+      if (q !== 0 && u32[(q + Q_STATE) >> 2] === 1) {
+        return u32[(q + Q_READY) >> 2] + u32[(q + Q_DELAYED) >> 2] + u32[(q + Q_ASSIGNED) >> 2] + u32[(q + Q_UNACKED) >> 2] + u32[(q + Q_DEAD) >> 2]
+      }
+    }
     this.readStats(id)
     return this.mem.u32[(this.lane.out + STATS_MESSAGES) >> 2]
   }

@@ -310,6 +310,8 @@ describe.each([{ shared: false }, { shared: true }])('queue against a reference 
           }
         }
         expect(q.stats(id)).toEqual(model.stats())
+        // what the hand-over asks before every send (read straight from memory on the plain build)
+        expect(q.holds(id)).toBe(model.stats().messages)
       }
       // drain: everything still in the queue is delivered once more to one consumer
       for (const c of [...model.list]) { q.cancel(c.id, now); model.cancel(c, now) }
