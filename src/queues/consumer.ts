@@ -1,6 +1,7 @@
-// A queue consumer of this thread: it takes what the queue core put in its mailbox, decodes each
-// message and calls the handler without waiting for the one before (RabbitMQ pushes up to the
-// prefetch count; the handler acks when it likes). Runs in the bus's delivery turns.
+// A queue consumer of this thread: it takes what the queue core put in its mailbox (first what it
+// was handed straight, without the queue: hand-over.ts), decodes each message and calls the
+// handler without waiting for the one before (RabbitMQ pushes up to the prefetch count; the
+// handler acks when it likes). Runs in the bus's delivery turns.
 import type { Delivered } from '../core/queues.js'
 import { asyncDispose } from '../dispose.js'
 import type { ScheduledReader } from '../delivery/scheduler.js'
