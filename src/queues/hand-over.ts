@@ -10,8 +10,9 @@
 // them (a message that cannot be handed over) puts the held ones into the queue first; so does the
 // consumer's cancel (they were never handed to a handler, and stay in the queue as they would have).
 import type { QueueConfig } from '../core/queues.js'
+import { frameLength } from '../core/staging.js'
 import type { QueueConsumerImpl } from './consumer.js'
-import type { Properties } from './envelope.js'
+import { encodeProperties, type Properties } from './envelope.js'
 import type { Outgoing } from './queues.js'
 
 /** Messages held for one consumer, in send order (parallel arrays: nothing allocated per message). */
@@ -53,8 +54,8 @@ export class HandOver {
   /** By queue id: what its consumer was handed and has not run yet. */
   private readonly held: Array<Held | undefined> = []
 
-  /** `holds(id)`: the messages queue `id` holds in its log, in any state. */
-  constructor(private readonly enabled: boolean, private readonly holds: (id: number) => number) {}
+  /** `holds(id)`: the messages queue `id` holds in its log, in any state; `maxFrame`: the largest frame a queue's log takes. */
+  constructor(private readonly enabled: boolean, private readonly holds: (id: number) => number, private readonly maxFrame: number) {}
 
   /**
    * The consumers of queue `id` in this thread are now `local`: a single noAck one takes messages
@@ -70,12 +71,17 @@ export class HandOver {
 
   /**
    * Hands `message` to queue `id`'s consumer when it may go straight: sent by this thread (its
-   * value at hand), neither delayed nor with a TTL of its own, to a queue that holds nothing.
-   * Returns the consumer (to run), or undefined: the message goes into the queue.
+   * value at hand), neither delayed nor with a TTL of its own, one the queue's log would take (not
+   * too large), to a queue that holds nothing. Returns the consumer (to run), or undefined: the
+   * message goes into the queue (which refuses it if the log would).
    */
   take(id: number, message: Outgoing, now: number): QueueConsumerImpl | undefined {
     const taker = this.takers[id]
-    if (taker === undefined || message.delayMs !== 0 || message.properties.expirationMs !== undefined || !('value' in message) || this.holds(id) !== 0) return undefined
+    if (taker === undefined || message.delayMs !== 0 || message.properties.expirationMs !== undefined || !('value' in message)) return undefined
+    message.propertyBytes ??= encodeProperties(message.properties)
+    // a routing key takes at most 3 UTF-8 bytes per UTF-16 unit
+    if (frameLength(message.propertyBytes.length, message.routingKey.length * 3, message.valueEnd - message.valueStart) > this.maxFrame) return undefined
+    if (this.holds(id) !== 0) return undefined
     let held = this.held[id]
     if (held !== undefined && held.consumer !== taker) {
       // another consumer's, which it has not run yet: this one goes after them, through the queue

@@ -85,7 +85,7 @@ export class Queues implements Settler {
   constructor(private readonly host: QueuesHost) {
     this.reader = new QueueReader(host.core, () => this.codec)
     this.sent = new SentMessages(() => host.core.queues.version)
-    this.handOver = new HandOver(!host.core.shared, (id) => host.core.queues.holds(id))
+    this.handOver = new HandOver(!host.core.shared, (id) => host.core.queues.holds(id), host.core.maxFrameBytes)
   }
 
   /** How queue values are encoded (msgpack; see queueValueCodec), made when first needed. */

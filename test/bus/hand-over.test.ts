@@ -57,6 +57,24 @@ describe('straight hand-over to a waiting noAck consumer', () => {
     await bus.idle()
   })
 
+  it('a message the queue\'s log could not take (too large) is refused as it would be there', async () => {
+    const bus = await newBus({ maxBytes: 1 << 20, segmentBytes: 4096 })
+    const refused: unknown[] = []
+    for (const noAck of [false, true]) {
+      const queue = noAck ? 'straight' : 'acked'
+      bus.queue(queue)
+      bus.consumeQueue(queue, (d) => { if (!noAck) d.ack() }, { noAck })
+      try {
+        bus.send('', queue, 'x'.repeat(5000))
+      } catch (error) {
+        refused.push([queue, (error as Error).name])
+      }
+      bus.send('', queue, 'x'.repeat(3000))
+    }
+    expect(refused).toEqual([['acked', 'InvalidArgumentError'], ['straight', 'InvalidArgumentError']])
+    expect(bus.queueStats().straight).toMatchObject({ messages: 0 })
+  })
+
   it('held messages go with the bus when it closes: neither delivered nor put into the queue, whose full log would refuse them', async () => {
     const bus = await newBus(SMALL)
     bus.queue('q')
