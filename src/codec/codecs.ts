@@ -72,6 +72,61 @@ function noFunctions(): never {
  */
 export const FAITHFUL_MSGPACK = { copyBuffers: true, moreTypes: true, maxSharedStructures: 64, useRecords: plainObjectsOnly, writeFunction: noFunctions } as const
 
+/** Values sureEncodedSize looks at, at most: past that it is not sure (encoding finds out). */
+const SURE_VALUES = 64
+
+/**
+ * An upper bound of the bytes FAITHFUL_MSGPACK encodes `value` in, when it certainly encodes it,
+ * judged without encoding: a string, number, boolean, null or undefined, or a plain object or
+ * array of at most SURE_VALUES such values, nested or not (own properties; `__proto__` refused,
+ * as plainObjectsOnly does). -1 says nothing either way: encode it to find out. A getter that
+ * returns another kind of value the next time it is read makes the judgement wrong.
+ */
+export function sureEncodedSize(value: unknown): number {
+  sureBudget = SURE_VALUES
+  return sureSize(value)
+}
+
+let sureBudget = 0
+
+function sureSize(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length * 3 + 5 // at most 3 UTF-8 bytes per UTF-16 unit, and a header
+    case 'number':
+      return 9
+    case 'boolean':
+    case 'undefined':
+      return 3
+    case 'object': {
+      if (value === null) return 1
+      if (--sureBudget < 0) return -1
+      const prototype = getPrototype(value)
+      let size = 8
+      if (prototype === Array.prototype) {
+        const array = value as unknown[]
+        if (array.length > sureBudget) return -1
+        for (let i = 0; i < array.length; i++) {
+          const s = sureSize(array[i])
+          if (s < 0) return -1
+          size += s
+        }
+        return size
+      }
+      if (prototype !== Object.prototype) return -1
+      for (const key in value) {
+        if (key === '__proto__' || !Object.hasOwn(value, key) || --sureBudget < 0) return -1
+        const s = sureSize((value as Record<string, unknown>)[key])
+        if (s < 0) return -1
+        size += key.length * 3 + 5 + s
+      }
+      return size
+    }
+    default:
+      return -1 // bigint, symbol, function
+  }
+}
+
 /**
  * msgpackr keeps the last source it decoded from (a view of the whole log memory of a plain
  * core) in module state until the next decode. A closing bus calls this so that its memory can

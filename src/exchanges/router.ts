@@ -6,6 +6,7 @@ import type { LogCore } from '../core/log.js'
 import { ROUTE_DEST_ID_MASK, ROUTE_DEST_QUEUE, ROUTE_DEST_SHIFT } from '../core/abi.js'
 import { NameIds } from '../core/name-ids.js'
 import { encodeHeaderTable, type Destination } from '../core/routes.js'
+import { sureEncodedSize } from '../codec/codecs.js'
 import { InvalidArgumentError, UnknownExchangeError, UnroutableError } from '../errors.js'
 import type { Publisher } from '../publish/publisher.js'
 import { isAutomaticCycle } from '../queues/dead-letter.js'
@@ -104,17 +105,22 @@ export class Router {
     const o = checkSend(exchange, routingKey, options)
     const headers = this.host.tracing?.inject(o.headers) ?? o.headers
     const properties = sendProperties(exchange, headers, o)
-    const encoded = encodeValue(this.host.queues.codec, value, { exchange })
+    // the default exchange's one queue, if there is one
+    const queue = exchange === '' ? this.host.queues.find(routingKey) : -1
+    // a small value that certainly encodes is encoded when a queue's log needs it: a consumer it
+    // goes to straight takes it as it is; not worth asking where it cannot (a shared bus, or a
+    // queue of the default exchange without such a consumer)
+    const sure = exchange === '' ? (this.host.queues.takesStraight(queue) ? sureEncodedSize(value) : -1) : this.core.shared ? -1 : sureEncodedSize(value)
+    const encoded = sure >= 0 && sure <= DEFER_MAX ? undefined : encodeValue(this.host.queues.codec, value, 'exchange', exchange)
     // every field from the start: fields added on the way would change the object's shape per send
     const message: Outgoing & { value: unknown } = {
-      routingKey, properties, valueBytes: encoded.bytes, valueStart: encoded.start, valueEnd: encoded.end, delayMs: o.delayMs ?? 0, value,
+      routingKey, properties, valueBytes: encoded?.bytes, valueStart: encoded?.start ?? 0, valueEnd: encoded?.end ?? 0,
+      valueSize: encoded === undefined ? sure : encoded.end - encoded.start, delayMs: o.delayMs ?? 0, value,
       propertyBytes: undefined, frameAt: undefined, placedAt: undefined, placement: undefined,
     }
     let result: SendResult
     if (exchange === '') {
-      // the default exchange: into the queue the routing key names, if there is one
-      const id = this.host.queues.find(routingKey)
-      result = id < 0 ? NOTHING_ROUTED : this.host.queues.enqueue(id, message, this.host.clock.now()) ? this.routedTo(routingKey) : { routed: [], refused: [routingKey] }
+      result = queue < 0 ? NOTHING_ROUTED : this.host.queues.enqueue(queue, message, this.host.clock.now()) ? this.routedTo(routingKey) : { routed: [], refused: [routingKey] }
     } else {
       result = this.deliver(this.destinations(exchange, routingKey, properties.headers), message, undefined)
     }
@@ -213,6 +219,8 @@ const NONE: readonly string[] = Object.freeze([])
 /** What send() returns when nothing took the message. */
 export const NOTHING_ROUTED: SendResult = Object.freeze({ routed: NONE, refused: NONE })
 const MAX_SHARED_RESULTS = 1024
+/** The largest encoded size (as sureEncodedSize bounds it) of a value whose encoding may wait: a frame of it fits any log. */
+const DEFER_MAX = 1024
 const EMPTY = new Int32Array(0)
 
 /** An exchange declaration's name and options, checked (what only the routing table can refuse aside). */

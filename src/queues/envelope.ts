@@ -177,11 +177,11 @@ export function decodeProperties(source: Uint8Array, start: number, end: number)
  * The value encoded where the codec wrote it (no copy, no view made): later encodings leave those
  * bytes alone, but the range object is the codec's and is reused by its next call.
  */
-export function encodeValue(codec: RangeCodec, value: unknown, where: { queue?: string; exchange?: string }): EncodedRange {
+export function encodeValue(codec: RangeCodec, value: unknown, where: 'queue' | 'exchange', name: string): EncodedRange {
   try {
     return codec.encodeRange(value)
   } catch (cause) {
-    throw new CodecError(`the message cannot be encoded as msgpack: ${(cause as Error).message}`, { ...where, cause })
+    throw new CodecError(`the message cannot be encoded as msgpack: ${(cause as Error).message}`, { [where]: name, cause })
   }
 }
 

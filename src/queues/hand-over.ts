@@ -69,6 +69,11 @@ export class HandOver {
     this.takers[id] = straight ? only : undefined
   }
 
+  /** Queue `id` (-1: none) has a consumer a message may go to straight. */
+  takes(id: number): boolean {
+    return id >= 0 && this.takers[id] !== undefined
+  }
+
   /**
    * Hands `message` to queue `id`'s consumer when it may go straight: sent by this thread (its
    * value at hand), neither delayed nor with a TTL of its own, one the queue's log would take (not
@@ -80,7 +85,7 @@ export class HandOver {
     if (taker === undefined || message.delayMs !== 0 || message.properties.expirationMs !== undefined || !('value' in message)) return undefined
     message.propertyBytes ??= encodeProperties(message.properties)
     // a routing key takes at most 3 UTF-8 bytes per UTF-16 unit
-    if (frameLength(message.propertyBytes.length, message.routingKey.length * 3, message.valueEnd - message.valueStart) > this.maxFrame) return undefined
+    if (frameLength(message.propertyBytes.length, message.routingKey.length * 3, message.valueSize) > this.maxFrame) return undefined
     if (this.holds(id) !== 0) return undefined
     let held = this.held[id]
     if (held !== undefined && held.consumer !== taker) {

@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js'
 import type { RangeCodec } from '../codec/codecs.js'
 import type { LogCore } from '../core/log.js'
 import type { DeadReason, Delivered, QueueConfig } from '../core/queues.js'
-import { InvalidArgumentError, UnknownQueueError } from '../errors.js'
+import { CodecError, InvalidArgumentError, UnknownQueueError } from '../errors.js'
 import type { Tracing } from '../tracing/tracing.js'
 import type { ConsumeQueueOptions, QueueDelivery, QueueOptions, QueueStats } from '../types.js'
 import { cancelOnAbort, QueueConsumerImpl, type ConsumerHost } from './consumer.js'
@@ -22,10 +22,16 @@ import { SentMessages } from './sent-messages.js'
 export interface Outgoing {
   routingKey: string
   properties: Properties
-  /** The encoded value: bytes [valueStart, valueEnd) of valueBytes. */
-  valueBytes: Uint8Array
+  /**
+   * The encoded value: bytes [valueStart, valueEnd) of valueBytes. Undefined until a queue's log
+   * needs them when the value certainly encodes (sureEncodedSize): a consumer it goes to straight
+   * (hand-over.ts) takes the value as it is.
+   */
+  valueBytes: Uint8Array | undefined
   valueStart: number
   valueEnd: number
+  /** valueEnd - valueStart, or (not encoded yet) at least that. */
+  valueSize: number
   /** The value itself, where this thread sent it (a dead letter has only its bytes). */
   value?: unknown
   delayMs: number
@@ -122,6 +128,11 @@ export class Queues implements Settler {
     return this.core.queues.name(id)
   }
 
+  /** Queue `id` (-1: none) has a consumer a message may go to straight (hand-over.ts). */
+  takesStraight(id: number): boolean {
+    return this.handOver.takes(id)
+  }
+
   /**
    * Puts a message into queue `id`, or hands it straight to the queue's waiting noAck consumer
    * (hand-over.ts); false when the queue refused it (maxLength with a reject-publish overflow).
@@ -144,7 +155,7 @@ export class Queues implements Settler {
     const ttl = minTtl(config.messageTtlMs, message.properties.expirationMs)
     const readyAt = message.delayMs > 0 ? now + message.delayMs : now
     const expiresAt = ttl === undefined ? Infinity : readyAt + ttl
-    const offset = this.core.queues.publish(id, this.frame(message, now), message.properties.priority ?? 0, expiresAt, readyAt, now)
+    const offset = this.core.queues.publish(id, this.frame(id, message, now), message.properties.priority ?? 0, expiresAt, readyAt, now)
     if (offset === undefined) {
       if (config.overflow === 'reject-publish-dlx') this.deadLetterRefused(id, config, message, now)
       return false
@@ -164,22 +175,18 @@ export class Queues implements Settler {
   private putBack(id: number): void {
     const held = this.handOver.heldFor(id)
     if (held === undefined) return
-    const queue = held.consumer.queue
     let done = 0
     try {
       for (; done < held.length; done++) {
-        const value = held.values[done]
-        let encoded
         try {
-          encoded = encodeValue(this.codec, value, { queue })
+          this.publish(id, {
+            routingKey: held.keys[done], properties: held.properties[done], valueBytes: undefined, valueStart: 0, valueEnd: 0, valueSize: 0, delayMs: 0,
+            value: held.values[done], propertyBytes: undefined, frameAt: undefined, placedAt: undefined, placement: undefined,
+          }, held.times[done])
         } catch (error) {
-          this.host.handlerFailed(error, queue)
-          continue
+          if (!(error instanceof CodecError)) throw error
+          this.host.handlerFailed(error, held.consumer.queue)
         }
-        this.publish(id, {
-          routingKey: held.keys[done], properties: held.properties[done], valueBytes: encoded.bytes, valueStart: encoded.start, valueEnd: encoded.end, delayMs: 0, value,
-          propertyBytes: undefined, frameAt: undefined, placedAt: undefined, placement: undefined,
-        }, held.times[done])
       }
     } finally {
       held.shift(done)
@@ -187,10 +194,16 @@ export class Queues implements Settler {
   }
 
   /** The message's frame in the staging area: placed once for all the queues it goes to, unless something overwrote it since. */
-  private frame(message: Outgoing, now: number): number {
+  private frame(id: number, message: Outgoing, now: number): number {
     const queues = this.core.queues
     if (message.frameAt !== undefined && message.placement === queues.placement && message.placedAt === now) return message.frameAt
     message.propertyBytes ??= encodeProperties(message.properties)
+    if (message.valueBytes === undefined) {
+      const encoded = encodeValue(this.codec, message.value, 'queue', this.name(id))
+      message.valueBytes = encoded.bytes
+      message.valueStart = encoded.start
+      message.valueEnd = encoded.end
+    }
     message.frameAt = queues.placeFrame(message.valueBytes, now, message.routingKey, message.propertyBytes, 0, 0, message.valueStart, message.valueEnd)
     message.placedAt = now
     message.placement = queues.placement
@@ -435,7 +448,7 @@ export class Queues implements Settler {
   private letter(queue: string, config: QueueConfig, reason: DeadReason, routingKey: string, p: Properties, valueBytes: Uint8Array, now: number): DeadLetter {
     const headers = recordDeath(p.headers, { queue, reason, exchange: p.exchange, routingKey, time: now, expirationMs: reason === 'expired' ? p.expirationMs : undefined })
     const properties: Properties = { ...p, exchange: config.deadLetterExchange!, headers, expirationMs: undefined }
-    return { queue, reason, routingKey: config.deadLetterRoutingKey ?? routingKey, properties, valueBytes, valueStart: 0, valueEnd: valueBytes.length, delayMs: 0 }
+    return { queue, reason, routingKey: config.deadLetterRoutingKey ?? routingKey, properties, valueBytes, valueStart: 0, valueEnd: valueBytes.length, valueSize: valueBytes.length, delayMs: 0 }
   }
 
   // ---- time -------------------------------------------------------------------------------------
@@ -522,8 +535,8 @@ export class Queues implements Settler {
 /** The offset of a delivery that went straight to its consumer (hand-over.ts): it has none. */
 const NOT_IN_LOG = -1
 
-/** The message's encoded value on its own. */
-export const valueOf = (message: Outgoing): Uint8Array => message.valueBytes.subarray(message.valueStart, message.valueEnd)
+/** The message's encoded value on its own (encoded already: a dead letter, or placed in a queue's log). */
+export const valueOf = (message: Outgoing): Uint8Array => message.valueBytes!.subarray(message.valueStart, message.valueEnd)
 
 const minTtl = (queue: number | undefined, message: number | undefined): number | undefined =>
   queue === undefined ? message : message === undefined ? queue : Math.min(queue, message)
