@@ -47,12 +47,30 @@ function workload() {
   return { patterns, keys, fresh }
 }
 
+/** A contender that sends BATCH messages per op to exchange 'routes' of `bus`, cycling through `keys` (a power of two of them) and `values`. */
+function sending(name, bus, keys, values) {
+  const mask = keys.length - 1
+  let i = 0
+  return {
+    name,
+    async: true,
+    messagesPerOp: BATCH,
+    fn: async () => {
+      for (let k = 0; k < BATCH; k++) {
+        bus.send('routes', keys[i], values[i])
+        i = (i + 1) & mask
+      }
+      await bus.idle()
+    },
+  }
+}
+
 export const topicRouting = {
   id: 'broker-routing',
   title: `topic exchange, ${BINDINGS} bindings (mixed * and #) into ${QUEUES} queues, vs mqemitter with ${BINDINGS} wildcard subscriptions`,
   async prepare() {
     const { patterns, keys, fresh } = workload()
-    const rb = { received: 0, matched: 0, i: 0, shared: 0 }
+    const rb = { received: 0 }
     const routed = async (options) => {
       const bus = await createBus({ maxBytes: 64 << 20, maxPartitions: 2048, ...options })
       bus.exchange('routes', { type: 'topic' })
@@ -77,9 +95,7 @@ export const topicRouting = {
     await Promise.all(patterns.map((p) => new Promise((resolve) => mq.on(p, (message, cb) => { ms.received++; cb() }, resolve))))
     const values = keys.map((key, i) => ({ id: i, key }))
     const freshValues = fresh.map((key, i) => ({ id: i, key }))
-    let f = 0
     const mqMessages = keys.map((topic, i) => ({ topic, id: i }))
-    const mask = keys.length - 1
     return {
       anchor: 'mqemitter',
       notes: [
@@ -90,46 +106,9 @@ export const topicRouting = {
         'mqemitter: emit({ topic, id }, cb) to 10,000 wildcard subscriptions; op ends when every emit called back',
       ],
       contenders: [
-        {
-          name: 'ringbus topic exchange',
-          async: true,
-          messagesPerOp: BATCH,
-          fn: async () => {
-            let i = rb.i
-            for (let k = 0; k < BATCH; k++) {
-              bus.send('routes', keys[i], values[i])
-              i = (i + 1) & mask
-            }
-            rb.i = i
-            await bus.idle()
-          },
-        },
-        {
-          name: 'ringbus topic exchange, keys not repeated',
-          async: true,
-          messagesPerOp: BATCH,
-          fn: async () => {
-            for (let k = 0; k < BATCH; k++) {
-              freshBus.send('routes', fresh[f], freshValues[f])
-              f = (f + 1) & (fresh.length - 1)
-            }
-            await freshBus.idle()
-          },
-        },
-        {
-          name: 'ringbus topic exchange, shared bus',
-          async: true,
-          messagesPerOp: BATCH,
-          fn: async () => {
-            let i = rb.shared
-            for (let k = 0; k < BATCH; k++) {
-              sharedBus.send('routes', keys[i], values[i])
-              i = (i + 1) & mask
-            }
-            rb.shared = i
-            await sharedBus.idle()
-          },
-        },
+        sending('ringbus topic exchange', bus, keys, values),
+        sending('ringbus topic exchange, keys not repeated', freshBus, fresh, freshValues),
+        sending('ringbus topic exchange, shared bus', sharedBus, keys, values),
         mqemitterContender(mq, mqMessages, BATCH),
       ],
       goals: [{ label: 'topic exchange >= 2x mqemitter', contender: 'ringbus topic exchange', vs: 'mqemitter', atLeast: 2 }],
