@@ -102,7 +102,7 @@ function sureSize(value: unknown): number {
       if (value === null) return 1
       if (--sureBudget < 0) return -1
       const prototype = getPrototype(value)
-      let size = 8
+      let size = 8 // an array's header, or a record's (its id, and its structure the first time)
       if (prototype === Array.prototype) {
         const array = value as unknown[]
         if (array.length > sureBudget) return -1

@@ -110,7 +110,8 @@ export class Router {
     // a small value that certainly encodes is encoded when a queue's log needs it: a consumer it
     // goes to straight takes it as it is; not worth asking where it cannot (a shared bus, or a
     // queue of the default exchange without such a consumer)
-    const sure = exchange === '' ? (this.host.queues.takesStraight(queue) ? sureEncodedSize(value) : -1) : this.core.shared ? -1 : sureEncodedSize(value)
+    const straight = exchange === '' ? this.host.queues.takesStraight(queue) : !this.core.shared
+    const sure = straight ? sureEncodedSize(value) : -1
     const encoded = sure >= 0 && sure <= DEFER_MAX ? undefined : encodeValue(this.host.queues.codec, value, 'exchange', exchange)
     // every field from the start: fields added on the way would change the object's shape per send
     const message: Outgoing & { value: unknown } = {
