@@ -15,38 +15,59 @@ import type { QueueConsumerImpl } from './consumer.js'
 import { encodeProperties, type Properties } from './envelope.js'
 import type { Outgoing } from './queues.js'
 
-/** Messages held for one consumer, in send order (parallel arrays: nothing allocated per message). */
+/**
+ * Messages held for one consumer, in send order: slots [head, end) of parallel arrays, which are
+ * used again once emptied (nothing allocated per message; an array that grew past KEEP_SLOTS is
+ * let go of when emptied). Message i is the i-th from the head.
+ */
 export class Held {
-  readonly values: unknown[] = []
-  readonly keys: string[] = []
-  readonly properties: Properties[] = []
-  readonly times: number[] = []
+  private values: unknown[] = []
+  private keys: string[] = []
+  private properties: Properties[] = []
+  private times: number[] = []
+  private head = 0
+  private end = 0
 
   constructor(readonly consumer: QueueConsumerImpl) {}
 
   get length(): number {
-    return this.values.length
+    return this.end - this.head
   }
 
   push(value: unknown, key: string, properties: Properties, time: number): void {
-    this.values.push(value)
-    this.keys.push(key)
-    this.properties.push(properties)
-    this.times.push(time)
+    const at = this.end++
+    this.values[at] = value
+    this.keys[at] = key
+    this.properties[at] = properties
+    this.times[at] = time
   }
 
-  /** Drops the first `count` (put into the queue, or run). */
+  value(i: number): unknown { return this.values[this.head + i] }
+  key(i: number): string { return this.keys[this.head + i] }
+  propertiesOf(i: number): Properties { return this.properties[this.head + i] }
+  time(i: number): number { return this.times[this.head + i] }
+
+  /** Drops the first `count` (put into the queue, or run), letting go of what they held. */
   shift(count: number): void {
-    if (count === this.values.length) {
-      this.values.length = this.keys.length = this.properties.length = this.times.length = 0
-      return
+    const from = this.head
+    this.head += count
+    for (let at = from; at < this.head; at++) {
+      this.values[at] = undefined
+      this.properties[at] = undefined!
     }
-    this.values.splice(0, count)
-    this.keys.splice(0, count)
-    this.properties.splice(0, count)
-    this.times.splice(0, count)
+    if (this.head < this.end) return
+    this.head = this.end = 0
+    if (this.values.length > KEEP_SLOTS) {
+      this.values = []
+      this.keys = []
+      this.properties = []
+      this.times = []
+    }
   }
 }
+
+/** Slots a Held keeps for its next messages once emptied. */
+const KEEP_SLOTS = 4096
 
 export class HandOver {
   /** By queue id: the consumer a message sent to the queue while it is empty goes to. */

@@ -180,9 +180,9 @@ export class Queues implements Settler {
       for (; done < held.length; done++) {
         try {
           this.publish(id, {
-            routingKey: held.keys[done], properties: held.properties[done], valueBytes: undefined, valueStart: 0, valueEnd: 0, valueSize: 0, delayMs: 0,
-            value: held.values[done], propertyBytes: undefined, frameAt: undefined, placedAt: undefined, placement: undefined,
-          }, held.times[done])
+            routingKey: held.key(done), properties: held.propertiesOf(done), valueBytes: undefined, valueStart: 0, valueEnd: 0, valueSize: 0, delayMs: 0,
+            value: held.value(done), propertyBytes: undefined, frameAt: undefined, placedAt: undefined, placement: undefined,
+          }, held.time(done))
         } catch (error) {
           if (!(error instanceof CodecError)) throw error
           this.host.handlerFailed(error, held.consumer.queue)
@@ -396,8 +396,8 @@ export class Queues implements Settler {
     if (held === undefined) return undefined
     const out = new Array<Delivery>(Math.min(max, held.length))
     for (let i = 0; i < out.length; i++) {
-      out[i] = new Delivery(this, consumer.queueId, consumer.queue, consumer.consumerId, NOT_IN_LOG, held.keys[i], held.values[i], held.properties[i],
-        false, 1, held.times[i], true)
+      out[i] = new Delivery(this, consumer.queueId, consumer.queue, consumer.consumerId, NOT_IN_LOG, held.key(i), held.value(i), held.propertiesOf(i),
+        false, 1, held.time(i), true)
     }
     held.shift(out.length)
     return out

@@ -23,6 +23,15 @@ function fill(bus: Awaited<ReturnType<typeof newBus>>, name: string): number {
   }
 }
 
+/** The values a queue holds, in order, taken by a noAck consumer. */
+async function drainValues(bus: Awaited<ReturnType<typeof newBus>>): Promise<number[]> {
+  const out: number[] = []
+  const c = bus.consumeQueue('q', (d) => { out.push(d.value as number) }, { noAck: true })
+  await bus.idle()
+  await c.cancel()
+  return out
+}
+
 describe('straight hand-over to a waiting noAck consumer', () => {
   it('the queue holds nothing between the send and the consumer\'s turn; the consumer gets the sent objects themselves', async () => {
     const bus = await newBus()
@@ -108,6 +117,27 @@ describe('straight hand-over to a waiting noAck consumer', () => {
     const again = bus.get('logged')!
     expect([again.value, again.redelivered]).toEqual([value, true])
     expect(again.value).not.toBe(value)
+  })
+
+  it('bursts past a batch: in order, and a handler cancelling its consumer mid-batch leaves what the log would have left', async () => {
+    // the same on a shared bus, where every message goes through the queue's log
+    const outcome = async (shared: boolean) => {
+      const bus = await newBus({ shared })
+      bus.queue('q')
+      const got: number[] = []
+      const c = bus.consumeQueue('q', (d) => {
+        got.push(d.value as number)
+        if (got.length === 700) void c.cancel()
+      }, { noAck: true })
+      for (let n = 0; n < 5000; n++) bus.send('', 'q', n)
+      await bus.idle()
+      const left = await drainValues(bus)
+      await bus.close()
+      return { got, left }
+    }
+    const plain = await outcome(false)
+    expect(plain.got).toEqual(Array.from({ length: 700 }, (_, n) => n))
+    expect(plain).toEqual(await outcome(true))
   })
 
   it('held messages go with the bus when it closes: neither delivered nor put into the queue, whose full log would refuse them', async () => {
