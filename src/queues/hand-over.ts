@@ -23,7 +23,7 @@ import type { Outgoing } from './queues.js'
 export class Held {
   private values: unknown[] = []
   private keys: string[] = []
-  private properties: Properties[] = []
+  private properties: Array<Properties | undefined> = []
   private times: number[] = []
   private head = 0
   private end = 0
@@ -44,7 +44,7 @@ export class Held {
 
   value(i: number): unknown { return this.values[this.head + i] }
   key(i: number): string { return this.keys[this.head + i] }
-  propertiesOf(i: number): Properties { return this.properties[this.head + i] }
+  propertiesOf(i: number): Properties { return this.properties[this.head + i]! }
   time(i: number): number { return this.times[this.head + i] }
 
   /** Drops the first `count` (put into the queue, or run), letting go of what they held. */
@@ -53,7 +53,7 @@ export class Held {
     this.head += count
     for (let at = from; at < this.head; at++) {
       this.values[at] = undefined
-      this.properties[at] = undefined!
+      this.properties[at] = undefined
     }
     if (this.head < this.end) return
     this.head = this.end = 0
