@@ -4,7 +4,8 @@
 // consumer's turn (nothing held, as RabbitMQ shows a message pushed to a waiting consumer), and
 // what happens when a held message has to go into the queue after all and cannot.
 import { describe, expect } from 'vitest'
-import { errors } from '../../src/index.js'
+import { errors, manualClock, type QueueDelivery } from '../../src/index.js'
+import { expectError } from '../expect-error.js'
 import { onlyWhere, SMALL, useBuses } from './helpers.js'
 
 const newBus = useBuses()
@@ -33,17 +34,21 @@ async function drainValues(bus: Awaited<ReturnType<typeof newBus>>): Promise<num
 }
 
 describe('straight hand-over to a waiting noAck consumer', () => {
-  it('the queue holds nothing between the send and the consumer\'s turn; the consumer gets the sent objects themselves', async () => {
-    const bus = await newBus()
-    bus.queue('q')
-    const got: unknown[] = []
-    bus.consumeQueue('q', (d) => { got.push(d.value) }, { noAck: true })
+  it('the queue holds nothing between the send and the consumer\'s turn; the consumer gets the sent objects themselves, with everything a delivery carries', async () => {
+    const clock = manualClock(1_000)
+    const bus = await newBus({ clock })
+    bus.queue('q', { maxPriority: 5 })
+    const got: QueueDelivery[] = []
+    bus.consumeQueue('q', (d) => { got.push(d) }, { noAck: true })
     const sent = [{ n: 0 }, { n: 1 }]
-    for (const value of sent) bus.send('', 'q', value, { headers: { h: 1 }, correlationId: 'c' })
+    for (const value of sent) bus.send('', 'q', value, { headers: { h: 1 }, correlationId: 'c', replyTo: 'r', messageId: `m${value.n}`, priority: 9 })
     expect(bus.queueStats().q).toMatchObject({ messages: 0, consumers: 1 })
     await bus.idle()
-    expect(got).toEqual(sent)
-    expect(got[0]).toBe(sent[0])
+    expect(got.map((d) => d.value)).toEqual(sent)
+    expect(got[0].value).toBe(sent[0])
+    expect(got.map((d) => [d.queue, d.exchange, d.routingKey, d.headers, d.correlationId, d.replyTo, d.messageId, d.priority, d.redelivered, d.deliveryCount, d.timestamp]))
+      .toEqual([0, 1].map((n) => ['q', '', 'q', { h: 1 }, 'c', 'r', `m${n}`, 9, false, 1, 1_000]))
+    expectError(() => got[0].ack(), errors.InvalidArgumentError, { reason: 'unknown-delivery' })
   })
 
   it('what cannot go straight waits in the queue: an ack consumer, two consumers, queue limits, a TTL or delay of its own', async () => {
