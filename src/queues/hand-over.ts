@@ -11,20 +11,17 @@
 // consumer's cancel (they were never handed to a handler, and stay in the queue as they would have).
 import type { QueueConfig } from '../core/queues.js'
 import { frameLength } from '../core/staging.js'
+import { OffsetRing } from '../topic/offset-ring.js'
 import type { QueueConsumerImpl } from './consumer.js'
 import { encodeProperties, type Properties } from './envelope.js'
 import type { Outgoing } from './queues.js'
 
 /**
- * Messages held for one consumer, in send order: slots [head, end) of parallel arrays, which are
- * used again once emptied (nothing allocated per message; an array that grew past KEEP_SLOTS is
- * let go of when emptied). Message i is the i-th from the head.
+ * Messages held for one consumer, in send order: offsets [head, end) of an OffsetRing (nothing
+ * allocated per message; a ring that grew past KEEP_SLOTS is let go of when emptied).
  */
 export class Held {
-  private values: unknown[] = []
-  private keys: string[] = []
-  private properties: Array<Properties | undefined> = []
-  private times: number[] = []
+  private ring = new OffsetRing<string, Properties>(RING_MIN)
   private head = 0
   private end = 0
 
@@ -35,37 +32,31 @@ export class Held {
   }
 
   push(value: unknown, key: string, properties: Properties, time: number): void {
-    const at = this.end++
-    this.values[at] = value
-    this.keys[at] = key
-    this.properties[at] = properties
-    this.times[at] = time
+    if (this.length === this.ring.size) this.ring.grow()
+    this.ring.put(this.end++, time, value, key, properties)
   }
 
-  value(i: number): unknown { return this.values[this.head + i] }
-  key(i: number): string { return this.keys[this.head + i] }
-  propertiesOf(i: number): Properties { return this.properties[this.head + i]! }
-  time(i: number): number { return this.times[this.head + i] }
+  /** Where the i-th message from the head is, for the accessors below. */
+  slot(i: number): number {
+    return this.ring.find(this.head + i)
+  }
+
+  value(slot: number): unknown { return this.ring.value(slot) }
+  key(slot: number): string { return this.ring.key(slot)! }
+  propertiesOf(slot: number): Properties { return this.ring.extra(slot)! }
+  time(slot: number): number { return this.ring.timestamp(slot) }
 
   /** Drops the first `count` (put into the queue, or run), letting go of what they held. */
   shift(count: number): void {
-    const from = this.head
+    for (let i = 0; i < count; i++) this.ring.clear(this.slot(i))
     this.head += count
-    for (let at = from; at < this.head; at++) {
-      this.values[at] = undefined
-      this.properties[at] = undefined
-    }
     if (this.head < this.end) return
     this.head = this.end = 0
-    if (this.values.length > KEEP_SLOTS) {
-      this.values = []
-      this.keys = []
-      this.properties = []
-      this.times = []
-    }
+    if (this.ring.size > KEEP_SLOTS) this.ring = new OffsetRing(RING_MIN)
   }
 }
 
+const RING_MIN = 16
 /** Slots a Held keeps for its next messages once emptied. */
 const KEEP_SLOTS = 4096
 

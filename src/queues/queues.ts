@@ -178,11 +178,12 @@ export class Queues implements Settler {
     let done = 0
     try {
       for (; done < held.length; done++) {
+        const at = held.slot(done)
         try {
           this.publish(id, {
-            routingKey: held.key(done), properties: held.propertiesOf(done), valueBytes: undefined, valueStart: 0, valueEnd: 0, valueSize: 0, delayMs: 0,
-            value: held.value(done), propertyBytes: undefined, frameAt: undefined, placedAt: undefined, placement: undefined,
-          }, held.time(done))
+            routingKey: held.key(at), properties: held.propertiesOf(at), valueBytes: undefined, valueStart: 0, valueEnd: 0, valueSize: 0, delayMs: 0,
+            value: held.value(at), propertyBytes: undefined, frameAt: undefined, placedAt: undefined, placement: undefined,
+          }, held.time(at))
         } catch (error) {
           if (!(error instanceof CodecError)) throw error
           this.host.handlerFailed(error, held.consumer.queue)
@@ -395,10 +396,16 @@ export class Queues implements Settler {
     const held = this.handOver.heldBy(consumer.queueId, consumer)
     if (held === undefined) return undefined
     const out = new Array<Delivery>(Math.min(max, held.length))
+    const message = this.held
     for (let i = 0; i < out.length; i++) {
-      out[i] = new Delivery(this, consumer.queueId, consumer.queue, consumer.consumerId, NOT_IN_LOG, held.key(i), held.value(i), held.propertiesOf(i),
-        false, 1, held.time(i), true)
+      const at = held.slot(i)
+      message.timestamp = held.time(at)
+      message.routingKey = held.key(at)
+      message.properties = held.propertiesOf(at)
+      message.value = held.value(at)
+      out[i] = this.toDelivery(consumer.queueId, consumer.queue, consumer.consumerId, HANDED, true, message, false)
     }
+    message.value = undefined // not kept past its delivery
     held.shift(out.length)
     return out
   }
@@ -532,8 +539,8 @@ export class Queues implements Settler {
   }
 }
 
-/** The offset of a delivery that went straight to its consumer (hand-over.ts): it has none. */
-const NOT_IN_LOG = -1
+/** A first delivery that went straight to its consumer (hand-over.ts): it has no offset in the log. */
+const HANDED: Delivered = Object.freeze({ offset: -1, deliveryCount: 1, redelivered: false, priority: 0 })
 
 /** The message's encoded value on its own (encoded already: a dead letter, or placed in a queue's log). */
 export const valueOf = (message: Outgoing): Uint8Array => message.valueBytes!.subarray(message.valueStart, message.valueEnd)
